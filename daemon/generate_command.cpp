@@ -1,0 +1,73 @@
+#include "daemon/generate_command.h"
+
+#include <cstdio>
+#include <random>
+
+#include "daemon/command_line.h"
+#include "llm/generation.h"
+#include "llm/llama_model.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/utf8_stream.h"
+
+namespace rockllm {
+
+namespace {
+
+constexpr int64_t kDefaultContext = 4096;  // Ollama's default num_ctx
+
+void write_out(const std::string& text) {
+    if (text.empty()) return;
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_generate_command(const std::vector<std::string>& args) {
+    const CommandLine cl(args, {"model", "prompt", "num-predict", "temperature", "seed", "num-ctx"});
+    if (!cl.positional().empty()) throw UsageError("unexpected argument '" + cl.positional().front() + "'");
+    const std::string model_path = cl.require("model");
+    const std::string prompt = cl.get("prompt").value_or("");
+    const int64_t num_predict = cl.get_int("num-predict", -1);
+    const double temperature = cl.get_double("temperature", 0.8);
+    if (temperature < 0) throw UsageError("--temperature must be >= 0");
+    const uint64_t seed = cl.get("seed") ? static_cast<uint64_t>(cl.get_int("seed", 0)) : std::random_device{}();
+
+    auto file = std::make_shared<const gguf::File>(gguf::File::open(model_path));
+    const LlamaModel model = LlamaModel::load(file);
+    const auto tokenizer = load_tokenizer(*file);
+    if (tokenizer->vocabulary().size() != model.config.n_vocab)
+        throw gguf::FormatError("the vocabulary has " + std::to_string(tokenizer->vocabulary().size()) +
+                                " tokens but the model's embedding has " + std::to_string(model.config.n_vocab));
+
+    const int64_t n_ctx = cl.get_int("num-ctx", std::min(model.config.n_ctx_train, kDefaultContext));
+    if (n_ctx <= 0 || n_ctx > model.config.n_ctx_train)
+        throw UsageError("--num-ctx must be between 1 and the model's context length " +
+                         std::to_string(model.config.n_ctx_train));
+
+    const std::vector<int32_t> prompt_ids = tokenizer->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
+    if (prompt_ids.empty()) throw UsageError("the prompt is empty and the model has no BOS token to start from");
+
+    Transformer transformer(model, n_ctx);
+    Sampler sampler(static_cast<float>(temperature), seed);
+    GenerationOptions options;
+    options.num_predict = num_predict;
+    options.end_tokens = tokenizer->vocabulary().end_of_generation_ids();
+
+    Utf8Stream stream;
+    // With no prompt text, the first word's leading space is the one encoding would have added.
+    bool strip_leading_space = prompt.empty() && tokenizer->vocabulary().add_space_prefix;
+    generate(transformer, prompt_ids, sampler, options, [&](int32_t token) {
+        std::string text = stream.push(tokenizer->token_to_piece(token));
+        if (strip_leading_space && !text.empty()) {
+            if (text.front() == ' ') text.erase(0, 1);
+            strip_leading_space = false;
+        }
+        write_out(text);
+        return true;
+    });
+    write_out(stream.flush());
+    return 0;
+}
+
+}  // namespace rockllm

@@ -1,0 +1,42 @@
+// rockllm: an Ollama-compatible LLM server for RK3588 boards. This file only dispatches subcommands.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "daemon/command_line.h"
+#include "daemon/generate_command.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(Usage:
+  rockllm [command]
+
+Available Commands:
+  generate    Continue a prompt with a GGUF model file
+              --model FILE.gguf --prompt TEXT [--num-predict N] [--temperature T] [--seed S] [--num-ctx N]
+  help        Help about any command
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+        std::fputs(kUsage, args.empty() ? stderr : stdout);
+        return args.empty() ? 1 : 0;
+    }
+    const std::string command = args[0];
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    try {
+        if (command == "generate") return rockllm::run_generate_command(rest);
+        std::fprintf(stderr, "Error: unknown command \"%s\" for \"rockllm\"\n\n%s", command.c_str(), kUsage);
+        return 1;
+    } catch (const rockllm::UsageError& e) {
+        std::fprintf(stderr, "Error: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "Error: %s\n", e.what());
+        return 1;
+    }
+}

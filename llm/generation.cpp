@@ -1,0 +1,56 @@
+#include "generation.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace rockllm {
+
+const char* stop_reason_name(StopReason reason) {
+    switch (reason) {
+        case StopReason::EndToken: return "stop";
+        case StopReason::Length: return "length";
+        case StopReason::ContextFull: return "context full";
+        case StopReason::Cancelled: return "cancelled";
+    }
+    return "unknown";
+}
+
+GenerationResult generate(Transformer& transformer, std::span<const int32_t> prompt, Sampler& sampler,
+                          const GenerationOptions& options, const std::function<bool(int32_t)>& on_token) {
+    if (prompt.empty()) throw std::invalid_argument("the prompt has no tokens (the model needs at least one)");
+    if (static_cast<int64_t>(prompt.size()) > transformer.n_ctx())
+        throw std::invalid_argument("the prompt has " + std::to_string(prompt.size()) +
+                                    " tokens, more than the context window of " + std::to_string(transformer.n_ctx()));
+    GenerationResult result;
+    result.prompt_tokens = static_cast<int64_t>(prompt.size());
+
+    std::span<const float> logits;
+    int64_t pos = 0;
+    for (int32_t token : prompt) logits = transformer.forward(token, pos++);
+
+    if (options.num_predict == 0) return result;  // reason Length: the prompt was only evaluated
+    while (true) {
+        const int32_t next = sampler.sample(logits);
+        if (std::find(options.end_tokens.begin(), options.end_tokens.end(), next) != options.end_tokens.end()) {
+            result.reason = StopReason::EndToken;
+            return result;
+        }
+        ++result.generated_tokens;
+        if (!on_token(next)) {
+            result.reason = StopReason::Cancelled;
+            return result;
+        }
+        if (result.generated_tokens == options.num_predict) {
+            result.reason = StopReason::Length;
+            return result;
+        }
+        if (pos >= transformer.n_ctx()) {
+            result.reason = StopReason::ContextFull;
+            return result;
+        }
+        logits = transformer.forward(next, pos++);
+    }
+}
+
+}  // namespace rockllm

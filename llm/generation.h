@@ -1,0 +1,32 @@
+// The generation loop: feeds the prompt, then samples one token at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "sampler.h"
+#include "transformer.h"
+
+namespace rockllm {
+
+struct GenerationOptions {
+    int64_t num_predict = -1;             // < 0: until an end token or the context is full
+    std::vector<int32_t> end_tokens;      // generation stops when one of these is sampled (not emitted)
+};
+
+enum class StopReason { EndToken, Length, ContextFull, Cancelled };
+const char* stop_reason_name(StopReason reason);
+
+struct GenerationResult {
+    StopReason reason = StopReason::Length;
+    int64_t prompt_tokens = 0;
+    int64_t generated_tokens = 0;
+};
+
+// on_token receives each generated token as it is sampled; returning false stops generation.
+GenerationResult generate(Transformer& transformer, std::span<const int32_t> prompt, Sampler& sampler,
+                          const GenerationOptions& options, const std::function<bool(int32_t)>& on_token);
+
+}  // namespace rockllm

@@ -1,0 +1,59 @@
+#include "model_config.h"
+
+namespace rockllm {
+
+namespace {
+
+int64_t positive(const gguf::Metadata& meta, const std::string& key, int64_t limit) {
+    const auto value = meta.get<int64_t>(key);
+    if (value <= 0 || value > limit)
+        throw gguf::FormatError("GGUF metadata '" + key + "' = " + std::to_string(value) + " is outside 1.." +
+                                std::to_string(limit));
+    return value;
+}
+
+}  // namespace
+
+ModelConfig read_model_config(const gguf::File& file) {
+    const gguf::Metadata& meta = file.metadata();
+    ModelConfig c;
+    c.architecture = meta.get<std::string>("general.architecture");
+    if (c.architecture != "llama")
+        throw gguf::FormatError("architecture '" + c.architecture + "' is not supported (supported: llama)");
+    const std::string a = c.architecture + ".";
+
+    // Limits keep every derived buffer size far from overflow while allowing any real model.
+    constexpr int64_t kMaxWidth = int64_t{1} << 20;
+    c.n_embd = positive(meta, a + "embedding_length", kMaxWidth);
+    c.n_layer = positive(meta, a + "block_count", 4096);
+    c.n_ff = positive(meta, a + "feed_forward_length", kMaxWidth);
+    c.n_head = positive(meta, a + "attention.head_count", 4096);
+    c.n_head_kv = meta.contains(a + "attention.head_count_kv") ? positive(meta, a + "attention.head_count_kv", 4096)
+                                                                : c.n_head;
+    c.n_ctx_train = positive(meta, a + "context_length", int64_t{1} << 24);
+    if (c.n_head % c.n_head_kv != 0)
+        throw gguf::FormatError("head_count " + std::to_string(c.n_head) + " is not a multiple of head_count_kv " +
+                                std::to_string(c.n_head_kv));
+    c.head_dim = meta.contains(a + "attention.key_length") ? positive(meta, a + "attention.key_length", 65536)
+                                                            : c.n_embd / c.n_head;
+    if (!meta.contains(a + "attention.key_length") && c.n_embd % c.n_head != 0)
+        throw gguf::FormatError("embedding_length is not a multiple of head_count");
+    c.rope_dim = meta.contains(a + "rope.dimension_count") ? positive(meta, a + "rope.dimension_count", c.head_dim)
+                                                            : c.head_dim;
+    if (c.rope_dim % 2 != 0) throw gguf::FormatError("rope.dimension_count must be even");
+    c.rope_freq_base = meta.get_or<float>(a + "rope.freq_base", 10000.0f);
+    c.rms_norm_eps = meta.get_or<float>(a + "attention.layer_norm_rms_epsilon", 1e-5f);
+    if (!(c.rope_freq_base > 0.0f) || !(c.rms_norm_eps >= 0.0f))
+        throw gguf::FormatError("rope.freq_base or layer_norm_rms_epsilon is not a positive number");
+
+    // The vocabulary size is the token embedding's row count; vocab_size, when present, must agree.
+    const gguf::TensorInfo* embd = file.find_tensor("token_embd.weight");
+    if (!embd || embd->shape.size() != 2)
+        throw gguf::FormatError("tensor 'token_embd.weight' is missing or not 2-dimensional");
+    c.n_vocab = embd->shape[1];
+    if (meta.contains(a + "vocab_size") && meta.get<int64_t>(a + "vocab_size") != c.n_vocab)
+        throw gguf::FormatError("vocab_size disagrees with the token embedding's shape");
+    return c;
+}
+
+}  // namespace rockllm

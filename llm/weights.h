@@ -1,0 +1,36 @@
+// Views of weight tensors inside the model file, and the row operations the forward pass needs.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "gguf.h"
+
+namespace rockllm {
+
+// A matrix of `rows` rows, each `cols` elements long and contiguous (ggml shape [cols, rows]).
+struct WeightMatrix {
+    std::string name;
+    GgmlType type = GgmlType::F32;
+    int64_t cols = 0;
+    int64_t rows = 0;
+    const uint8_t* data = nullptr;
+    size_t row_bytes = 0;
+
+    // out[r] = dot(row r, x) for every row; x has cols elements, out has rows.
+    void matvec(std::span<const float> x, std::span<float> out) const;
+    // Writes row r converted to float (used for embedding look-ups).
+    void read_row(int64_t r, std::span<float> out) const;
+};
+
+// Element types the CPU kernels can compute with directly.
+bool is_supported_weight_type(GgmlType type);
+
+// Looks the tensor up and checks its type and shape; errors name the tensor and what was expected.
+WeightMatrix load_matrix(const gguf::File& file, const std::string& name, int64_t cols, int64_t rows);
+// A 1-D tensor of n elements (norm weights), converted to float.
+std::vector<float> load_vector(const gguf::File& file, const std::string& name, int64_t n);
+
+}  // namespace rockllm

@@ -1,0 +1,95 @@
+// The `rockllm generate` command-line contract, run as a separate process.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdio>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+using rockllm::test::testdata;
+
+namespace {
+
+struct Run {
+    int exit_code;
+    std::string out;
+    std::string err;
+};
+
+std::string shell_quote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+Run run_rockllm(const std::vector<std::string>& args) {
+    rockllm::test::ScratchDir dir;
+    std::string command = shell_quote(ROCKLLM_BINARY);
+    for (const auto& a : args) command += " " + shell_quote(a);
+    command += " >" + shell_quote(dir.file("out")) + " 2>" + shell_quote(dir.file("err"));
+    const int status = std::system(command.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, rockllm::test::read_text(dir.file("out")),
+            rockllm::test::read_text(dir.file("err"))};
+}
+
+}  // namespace
+
+TEST_CASE("rockllm generate prints exactly the greedy continuation of the reference") {
+    const auto reference = nlohmann::json::parse(rockllm::test::read_text(testdata("models/stories260K.greedy.json")));
+    for (const auto& c : reference.at("cases")) {
+        const std::string prompt = c.at("prompt");
+        const std::string text = c.at("text");
+        CAPTURE(prompt);
+        const int64_t n = c.at("n_generated");
+        const Run r = run_rockllm({"generate", "--model", testdata("models/stories260K.gguf"), "--prompt", prompt,
+                                   "--num-predict", std::to_string(n), "--temperature", "0"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.empty());
+        // The reference text is the prompt followed by the continuation; stdout holds only the latter.
+        REQUIRE(text.starts_with(prompt));
+        CHECK(r.out == text.substr(prompt.size()));
+    }
+}
+
+TEST_CASE("rockllm generate with a seed is repeatable") {
+    const std::vector<std::string> args = {"generate", "--model", testdata("models/stories260K.gguf"),
+                                           "--prompt", "Lily", "--num-predict", "30", "--temperature", "0.9", "--seed", "5"};
+    const Run a = run_rockllm(args), b = run_rockllm(args);
+    CHECK(a.exit_code == 0);
+    CHECK(!a.out.empty());
+    CHECK(a.out == b.out);
+}
+
+TEST_CASE("rockllm generate: errors go to stderr with a non-zero exit") {
+    const Run missing = run_rockllm({"generate", "--model", "/nonexistent/model.gguf", "--prompt", "x"});
+    CHECK(missing.exit_code != 0);
+    CHECK(missing.out.empty());
+    CHECK(missing.err.find("/nonexistent/model.gguf") != std::string::npos);
+
+    const Run not_gguf = run_rockllm({"generate", "--model", testdata("models/stories260K.gguf.inp")});
+    CHECK(not_gguf.exit_code != 0);
+    CHECK(not_gguf.err.find("not a GGUF file") != std::string::npos);
+
+    const Run no_model = run_rockllm({"generate", "--prompt", "x"});
+    CHECK(no_model.exit_code != 0);
+    CHECK(no_model.err.find("--model") != std::string::npos);
+
+    const Run bad_flag = run_rockllm({"generate", "--model", testdata("models/stories260K.gguf"), "--bogus", "1"});
+    CHECK(bad_flag.exit_code != 0);
+    CHECK(bad_flag.err.find("--bogus") != std::string::npos);
+
+    const Run bad_number = run_rockllm({"generate", "--model", testdata("models/stories260K.gguf"), "--num-predict", "ten"});
+    CHECK(bad_number.exit_code != 0);
+    CHECK(bad_number.err.find("integer") != std::string::npos);
+
+    const Run no_vocab_model = run_rockllm({"generate", "--model", testdata("vocab/ggml-vocab-llama-spm.gguf")});
+    CHECK(no_vocab_model.exit_code != 0);
+    CHECK(no_vocab_model.err.find("token_embd.weight") != std::string::npos);
+
+    const Run usage = run_rockllm({});
+    CHECK(usage.exit_code != 0);
+    CHECK(usage.err.find("generate") != std::string::npos);
+}

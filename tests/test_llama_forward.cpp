@@ -1,0 +1,150 @@
+// The llama forward pass against reference outputs of llama2.c's run.c on the same weights.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/generation.h"
+#include "llm/gguf_writer.h"
+#include "llm/llama_model.h"
+#include "llm/transformer.h"
+#include "test_support.h"
+
+using namespace rockllm;
+using rockllm::test::testdata;
+
+namespace {
+
+std::shared_ptr<const gguf::File> stories() {
+    return std::make_shared<const gguf::File>(gguf::File::open(testdata("models/stories260K.gguf")));
+}
+
+}  // namespace
+
+TEST_CASE("stories260K: configuration") {
+    const LlamaModel model = LlamaModel::load(stories());
+    const ModelConfig& c = model.config;
+    CHECK(c.n_vocab == 512);
+    CHECK(c.n_embd == 64);
+    CHECK(c.n_layer == 5);
+    CHECK(c.n_head == 8);
+    CHECK(c.n_head_kv == 4);
+    CHECK(c.head_dim == 8);
+    CHECK(c.n_ff == 172);
+    CHECK(c.n_ctx_train == 2048);
+}
+
+TEST_CASE("stories260K: logits at every prompt position match llama2.c to 1e-4 relative") {
+    const auto reference = nlohmann::json::parse(test::read_text(testdata("models/stories260K.logits.json")));
+    const LlamaModel model = LlamaModel::load(stories());
+    Transformer transformer(model, 64);
+    const auto& rows = reference.at("rows");
+    REQUIRE(rows.size() == 5);
+    double worst = 0;
+    for (const auto& row : rows) {
+        const auto logits = transformer.forward(row.at("input_token").get<int32_t>(), row.at("pos").get<int64_t>());
+        const auto expected = row.at("logits").get<std::vector<float>>();
+        REQUIRE(expected.size() == logits.size());
+        for (size_t i = 0; i < expected.size(); ++i) {
+            // Relative error, with the scale of the row's largest logit as the floor for values near zero.
+            const double error = std::abs(double(logits[i]) - expected[i]) / std::max(1.0, std::abs(double(expected[i])));
+            worst = std::max(worst, error);
+        }
+    }
+    MESSAGE("worst relative logit error: " << worst);
+    CHECK(worst < 1e-4);
+}
+
+TEST_CASE("stories260K: greedy generation reproduces both reference cases token for token") {
+    const auto reference = nlohmann::json::parse(test::read_text(testdata("models/stories260K.greedy.json")));
+    const LlamaModel model = LlamaModel::load(stories());
+    for (const auto& c : reference.at("cases")) {
+        CAPTURE(c.at("name").get<std::string>());
+        const auto prompt = c.at("prompt_ids").get<std::vector<int32_t>>();
+        const auto expected = c.at("generated_ids").get<std::vector<int32_t>>();
+        Transformer transformer(model, 256);
+        Sampler greedy(0.0f, 0);
+        GenerationOptions options;
+        options.num_predict = static_cast<int64_t>(expected.size());
+        options.end_tokens = {1};  // run.c stops on BOS
+        std::vector<int32_t> generated;
+        const GenerationResult result = generate(transformer, prompt, greedy, options, [&](int32_t t) {
+            generated.push_back(t);
+            return true;
+        });
+        CHECK(generated == expected);
+        CHECK(result.reason == StopReason::Length);
+        CHECK(result.prompt_tokens == static_cast<int64_t>(prompt.size()));
+    }
+}
+
+TEST_CASE("generation: stops at the end of the context window and on cancel") {
+    const LlamaModel model = LlamaModel::load(stories());
+    Transformer transformer(model, 8);
+    Sampler greedy(0.0f, 0);
+    int count = 0;
+    const auto full = generate(transformer, std::vector<int32_t>{1, 403}, greedy, {}, [&](int32_t) { return ++count, true; });
+    CHECK(full.reason == StopReason::ContextFull);
+    CHECK(count == 7);  // positions 1..7 each yield one token, the last one without room to feed it back
+
+    Transformer again(model, 8);
+    const auto cancelled = generate(again, std::vector<int32_t>{1}, greedy, {}, [](int32_t) { return false; });
+    CHECK(cancelled.reason == StopReason::Cancelled);
+    CHECK(cancelled.generated_tokens == 1);
+
+    CHECK_THROWS_AS(generate(again, std::vector<int32_t>(9, 1), greedy, {}, [](int32_t) { return true; }),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(again.forward(512, 0), std::out_of_range);
+    CHECK_THROWS_AS(again.forward(1, 8), std::out_of_range);
+}
+
+TEST_CASE("sampling: the same seed gives the same tokens, temperature spreads them") {
+    const LlamaModel model = LlamaModel::load(stories());
+    auto run = [&](float temperature, uint64_t seed) {
+        Transformer transformer(model, 64);
+        Sampler sampler(temperature, seed);
+        GenerationOptions options;
+        options.num_predict = 40;
+        std::vector<int32_t> out;
+        generate(transformer, std::vector<int32_t>{1}, sampler, options, [&](int32_t t) { return out.push_back(t), true; });
+        return out;
+    };
+    CHECK(run(1.0f, 42) == run(1.0f, 42));
+    CHECK(run(1.0f, 42) != run(1.0f, 43));
+    CHECK(run(1.0f, 42) != run(0.0f, 42));
+    CHECK_THROWS_AS(Sampler(-1.0f, 0), std::invalid_argument);
+    CHECK_THROWS_AS(Sampler(NAN, 0), std::invalid_argument);
+}
+
+TEST_CASE("llama-2-tiny-random: F16 weights load and run") {
+    auto file = std::make_shared<const gguf::File>(gguf::File::open(testdata("models/llama-2-tiny-random.gguf")));
+    const LlamaModel model = LlamaModel::load(file);
+    CHECK(model.config.n_embd == 8);
+    CHECK(model.layers.at(0).wq.type == GgmlType::F16);
+    Transformer transformer(model, 16);
+    const auto logits = transformer.forward(1, 0);
+    REQUIRE(logits.size() == 32000);
+    for (float v : logits) REQUIRE(std::isfinite(v));
+}
+
+TEST_CASE("model loading: missing tensors and wrong shapes are named") {
+    const auto original = stories();
+    // Rebuild stories260K without one tensor, and with another of the wrong shape.
+    auto rebuild = [&](const std::string& drop, const std::string& reshape) {
+        gguf::Writer w;
+        for (const auto& [key, value] : original->metadata().entries()) w.set(key, value);
+        for (const auto& t : original->tensors()) {
+            if (t.name == drop) continue;
+            std::vector<int64_t> shape = t.shape;
+            if (t.name == reshape) std::swap(shape[0], shape[1]);
+            w.add_tensor(t.name, t.type, shape, std::vector<uint8_t>(t.data, t.data + t.size_bytes));
+        }
+        return std::make_shared<const gguf::File>(gguf::File::parse(w.to_bytes()));
+    };
+    CHECK_THROWS_WITH(LlamaModel::load(rebuild("blk.3.ffn_up.weight", "")), doctest::Contains("blk.3.ffn_up.weight"));
+    CHECK_THROWS_WITH(LlamaModel::load(rebuild("", "blk.0.attn_k.weight")), doctest::Contains("blk.0.attn_k.weight"));
+    // Without output.weight the model ties the output head to the embedding and still matches.
+    const LlamaModel tied = LlamaModel::load(rebuild("output.weight", ""));
+    CHECK(tied.output.data == tied.token_embedding.data);
+}

@@ -1,0 +1,70 @@
+#include "test_support.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <unistd.h>
+
+namespace rockllm::test {
+
+std::string testdata(const std::string& relative) {
+    const std::filesystem::path path = std::filesystem::path(ROCKLLM_TESTDATA_DIR) / relative;
+    if (!std::filesystem::exists(path))
+        throw std::runtime_error("reference test data missing: " + path.string() +
+                                 " (configure with -DROCKLLM_TESTDATA_DIR=...)");
+    return path.string();
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+    const std::string text = read_text(path);
+    return std::vector<uint8_t>(text.begin(), text.end());
+}
+
+ScratchDir::ScratchDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "rockllm-test-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+}
+
+ScratchDir::~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+std::vector<std::string> read_vocab_test_inputs(const std::string& path) {
+    const std::string text = read_text(path);
+    const std::string separator = "\n__ggml_vocab_test__\n";
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t hit = text.find(separator); hit != std::string::npos; hit = text.find(separator, start)) {
+        out.push_back(text.substr(start, hit - start));
+        start = hit + separator.size();
+    }
+    if (start != text.size()) throw std::runtime_error(path + " does not end with the test separator");
+    return out;
+}
+
+std::vector<std::vector<int32_t>> read_vocab_test_outputs(const std::string& path) {
+    std::istringstream in(read_text(path));
+    std::vector<std::vector<int32_t>> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream ids(line);
+        std::vector<int32_t> row;
+        int32_t id;
+        while (ids >> id) row.push_back(id);
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+}  // namespace rockllm::test

@@ -1,0 +1,187 @@
+#include "tokenizer/spm_tokenizer.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_set>
+
+#include <sentencepiece_processor.h>
+
+#include "tokenizer/protobuf_writer.h"
+
+namespace rockllm {
+
+namespace {
+
+// Field numbers of sentencepiece_model.proto.
+namespace model_proto {
+constexpr uint32_t kPieces = 1, kTrainerSpec = 2, kNormalizerSpec = 3;
+}
+namespace piece_proto {
+constexpr uint32_t kPiece = 1, kScore = 2, kType = 3;
+}
+namespace trainer_proto {
+constexpr uint32_t kModelType = 3, kVocabSize = 4, kByteFallback = 35;
+constexpr uint64_t kModelTypeBpe = 2;
+}
+namespace normalizer_proto {
+constexpr uint32_t kName = 1, kAddDummyPrefix = 3, kRemoveExtraWhitespaces = 4, kEscapeWhitespaces = 5;
+}
+
+constexpr std::string_view kSpaceSymbol = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
+
+bool is_byte_piece(const std::string& piece) {
+    return piece.size() == 6 && piece.starts_with("<0x") && piece.back() == '>' && std::isxdigit(uint8_t(piece[3])) &&
+           std::isxdigit(uint8_t(piece[4]));
+}
+
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+    std::string out;
+    size_t start = 0;
+    for (size_t hit = s.find(from); hit != std::string_view::npos; hit = s.find(from, start)) {
+        out.append(s, start, hit - start).append(to);
+        start = hit + from.size();
+    }
+    return out.append(s, start);
+}
+
+}  // namespace
+
+std::string build_sentencepiece_model(const Vocabulary& vocab) {
+    // SentencePiece needs exactly one unknown piece: the vocabulary's unk id, else the first token
+    // typed unknown. Further "unknown" tokens (padding in some vocabularies) become control pieces,
+    // which text never produces either.
+    int32_t unk_id = -1;
+    if (vocab.unk_id) {
+        unk_id = *vocab.unk_id;
+    } else if (auto it = std::find(vocab.types.begin(), vocab.types.end(), TokenType::Unknown); it != vocab.types.end()) {
+        unk_id = static_cast<int32_t>(it - vocab.types.begin());
+    } else {
+        throw std::runtime_error("SentencePiece vocabulary has no unknown token");
+    }
+
+    ProtobufWriter model;
+    std::unordered_set<std::string> seen;
+    size_t byte_pieces = 0;
+    for (int32_t id = 0; id < vocab.size(); ++id) {
+        std::string piece = vocab.tokens[id];
+        TokenType type = vocab.types[id];
+        if (type == TokenType::Byte && !is_byte_piece(piece)) type = TokenType::Normal;
+        if (type == TokenType::Byte) ++byte_pieces;
+        if (id == unk_id) type = TokenType::Unknown;
+        else if (type == TokenType::Unknown) type = TokenType::Control;
+        // SentencePiece refuses empty and repeated pieces; such ids keep their place in the
+        // vocabulary as pieces that no text can produce.
+        if (piece.empty() || !seen.insert(piece).second) {
+            piece = "<rockllm-unused-" + std::to_string(id) + ">";
+            type = TokenType::Unused;
+        }
+        ProtobufWriter p;
+        p.bytes_field(piece_proto::kPiece, piece);
+        p.float_field(piece_proto::kScore, vocab.scores[id]);
+        p.varint_field(piece_proto::kType, static_cast<uint64_t>(type));
+        model.message_field(model_proto::kPieces, p);
+    }
+
+    ProtobufWriter trainer;
+    trainer.varint_field(trainer_proto::kModelType, trainer_proto::kModelTypeBpe);
+    trainer.varint_field(trainer_proto::kVocabSize, static_cast<uint64_t>(vocab.size()));
+    trainer.bool_field(trainer_proto::kByteFallback, byte_pieces == 256);
+    model.message_field(model_proto::kTrainerSpec, trainer);
+
+    // llama.cpp neither collapses whitespace nor adds the dummy prefix the SentencePiece way
+    // (it adds a space itself, see encode()); spaces become U+2581 as usual.
+    ProtobufWriter normalizer;
+    normalizer.bytes_field(normalizer_proto::kName, "identity");
+    normalizer.bool_field(normalizer_proto::kAddDummyPrefix, false);
+    normalizer.bool_field(normalizer_proto::kRemoveExtraWhitespaces, false);
+    normalizer.bool_field(normalizer_proto::kEscapeWhitespaces, true);
+    model.message_field(model_proto::kNormalizerSpec, normalizer);
+    return model.bytes();
+}
+
+SpmTokenizer::SpmTokenizer(Vocabulary vocab)
+    : Tokenizer(std::move(vocab)), processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
+    const auto status = processor_->LoadFromSerializedProto(build_sentencepiece_model(vocab_));
+    if (!status.ok()) throw std::runtime_error("SentencePiece rejected the vocabulary: " + status.ToString());
+
+    for (int32_t id = 0; id < vocab_.size(); ++id) {
+        const TokenType type = vocab_.types[id];
+        if ((type == TokenType::Control || type == TokenType::UserDefined || type == TokenType::Unknown) &&
+            !vocab_.tokens[id].empty())
+            special_tokens_.emplace_back(vocab_.tokens[id], id);
+    }
+    std::stable_sort(special_tokens_.begin(), special_tokens_.end(),
+                     [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+}
+
+SpmTokenizer::~SpmTokenizer() = default;
+
+void SpmTokenizer::encode_text(std::string text, std::vector<int32_t>& out) const {
+    std::vector<int> ids;
+    const auto status = processor_->Encode(text, &ids);
+    if (!status.ok()) throw std::runtime_error("SentencePiece could not encode the text: " + status.ToString());
+    out.insert(out.end(), ids.begin(), ids.end());
+}
+
+std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+    // Split the text into plain fragments and special tokens: user-defined tokens always,
+    // control (and unknown) tokens only when asked to parse them. Longest tokens are split out first.
+    struct Fragment {
+        std::string text;
+        int32_t token = -1;  // >= 0: a special token
+    };
+    std::vector<Fragment> fragments{{std::string(text), -1}};
+    for (const auto& [special, id] : special_tokens_) {
+        if (!parse_special && vocab_.types[id] != TokenType::UserDefined) continue;
+        std::vector<Fragment> next;
+        for (Fragment& f : fragments) {
+            if (f.token >= 0) {
+                next.push_back(std::move(f));
+                continue;
+            }
+            size_t start = 0;
+            for (size_t hit = f.text.find(special); hit != std::string::npos; hit = f.text.find(special, start)) {
+                if (hit > start) next.push_back({f.text.substr(start, hit - start), -1});
+                next.push_back({"", id});
+                start = hit + special.size();
+            }
+            if (start < f.text.size()) next.push_back({f.text.substr(start), -1});
+        }
+        fragments = std::move(next);
+    }
+
+    std::vector<int32_t> out;
+    if (add_special && vocab_.add_bos && vocab_.bos_id) out.push_back(*vocab_.bos_id);
+    bool after_special = true;  // text at the start, or right after a special token, gets a leading space
+    for (Fragment& f : fragments) {
+        if (f.token >= 0) {
+            out.push_back(f.token);
+            after_special = true;
+            continue;
+        }
+        if (f.text.empty()) continue;
+        if (vocab_.add_space_prefix && after_special) f.text.insert(f.text.begin(), ' ');
+        encode_text(std::move(f.text), out);
+        after_special = false;
+    }
+    if (add_special && vocab_.add_eos && vocab_.eos_id) out.push_back(*vocab_.eos_id);
+    return out;
+}
+
+std::string SpmTokenizer::token_to_piece(int32_t id, bool render_special) const {
+    if (!vocab_.is_valid(id)) throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary");
+    const std::string& text = vocab_.tokens[id];
+    switch (vocab_.types[id]) {
+        case TokenType::Normal: return replace_all(text, kSpaceSymbol, " ");
+        case TokenType::Byte:
+            if (is_byte_piece(text)) return std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
+            return replace_all(text, kSpaceSymbol, " ");
+        case TokenType::UserDefined: return text;
+        case TokenType::Control:
+        case TokenType::Unknown: return render_special ? text : std::string();
+        case TokenType::Unused: return std::string();
+    }
+    return std::string();
+}
+
+}  // namespace rockllm

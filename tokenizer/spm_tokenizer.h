@@ -1,0 +1,39 @@
+// SentencePiece tokenizer ("llama" vocabularies): the GGUF vocabulary is turned into a SentencePiece
+// model that the sentencepiece library encodes with, configured to behave exactly as llama.cpp:
+// no whitespace collapsing, a space put in front of text at the start or after a special token,
+// byte fallback to <0xXX> pieces, and special tokens split out before encoding.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tokenizer/tokenizer.h"
+
+namespace sentencepiece {
+class SentencePieceProcessor;
+}
+
+namespace rockllm {
+
+class SpmTokenizer : public Tokenizer {
+public:
+    explicit SpmTokenizer(Vocabulary vocab);
+    ~SpmTokenizer() override;
+
+    std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const override;
+    std::string token_to_piece(int32_t id, bool render_special = false) const override;
+
+private:
+    void encode_text(std::string text, std::vector<int32_t>& out) const;
+
+    std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+    // Tokens split out of the text before SentencePiece sees it, longest first.
+    std::vector<std::pair<std::string, int32_t>> special_tokens_;
+};
+
+// The serialized SentencePiece ModelProto for a vocabulary (exposed for tests).
+std::string build_sentencepiece_model(const Vocabulary& vocab);
+
+}  // namespace rockllm

@@ -1,0 +1,41 @@
+// Text <-> token ids, built from the vocabulary inside a GGUF file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenizer/vocabulary.h"
+
+namespace rockllm {
+
+class Tokenizer {
+public:
+    virtual ~Tokenizer() = default;
+
+    // add_special: add BOS/EOS as the vocabulary asks. parse_special: text such as "<s>" that spells
+    // a control token becomes that token (otherwise it is tokenized as plain text).
+    virtual std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const = 0;
+
+    // The bytes a token stands for in generated text; control tokens give "" unless render_special.
+    // A byte token gives one byte, which may be part of a multi-byte UTF-8 character.
+    virtual std::string token_to_piece(int32_t id, bool render_special = false) const = 0;
+
+    // The text of a sequence, as a prompt or an answer: special tokens dropped, and the space that
+    // encoding put in front of the text removed again.
+    std::string decode(std::span<const int32_t> ids) const;
+
+    const Vocabulary& vocabulary() const { return vocab_; }
+
+protected:
+    explicit Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {}
+    Vocabulary vocab_;
+};
+
+// Chooses the tokenizer from tokenizer.ggml.model; throws for a kind this build does not support.
+std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& file);
+
+}  // namespace rockllm

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages rockllm builds and tests with. Run as root (or through sudo).
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libdrm-dev doctest-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
