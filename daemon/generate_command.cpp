@@ -5,7 +5,7 @@
 
 #include "daemon/command_line.h"
 #include "llm/generation.h"
-#include "llm/llama_model.h"
+#include "llm/model.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8_stream.h"
 
@@ -24,7 +24,7 @@ void write_out(const std::string& text) {
 }  // namespace
 
 int run_generate_command(const std::vector<std::string>& args) {
-    const CommandLine cl(args, {"model", "prompt", "num-predict", "temperature", "seed", "num-ctx"});
+    const CommandLine cl(args, {"model", "prompt", "num-predict", "temperature", "seed", "num-ctx", "threads"});
     if (!cl.positional().empty()) throw UsageError("unexpected argument '" + cl.positional().front() + "'");
     const std::string model_path = cl.require("model");
     const std::string prompt = cl.get("prompt").value_or("");
@@ -34,7 +34,7 @@ int run_generate_command(const std::vector<std::string>& args) {
     const uint64_t seed = cl.get("seed") ? static_cast<uint64_t>(cl.get_int("seed", 0)) : std::random_device{}();
 
     auto file = std::make_shared<const gguf::File>(gguf::File::open(model_path));
-    const LlamaModel model = LlamaModel::load(file);
+    const Model model = Model::load(file);
     const auto tokenizer = load_tokenizer(*file);
     if (tokenizer->vocabulary().size() != model.config.n_vocab)
         throw gguf::FormatError("the vocabulary has " + std::to_string(tokenizer->vocabulary().size()) +
@@ -48,7 +48,12 @@ int run_generate_command(const std::vector<std::string>& args) {
     const std::vector<int32_t> prompt_ids = tokenizer->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
     if (prompt_ids.empty()) throw UsageError("the prompt is empty and the model has no BOS token to start from");
 
-    Transformer transformer(model, n_ctx);
+    TransformerOptions transformer_options;
+    transformer_options.n_ctx = n_ctx;
+    transformer_options.n_threads = static_cast<int>(cl.get_int("threads", 0));
+    if (transformer_options.n_threads < 0 || transformer_options.n_threads > 256)
+        throw UsageError("--threads must be between 0 (automatic) and 256");
+    Transformer transformer(model, transformer_options);
     Sampler sampler(static_cast<float>(temperature), seed);
     GenerationOptions options;
     options.num_predict = num_predict;

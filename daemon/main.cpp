@@ -14,7 +14,7 @@ constexpr const char* kUsage = R"(Usage:
 
 Available Commands:
   generate    Continue a prompt with a GGUF model file
-              --model FILE.gguf --prompt TEXT [--num-predict N] [--temperature T] [--seed S] [--num-ctx N]
+              --model FILE.gguf --prompt TEXT [--num-predict N] [--temperature T] [--seed S] [--num-ctx N] [--threads N]
   help        Help about any command
 )";
 

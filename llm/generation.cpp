@@ -25,9 +25,8 @@ GenerationResult generate(Transformer& transformer, std::span<const int32_t> pro
     GenerationResult result;
     result.prompt_tokens = static_cast<int64_t>(prompt.size());
 
-    std::span<const float> logits;
-    int64_t pos = 0;
-    for (int32_t token : prompt) logits = transformer.forward(token, pos++);
+    std::span<const float> logits = transformer.forward(prompt, 0);
+    int64_t pos = static_cast<int64_t>(prompt.size());
 
     if (options.num_predict == 0) return result;  // reason Length: the prompt was only evaluated
     while (true) {

@@ -1,30 +1,42 @@
 // Keys and values of every past position, per layer, so each new token attends without recomputation.
+// Stored as F16 by default (half the memory, as llama.cpp and Ollama do) or F32.
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <vector>
+
+#include "ggml_type.h"
 
 namespace rockllm {
 
 class KvCache {
 public:
-    KvCache(int64_t n_layer, int64_t n_ctx, int64_t kv_dim)
-        : n_ctx_(n_ctx), kv_dim_(kv_dim),
-          keys_(static_cast<size_t>(n_layer * n_ctx * kv_dim)),
-          values_(static_cast<size_t>(n_layer * n_ctx * kv_dim)) {}
+    KvCache(int64_t n_layer, int64_t n_ctx, int64_t kv_dim, GgmlType type);
 
     int64_t n_ctx() const { return n_ctx_; }
-    std::span<float> key(int64_t layer, int64_t pos) { return {&keys_[index(layer, pos)], size_t(kv_dim_)}; }
-    std::span<float> value(int64_t layer, int64_t pos) { return {&values_[index(layer, pos)], size_t(kv_dim_)}; }
+    GgmlType type() const { return type_; }
+    uint64_t bytes() const { return keys_.size() * 2; }
+
+    // Raw storage of one position's keys or values (kv_dim elements of type()).
+    void* key(int64_t layer, int64_t pos) { return keys_.data() + offset(layer, pos); }
+    void* value(int64_t layer, int64_t pos) { return values_.data() + offset(layer, pos); }
+    const void* key(int64_t layer, int64_t pos) const { return keys_.data() + offset(layer, pos); }
+    const void* value(int64_t layer, int64_t pos) const { return values_.data() + offset(layer, pos); }
+
+    void store_key(int64_t layer, int64_t pos, const float* k);
+    void store_value(int64_t layer, int64_t pos, const float* v);
 
 private:
-    size_t index(int64_t layer, int64_t pos) const { return static_cast<size_t>((layer * n_ctx_ + pos) * kv_dim_); }
+    size_t offset(int64_t layer, int64_t pos) const {
+        return static_cast<size_t>((layer * n_ctx_ + pos) * kv_dim_) * element_bytes_;
+    }
+    void store(std::vector<uint8_t>& storage, int64_t layer, int64_t pos, const float* x);
 
     int64_t n_ctx_;
     int64_t kv_dim_;
-    std::vector<float> keys_;
-    std::vector<float> values_;
+    GgmlType type_;
+    size_t element_bytes_;
+    std::vector<uint8_t> keys_, values_;
 };
 
 }  // namespace rockllm

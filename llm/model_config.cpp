@@ -12,14 +12,35 @@ int64_t positive(const gguf::Metadata& meta, const std::string& key, int64_t lim
     return value;
 }
 
+constexpr ArchitectureTraits kArchitectures[] = {
+    {.name = "llama", .rope = RopeStyle::Interleaved},
+    {.name = "qwen2", .rope = RopeStyle::Halves, .qkv_bias = true},
+    {.name = "qwen3", .rope = RopeStyle::Halves, .qk_norm = true},
+};
+
 }  // namespace
+
+const ArchitectureTraits* find_architecture(const std::string& name) {
+    for (const auto& a : kArchitectures)
+        if (name == a.name) return &a;
+    return nullptr;
+}
+
+std::string supported_architectures() {
+    std::string out;
+    for (const auto& a : kArchitectures) out += (out.empty() ? "" : ", ") + std::string(a.name);
+    return out;
+}
 
 ModelConfig read_model_config(const gguf::File& file) {
     const gguf::Metadata& meta = file.metadata();
     ModelConfig c;
     c.architecture = meta.get<std::string>("general.architecture");
-    if (c.architecture != "llama")
-        throw gguf::FormatError("architecture '" + c.architecture + "' is not supported (supported: llama)");
+    const ArchitectureTraits* traits = find_architecture(c.architecture);
+    if (!traits)
+        throw gguf::FormatError("architecture '" + c.architecture + "' is not supported (supported: " +
+                                supported_architectures() + ")");
+    c.traits = *traits;
     const std::string a = c.architecture + ".";
 
     // Limits keep every derived buffer size far from overflow while allowing any real model.

@@ -1,4 +1,5 @@
-// Hyper-parameters of a decoder-only transformer, read from GGUF metadata.
+// Hyper-parameters of a decoder-only transformer, read from GGUF metadata, and the per-architecture
+// switches (RoPE layout, biases, norms) that distinguish llama, qwen2 and qwen3.
 #pragma once
 
 #include <cstdint>
@@ -8,8 +9,25 @@
 
 namespace rockllm {
 
+enum class RopeStyle {
+    Interleaved,  // rotates pairs (x[2i], x[2i+1]): llama ("normal" in ggml)
+    Halves,       // rotates pairs (x[i], x[i + d/2]): GPT-NeoX style, used by qwen2/qwen3
+};
+
+struct ArchitectureTraits {
+    const char* name;
+    RopeStyle rope = RopeStyle::Interleaved;
+    bool qkv_bias = false;  // attn_q/k/v.bias tensors
+    bool qk_norm = false;   // attn_q_norm / attn_k_norm: RMSNorm over each head of q and k
+};
+
+// nullptr for an architecture this build does not run.
+const ArchitectureTraits* find_architecture(const std::string& name);
+std::string supported_architectures();
+
 struct ModelConfig {
     std::string architecture;
+    ArchitectureTraits traits{"llama"};
     int64_t n_vocab = 0;
     int64_t n_ctx_train = 0;  // context length the model was trained for
     int64_t n_embd = 0;

@@ -1,6 +1,8 @@
 #include "transformer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -8,119 +10,191 @@ namespace rockllm {
 
 namespace {
 
-void rms_norm(std::span<const float> x, std::span<const float> weight, float eps, std::span<float> out) {
+void rms_norm(const float* x, const std::vector<float>& weight, int64_t n, float eps, float* out) {
     float sum_squares = 0.0f;
-    for (float v : x) sum_squares += v * v;
-    const float scale = 1.0f / std::sqrt(sum_squares / static_cast<float>(x.size()) + eps);
-    for (size_t i = 0; i < x.size(); ++i) out[i] = weight[i] * (scale * x[i]);
+    for (int64_t i = 0; i < n; ++i) sum_squares += x[i] * x[i];
+    const float scale = 1.0f / std::sqrt(sum_squares / static_cast<float>(n) + eps);
+    for (int64_t i = 0; i < n; ++i) out[i] = weight[i] * (scale * x[i]);
 }
 
 void softmax(std::span<float> x) {
-    float max = x[0];
-    for (float v : x) max = std::max(max, v);
+    const float max = *std::max_element(x.begin(), x.end());
     float sum = 0.0f;
     for (float& v : x) {
         v = std::exp(v - max);
         sum += v;
     }
-    for (float& v : x) v /= sum;
+    const float inv = 1.0f / sum;
+    for (float& v : x) v *= inv;
 }
 
-// Rotates adjacent pairs (x[2i], x[2i+1]) of each head by pos * inv_freq[i] (llama's "normal" RoPE).
-void apply_rope(std::span<float> x, int64_t n_heads, int64_t head_dim, std::span<const float> inv_freq, int64_t pos) {
+// Rotates the first 2 * inv_freq.size() dimensions of each head by pos * inv_freq[i].
+void apply_rope(float* x, int64_t n_heads, int64_t head_dim, const std::vector<float>& inv_freq, RopeStyle style,
+                int64_t pos) {
+    const size_t half = inv_freq.size();
     for (int64_t h = 0; h < n_heads; ++h) {
-        float* head = x.data() + h * head_dim;
-        for (size_t i = 0; i < inv_freq.size(); ++i) {
+        float* head = x + h * head_dim;
+        for (size_t i = 0; i < half; ++i) {
             const float angle = static_cast<float>(pos) * inv_freq[i];
             const float c = std::cos(angle), s = std::sin(angle);
-            const float a = head[2 * i], b = head[2 * i + 1];
-            head[2 * i] = a * c - b * s;
-            head[2 * i + 1] = a * s + b * c;
+            float& a = style == RopeStyle::Interleaved ? head[2 * i] : head[i];
+            float& b = style == RopeStyle::Interleaved ? head[2 * i + 1] : head[i + half];
+            const float a0 = a, b0 = b;
+            a = a0 * c - b0 * s;
+            b = a0 * s + b0 * c;
         }
+    }
+}
+
+void add_bias(float* x, const std::vector<float>& bias, int64_t n_rows) {
+    const auto width = static_cast<int64_t>(bias.size());
+    for (int64_t r = 0; r < n_rows; ++r)
+        for (int64_t i = 0; i < width; ++i) x[r * width + i] += bias[i];
+}
+
+// dst[i] += weight * v[i] for a K/V cache row of either storage type.
+void accumulate_row(float* dst, const void* v, float weight, int64_t n, GgmlType type) {
+    if (type == GgmlType::F32) {
+        const auto* f = static_cast<const float*>(v);
+        for (int64_t i = 0; i < n; ++i) dst[i] += weight * f[i];
+    } else {
+        const auto* h = static_cast<const uint16_t*>(v);
+        for (int64_t i = 0; i < n; ++i) dst[i] += weight * fp16_to_fp32(h[i]);
     }
 }
 
 }  // namespace
 
-Transformer::Transformer(const LlamaModel& model, int64_t n_ctx)
-    : model_(model), cache_(model.config.n_layer, n_ctx, model.config.kv_dim()) {
+Transformer::Transformer(const Model& model, TransformerOptions options)
+    : model_(model),
+      options_(options),
+      pool_(std::make_unique<ThreadPool>(options.n_threads > 0 ? options.n_threads : default_thread_count())),
+      matmul_(options.isa),
+      cache_(model.config.n_layer, options.n_ctx, model.config.kv_dim(), options.kv_type) {
     const ModelConfig& c = model.config;
-    if (n_ctx <= 0) throw std::invalid_argument("context length must be positive");
-    x_.resize(c.n_embd);
-    xnorm_.resize(c.n_embd);
-    q_.resize(c.q_dim());
-    attn_out_.resize(c.q_dim());
-    proj_.resize(c.n_embd);
-    scores_.resize(n_ctx);
-    gate_.resize(c.n_ff);
-    up_.resize(c.n_ff);
+    if (options.n_ctx <= 0) throw std::invalid_argument("context length must be positive");
+    if (options.n_batch <= 0) throw std::invalid_argument("batch size must be positive");
+    const auto rows = static_cast<size_t>(options.n_batch);
+    x_.resize(rows * c.n_embd);
+    xnorm_.resize(rows * c.n_embd);
+    q_.resize(rows * c.q_dim());
+    k_.resize(rows * c.kv_dim());
+    v_.resize(rows * c.kv_dim());
+    attn_out_.resize(rows * c.q_dim());
+    proj_.resize(rows * c.n_embd);
+    gate_.resize(rows * c.n_ff);
+    up_.resize(rows * c.n_ff);
     logits_.resize(c.n_vocab);
+    scores_.resize(static_cast<size_t>(pool_->size()) * options.n_ctx);
     for (int64_t i = 0; i < c.rope_dim / 2; ++i)
-        rope_inv_freq_.push_back(1.0f / std::pow(c.rope_freq_base, static_cast<float>(2 * i) / static_cast<float>(c.rope_dim)));
+        rope_inv_freq_.push_back(
+            1.0f / std::pow(c.rope_freq_base, static_cast<float>(2 * i) / static_cast<float>(c.rope_dim)));
 }
 
-std::span<const float> Transformer::forward(int32_t token, int64_t pos) {
+std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int64_t pos) {
     const ModelConfig& c = model_.config;
-    if (token < 0 || token >= c.n_vocab) throw std::out_of_range("token id " + std::to_string(token) + " is outside the vocabulary");
-    if (pos < 0 || pos >= n_ctx()) throw std::out_of_range("position " + std::to_string(pos) + " is outside the context window");
+    if (tokens.empty()) throw std::invalid_argument("forward needs at least one token");
+    if (pos < 0 || pos + static_cast<int64_t>(tokens.size()) > n_ctx())
+        throw std::out_of_range("positions " + std::to_string(pos) + ".." +
+                                std::to_string(pos + static_cast<int64_t>(tokens.size()) - 1) +
+                                " are outside the context window of " + std::to_string(n_ctx()));
+    for (int32_t token : tokens)
+        if (token < 0 || token >= c.n_vocab)
+            throw std::out_of_range("token id " + std::to_string(token) + " is outside the vocabulary");
 
-    model_.token_embedding.read_row(token, x_);
-    for (int64_t l = 0; l < c.n_layer; ++l) {
-        const LlamaLayer& layer = model_.layers[l];
-        attention(layer, l, pos);
-        feed_forward(layer);
+    for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(options_.n_batch)) {
+        const size_t n = std::min(tokens.size() - start, static_cast<size_t>(options_.n_batch));
+        forward_batch(tokens.subspan(start, n), pos + static_cast<int64_t>(start));
     }
-    rms_norm(x_, model_.output_norm, c.rms_norm_eps, xnorm_);
-    model_.output.matvec(xnorm_, logits_);
+    // Only the last token's logits are needed to sample the next one.
+    const int64_t last = static_cast<int64_t>((tokens.size() - 1) % static_cast<size_t>(options_.n_batch));
+    rms_norm(&x_[last * c.n_embd], model_.output_norm, c.n_embd, c.rms_norm_eps, xnorm_.data());
+    matmul_.run(model_.output, xnorm_.data(), 1, logits_.data(), *pool_);
     return logits_;
 }
 
-void Transformer::attention(const LlamaLayer& layer, int64_t layer_index, int64_t pos) {
+void Transformer::forward_batch(std::span<const int32_t> tokens, int64_t pos) {
     const ModelConfig& c = model_.config;
-    rms_norm(x_, layer.attn_norm, c.rms_norm_eps, xnorm_);
-    std::span<float> k = cache_.key(layer_index, pos);
-    std::span<float> v = cache_.value(layer_index, pos);
-    layer.wq.matvec(xnorm_, q_);
-    layer.wk.matvec(xnorm_, k);
-    layer.wv.matvec(xnorm_, v);
-    apply_rope(q_, c.n_head, c.head_dim, rope_inv_freq_, pos);
-    apply_rope(k, c.n_head_kv, c.head_dim, rope_inv_freq_, pos);
-
-    const int64_t heads_per_kv = c.n_head / c.n_head_kv;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-    for (int64_t h = 0; h < c.n_head; ++h) {
-        const float* qh = q_.data() + h * c.head_dim;
-        const int64_t kv_offset = (h / heads_per_kv) * c.head_dim;
-        std::span<float> scores(scores_.data(), static_cast<size_t>(pos + 1));
-        for (int64_t t = 0; t <= pos; ++t) {
-            const float* kt = cache_.key(layer_index, t).data() + kv_offset;
-            float dot = 0.0f;
-            for (int64_t i = 0; i < c.head_dim; ++i) dot += qh[i] * kt[i];
-            scores[t] = dot * scale;
-        }
-        softmax(scores);
-        float* out = attn_out_.data() + h * c.head_dim;
-        std::fill(out, out + c.head_dim, 0.0f);
-        for (int64_t t = 0; t <= pos; ++t) {
-            const float* vt = cache_.value(layer_index, t).data() + kv_offset;
-            for (int64_t i = 0; i < c.head_dim; ++i) out[i] += scores[t] * vt[i];
-        }
+    const auto n = static_cast<int64_t>(tokens.size());
+    for (int64_t t = 0; t < n; ++t)
+        model_.token_embedding.read_row(tokens[t], std::span(&x_[t * c.n_embd], c.n_embd));
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        attention(model_.layers[l], l, n, pos);
+        feed_forward(model_.layers[l], n);
     }
-    layer.wo.matvec(attn_out_, proj_);
-    for (int64_t i = 0; i < c.n_embd; ++i) x_[i] += proj_[i];
 }
 
-void Transformer::feed_forward(const LlamaLayer& layer) {
+void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int64_t n, int64_t pos) {
     const ModelConfig& c = model_.config;
-    rms_norm(x_, layer.ffn_norm, c.rms_norm_eps, xnorm_);
-    layer.ffn_gate.matvec(xnorm_, gate_);
-    layer.ffn_up.matvec(xnorm_, up_);
-    for (int64_t i = 0; i < c.n_ff; ++i) {
+    for (int64_t t = 0; t < n; ++t)
+        rms_norm(&x_[t * c.n_embd], layer.attn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
+    matmul_.run(layer.wq, xnorm_.data(), n, q_.data(), *pool_);
+    matmul_.run(layer.wk, xnorm_.data(), n, k_.data(), *pool_);
+    matmul_.run(layer.wv, xnorm_.data(), n, v_.data(), *pool_);
+    if (!layer.bq.empty()) {
+        add_bias(q_.data(), layer.bq, n);
+        add_bias(k_.data(), layer.bk, n);
+        add_bias(v_.data(), layer.bv, n);
+    }
+    for (int64_t t = 0; t < n; ++t) {
+        float* q = &q_[t * c.q_dim()];
+        float* k = &k_[t * c.kv_dim()];
+        if (!layer.q_norm.empty()) {
+            for (int64_t h = 0; h < c.n_head; ++h)
+                rms_norm(q + h * c.head_dim, layer.q_norm, c.head_dim, c.rms_norm_eps, q + h * c.head_dim);
+            for (int64_t h = 0; h < c.n_head_kv; ++h)
+                rms_norm(k + h * c.head_dim, layer.k_norm, c.head_dim, c.rms_norm_eps, k + h * c.head_dim);
+        }
+        apply_rope(q, c.n_head, c.head_dim, rope_inv_freq_, c.traits.rope, pos + t);
+        apply_rope(k, c.n_head_kv, c.head_dim, rope_inv_freq_, c.traits.rope, pos + t);
+        cache_.store_key(layer_index, pos + t, k);
+        cache_.store_value(layer_index, pos + t, &v_[t * c.kv_dim()]);
+    }
+
+    // Causal attention: token t sees positions 0..pos+t. Work is split over (token, head) pairs.
+    const int64_t heads_per_kv = c.n_head / c.n_head_kv;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    const GgmlType kv_type = cache_.type();
+    const kernels::VecDotFn dot = kernels::vec_dot_for(kv_type, options_.isa).fn;
+    const size_t kv_row_offset = static_cast<size_t>(c.head_dim) * (kv_type == GgmlType::F16 ? 2 : 4);
+    pool_->run([&](int thread, int threads) {
+        float* scores_row = &scores_[static_cast<size_t>(thread) * n_ctx()];
+        const int64_t pairs = n * c.n_head;
+        for (int64_t pair = pairs * thread / threads; pair < pairs * (thread + 1) / threads; ++pair) {
+            const int64_t t = pair / c.n_head, h = pair % c.n_head;
+            const int64_t last = pos + t;
+            const float* qh = &q_[t * c.q_dim() + h * c.head_dim];
+            const size_t kv_head = static_cast<size_t>(h / heads_per_kv) * kv_row_offset;
+            std::span<float> scores(scores_row, static_cast<size_t>(last + 1));
+            for (int64_t p = 0; p <= last; ++p) {
+                const auto* k = static_cast<const uint8_t*>(cache_.key(layer_index, p)) + kv_head;
+                scores[p] = dot(c.head_dim, k, qh) * scale;
+            }
+            softmax(scores);
+            float* out = &attn_out_[t * c.q_dim() + h * c.head_dim];
+            std::fill(out, out + c.head_dim, 0.0f);
+            for (int64_t p = 0; p <= last; ++p) {
+                const auto* v = static_cast<const uint8_t*>(cache_.value(layer_index, p)) + kv_head;
+                accumulate_row(out, v, scores[p], c.head_dim, kv_type);
+            }
+        }
+    });
+    matmul_.run(layer.wo, attn_out_.data(), n, proj_.data(), *pool_);
+    for (int64_t i = 0; i < n * c.n_embd; ++i) x_[i] += proj_[i];
+}
+
+void Transformer::feed_forward(const LayerWeights& layer, int64_t n) {
+    const ModelConfig& c = model_.config;
+    for (int64_t t = 0; t < n; ++t)
+        rms_norm(&x_[t * c.n_embd], layer.ffn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
+    matmul_.run(layer.ffn_gate, xnorm_.data(), n, gate_.data(), *pool_);
+    matmul_.run(layer.ffn_up, xnorm_.data(), n, up_.data(), *pool_);
+    for (int64_t i = 0; i < n * c.n_ff; ++i) {
         const float g = gate_[i];
         gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];  // SiLU(gate) * up
     }
-    layer.ffn_down.matvec(gate_, proj_);
-    for (int64_t i = 0; i < c.n_embd; ++i) x_[i] += proj_[i];
+    matmul_.run(layer.ffn_down, gate_.data(), n, proj_.data(), *pool_);
+    for (int64_t i = 0; i < n * c.n_embd; ++i) x_[i] += proj_[i];
 }
 
 }  // namespace rockllm

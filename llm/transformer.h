@@ -1,34 +1,54 @@
-// The llama forward pass for one token at a time: embedding, n_layer blocks of
+// The decoder forward pass over a batch of consecutive tokens: embedding, n_layer blocks of
 // (RMSNorm, attention with RoPE and grouped KV heads, RMSNorm, SwiGLU FFN), final norm, output head.
+// Matrix products go through the quantized kernels and the thread pool.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "kernels/matmul.h"
 #include "kv_cache.h"
-#include "llama_model.h"
+#include "model.h"
+#include "thread_pool.h"
 
 namespace rockllm {
 
+struct TransformerOptions {
+    int64_t n_ctx = 4096;                  // positions the KV cache holds
+    int64_t n_batch = 512;                 // tokens evaluated together (longer inputs go in chunks)
+    int n_threads = 0;                     // 0: default_thread_count()
+    GgmlType kv_type = GgmlType::F16;      // F16 or F32
+    kernels::Isa isa = kernels::detected_isa();
+};
+
 class Transformer {
 public:
-    // n_ctx: positions the KV cache holds (at most the model's training context).
-    Transformer(const LlamaModel& model, int64_t n_ctx);
+    Transformer(const Model& model, TransformerOptions options);
 
-    // Runs `token` at position `pos` (0 <= pos < n_ctx, positions fed in order) and returns the
-    // next-token logits, valid until the next call.
-    std::span<const float> forward(int32_t token, int64_t pos);
+    // Runs tokens at positions pos, pos+1, ... (positions fed in order, all below n_ctx) and
+    // returns the next-token logits after the last one, valid until the next call.
+    std::span<const float> forward(std::span<const int32_t> tokens, int64_t pos);
+    std::span<const float> forward(int32_t token, int64_t pos) { return forward(std::span(&token, 1), pos); }
 
     int64_t n_ctx() const { return cache_.n_ctx(); }
     const ModelConfig& config() const { return model_.config; }
+    const KvCache& kv_cache() const { return cache_; }
+    ThreadPool& pool() { return *pool_; }
 
 private:
-    void attention(const LlamaLayer& layer, int64_t layer_index, int64_t pos);
-    void feed_forward(const LlamaLayer& layer);
+    void forward_batch(std::span<const int32_t> tokens, int64_t pos);
+    void attention(const LayerWeights& layer, int64_t layer_index, int64_t n, int64_t pos);
+    void feed_forward(const LayerWeights& layer, int64_t n);
 
-    const LlamaModel& model_;
+    const Model& model_;
+    TransformerOptions options_;
+    std::unique_ptr<ThreadPool> pool_;
+    kernels::Matmul matmul_;
     KvCache cache_;
-    std::vector<float> x_, xnorm_, q_, attn_out_, proj_, scores_, gate_, up_, logits_;
+    // Activations for up to n_batch tokens, one row per token.
+    std::vector<float> x_, xnorm_, q_, k_, v_, attn_out_, proj_, gate_, up_, logits_;
+    std::vector<float> scores_;  // one n_ctx row per thread
     std::vector<float> rope_inv_freq_;
 };
 

@@ -1,4 +1,4 @@
-// Views of weight tensors inside the model file, and the row operations the forward pass needs.
+// Views of weight tensors inside the model file (never copied), checked against the model's shapes.
 #pragma once
 
 #include <cstdint>
@@ -19,18 +19,14 @@ struct WeightMatrix {
     const uint8_t* data = nullptr;
     size_t row_bytes = 0;
 
-    // out[r] = dot(row r, x) for every row; x has cols elements, out has rows.
-    void matvec(std::span<const float> x, std::span<float> out) const;
-    // Writes row r converted to float (used for embedding look-ups).
+    const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
+    // Writes row r converted to float (embedding look-ups).
     void read_row(int64_t r, std::span<float> out) const;
 };
 
-// Element types the CPU kernels can compute with directly.
-bool is_supported_weight_type(GgmlType type);
-
 // Looks the tensor up and checks its type and shape; errors name the tensor and what was expected.
 WeightMatrix load_matrix(const gguf::File& file, const std::string& name, int64_t cols, int64_t rows);
-// A 1-D tensor of n elements (norm weights), converted to float.
+// A 1-D tensor of n elements (norm weights, biases), converted to float.
 std::vector<float> load_vector(const gguf::File& file, const std::string& name, int64_t n);
 
 }  // namespace rockllm

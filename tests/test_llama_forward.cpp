@@ -7,7 +7,7 @@
 
 #include "llm/generation.h"
 #include "llm/gguf_writer.h"
-#include "llm/llama_model.h"
+#include "llm/model.h"
 #include "llm/transformer.h"
 #include "test_support.h"
 
@@ -20,10 +20,18 @@ std::shared_ptr<const gguf::File> stories() {
     return std::make_shared<const gguf::File>(gguf::File::open(testdata("models/stories260K.gguf")));
 }
 
+// The reference was computed in fp32 throughout, so these tests keep the KV cache in F32.
+TransformerOptions f32_cache(int64_t n_ctx) {
+    TransformerOptions o;
+    o.n_ctx = n_ctx;
+    o.kv_type = GgmlType::F32;
+    return o;
+}
+
 }  // namespace
 
 TEST_CASE("stories260K: configuration") {
-    const LlamaModel model = LlamaModel::load(stories());
+    const Model model = Model::load(stories());
     const ModelConfig& c = model.config;
     CHECK(c.n_vocab == 512);
     CHECK(c.n_embd == 64);
@@ -37,8 +45,8 @@ TEST_CASE("stories260K: configuration") {
 
 TEST_CASE("stories260K: logits at every prompt position match llama2.c to 1e-4 relative") {
     const auto reference = nlohmann::json::parse(test::read_text(testdata("models/stories260K.logits.json")));
-    const LlamaModel model = LlamaModel::load(stories());
-    Transformer transformer(model, 64);
+    const Model model = Model::load(stories());
+    Transformer transformer(model, f32_cache(64));
     const auto& rows = reference.at("rows");
     REQUIRE(rows.size() == 5);
     double worst = 0;
@@ -58,12 +66,12 @@ TEST_CASE("stories260K: logits at every prompt position match llama2.c to 1e-4 r
 
 TEST_CASE("stories260K: greedy generation reproduces both reference cases token for token") {
     const auto reference = nlohmann::json::parse(test::read_text(testdata("models/stories260K.greedy.json")));
-    const LlamaModel model = LlamaModel::load(stories());
+    const Model model = Model::load(stories());
     for (const auto& c : reference.at("cases")) {
         CAPTURE(c.at("name").get<std::string>());
         const auto prompt = c.at("prompt_ids").get<std::vector<int32_t>>();
         const auto expected = c.at("generated_ids").get<std::vector<int32_t>>();
-        Transformer transformer(model, 256);
+        Transformer transformer(model, f32_cache(256));
         Sampler greedy(0.0f, 0);
         GenerationOptions options;
         options.num_predict = static_cast<int64_t>(expected.size());
@@ -80,15 +88,15 @@ TEST_CASE("stories260K: greedy generation reproduces both reference cases token 
 }
 
 TEST_CASE("generation: stops at the end of the context window and on cancel") {
-    const LlamaModel model = LlamaModel::load(stories());
-    Transformer transformer(model, 8);
+    const Model model = Model::load(stories());
+    Transformer transformer(model, f32_cache(8));
     Sampler greedy(0.0f, 0);
     int count = 0;
     const auto full = generate(transformer, std::vector<int32_t>{1, 403}, greedy, {}, [&](int32_t) { return ++count, true; });
     CHECK(full.reason == StopReason::ContextFull);
     CHECK(count == 7);  // positions 1..7 each yield one token, the last one without room to feed it back
 
-    Transformer again(model, 8);
+    Transformer again(model, f32_cache(8));
     const auto cancelled = generate(again, std::vector<int32_t>{1}, greedy, {}, [](int32_t) { return false; });
     CHECK(cancelled.reason == StopReason::Cancelled);
     CHECK(cancelled.generated_tokens == 1);
@@ -100,9 +108,9 @@ TEST_CASE("generation: stops at the end of the context window and on cancel") {
 }
 
 TEST_CASE("sampling: the same seed gives the same tokens, temperature spreads them") {
-    const LlamaModel model = LlamaModel::load(stories());
+    const Model model = Model::load(stories());
     auto run = [&](float temperature, uint64_t seed) {
-        Transformer transformer(model, 64);
+        Transformer transformer(model, f32_cache(64));
         Sampler sampler(temperature, seed);
         GenerationOptions options;
         options.num_predict = 40;
@@ -119,10 +127,10 @@ TEST_CASE("sampling: the same seed gives the same tokens, temperature spreads th
 
 TEST_CASE("llama-2-tiny-random: F16 weights load and run") {
     auto file = std::make_shared<const gguf::File>(gguf::File::open(testdata("models/llama-2-tiny-random.gguf")));
-    const LlamaModel model = LlamaModel::load(file);
+    const Model model = Model::load(file);
     CHECK(model.config.n_embd == 8);
     CHECK(model.layers.at(0).wq.type == GgmlType::F16);
-    Transformer transformer(model, 16);
+    Transformer transformer(model, f32_cache(16));
     const auto logits = transformer.forward(1, 0);
     REQUIRE(logits.size() == 32000);
     for (float v : logits) REQUIRE(std::isfinite(v));
@@ -142,9 +150,9 @@ TEST_CASE("model loading: missing tensors and wrong shapes are named") {
         }
         return std::make_shared<const gguf::File>(gguf::File::parse(w.to_bytes()));
     };
-    CHECK_THROWS_WITH(LlamaModel::load(rebuild("blk.3.ffn_up.weight", "")), doctest::Contains("blk.3.ffn_up.weight"));
-    CHECK_THROWS_WITH(LlamaModel::load(rebuild("", "blk.0.attn_k.weight")), doctest::Contains("blk.0.attn_k.weight"));
+    CHECK_THROWS_WITH(Model::load(rebuild("blk.3.ffn_up.weight", "")), doctest::Contains("blk.3.ffn_up.weight"));
+    CHECK_THROWS_WITH(Model::load(rebuild("", "blk.0.attn_k.weight")), doctest::Contains("blk.0.attn_k.weight"));
     // Without output.weight the model ties the output head to the embedding and still matches.
-    const LlamaModel tied = LlamaModel::load(rebuild("output.weight", ""));
+    const Model tied = Model::load(rebuild("output.weight", ""));
     CHECK(tied.output.data == tied.token_embedding.data);
 }

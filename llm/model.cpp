@@ -1,9 +1,9 @@
-#include "llama_model.h"
+#include "model.h"
 
 namespace rockllm {
 
-LlamaModel LlamaModel::load(std::shared_ptr<const gguf::File> file) {
-    LlamaModel m;
+Model Model::load(std::shared_ptr<const gguf::File> file) {
+    Model m;
     m.config = read_model_config(*file);
     const ModelConfig& c = m.config;
     const gguf::File& f = *file;
@@ -11,12 +11,21 @@ LlamaModel LlamaModel::load(std::shared_ptr<const gguf::File> file) {
     m.token_embedding = load_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab);
     for (int64_t i = 0; i < c.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
-        LlamaLayer layer;
+        LayerWeights layer;
         layer.attn_norm = load_vector(f, p + "attn_norm.weight", c.n_embd);
         layer.wq = load_matrix(f, p + "attn_q.weight", c.n_embd, c.q_dim());
         layer.wk = load_matrix(f, p + "attn_k.weight", c.n_embd, c.kv_dim());
         layer.wv = load_matrix(f, p + "attn_v.weight", c.n_embd, c.kv_dim());
         layer.wo = load_matrix(f, p + "attn_output.weight", c.q_dim(), c.n_embd);
+        if (c.traits.qkv_bias) {
+            layer.bq = load_vector(f, p + "attn_q.bias", c.q_dim());
+            layer.bk = load_vector(f, p + "attn_k.bias", c.kv_dim());
+            layer.bv = load_vector(f, p + "attn_v.bias", c.kv_dim());
+        }
+        if (c.traits.qk_norm) {
+            layer.q_norm = load_vector(f, p + "attn_q_norm.weight", c.head_dim);
+            layer.k_norm = load_vector(f, p + "attn_k_norm.weight", c.head_dim);
+        }
         layer.ffn_norm = load_vector(f, p + "ffn_norm.weight", c.n_embd);
         layer.ffn_gate = load_matrix(f, p + "ffn_gate.weight", c.n_embd, c.n_ff);
         layer.ffn_up = load_matrix(f, p + "ffn_up.weight", c.n_embd, c.n_ff);
@@ -29,6 +38,14 @@ LlamaModel LlamaModel::load(std::shared_ptr<const gguf::File> file) {
                                               : m.token_embedding;
     m.file = std::move(file);
     return m;
+}
+
+uint64_t Model::weight_bytes_per_token() const {
+    uint64_t total = output.row_bytes * static_cast<uint64_t>(output.rows);
+    for (const LayerWeights& l : layers)
+        for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+            total += w->row_bytes * static_cast<uint64_t>(w->rows);
+    return total;
 }
 
 }  // namespace rockllm

@@ -1,0 +1,40 @@
+// Dot products of one weight row (any supported GGUF type) with activations quantized to the
+// matching 8-bit format, so quantized weights are never expanded to floats:
+//   Q4_0, Q5_0, Q8_0 with Q8_0 activations; Q4_1, Q5_1 with Q8_1; K formats with Q8_K;
+//   F32, F16, BF16 with F32 activations.
+// Every kernel has a portable scalar version; SIMD versions are chosen at run time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "llm/ggml_type.h"
+
+namespace rockllm::kernels {
+
+using VecDotFn = float (*)(int64_t n, const void* weights, const void* activations);
+
+struct VecDot {
+    GgmlType activation_type;
+    VecDotFn fn;
+};
+
+enum class Isa { Scalar, Avx2, Neon };
+Isa detected_isa();
+const char* isa_name(Isa isa);
+
+// The kernel for a weight type on the given instruction set (Scalar is always available;
+// an ISA without a dedicated kernel for the type falls back to scalar). Throws for unsupported types.
+VecDot vec_dot_for(GgmlType weight_type, Isa isa = detected_isa());
+
+// Bytes one activation row of n elements takes in the given activation format.
+size_t activation_row_bytes(GgmlType activation_type, int64_t n);
+// Converts n floats into the activation format (n a multiple of its block size).
+void quantize_activations(GgmlType activation_type, const float* x, void* out, int64_t n);
+
+// Scalar and SIMD kernel tables (defined in vec_dot_*.cpp).
+VecDotFn scalar_vec_dot(GgmlType weight_type);
+VecDotFn avx2_vec_dot(GgmlType weight_type);  // nullptr where there is none
+bool avx2_available();
+
+}  // namespace rockllm::kernels

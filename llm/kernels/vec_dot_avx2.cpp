@@ -1,0 +1,195 @@
+// AVX2 + FMA + F16C kernels for the weight types of the common GGUF files (Q8_0, Q4_0, Q4_K, Q6_K,
+// F16). Each function carries its own target attribute, so the rest of the program keeps running
+// on CPUs without AVX2; vec_dot_for() only hands these out when the CPU has the features.
+#include "llm/kernels/vec_dot.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#include "llm/quant/blocks.h"
+
+#define ROCKLLM_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace rockllm::kernels {
+
+using namespace rockllm::quant;
+
+namespace {
+
+ROCKLLM_AVX2 inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+ROCKLLM_AVX2 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+
+// Eight int32 sums of signed x * signed y over 32 byte pairs (maddubs needs one unsigned side).
+ROCKLLM_AVX2 inline __m256i dot_i8(__m256i x, __m256i y) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sy = _mm256_sign_epi8(y, x);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+}
+
+ROCKLLM_AVX2 inline __m256i unpack_nibbles(const uint8_t* qs) {  // element j at byte j, 0..15
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+ROCKLLM_AVX2 float dot_q8_0(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ8_0*>(w);
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
+        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+        const __m256 d = _mm256_set1_ps(half_to_float(x[i].d) * half_to_float(y[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    }
+    return hsum(acc);
+}
+
+ROCKLLM_AVX2 float dot_q4_0(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ4_0*>(w);
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
+        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+        const __m256 d = _mm256_set1_ps(half_to_float(x[i].d) * half_to_float(y[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    }
+    return hsum(acc);
+}
+
+ROCKLLM_AVX2 float dot_q4_k(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ4_K*>(w);
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    const __m256i low_mask = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps();
+    float mins_total = 0;
+    for (int64_t i = 0; i < n / kQKK; ++i) {
+        uint8_t sc[8], m[8];
+        for (int g = 0; g < 8; ++g) k4_scale_min(g, x[i].scales, sc[g], m[g]);
+        int mins = 0;
+        for (int g = 0; g < 8; ++g) mins += m[g] * (y[i].bsums[2 * g] + y[i].bsums[2 * g + 1]);
+        mins_total += y[i].d * half_to_float(x[i].dmin) * static_cast<float>(mins);
+
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; ++j) {
+            const __m256i q4 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs + 32 * j));
+            const __m256i lo = _mm256_and_si256(q4, low_mask);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), low_mask);
+            const __m256i y_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * j));
+            const __m256i y_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * j + 32));
+            const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16(sc[2 * j]));
+            const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16(sc[2 * j + 1]));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p_lo, p_hi));
+        }
+        const __m256 d = _mm256_set1_ps(y[i].d * half_to_float(x[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum(acc) - mins_total;
+}
+
+ROCKLLM_AVX2 float dot_q6_k(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ6_K*>(w);
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    const __m256i low_mask = _mm256_set1_epi8(0x0F);
+    const __m256i two_bits = _mm256_set1_epi8(0x03);
+    const __m256i offset = _mm256_set1_epi8(32);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / kQKK; ++i) {
+        __m256i sumi = _mm256_setzero_si256();
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t* ql = x[i].ql + 64 * half;
+            const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+            const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+            const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qh + 32 * half));
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(ql0, low_mask), _mm256_slli_epi16(_mm256_and_si256(qh, two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(ql1, low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two_bits), 4)),
+            };
+            for (int k = 0; k < 4; ++k) {
+                const int8_t* yk = y[i].qs + 128 * half + 32 * k;
+                const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yk));
+                // (q - 32) * y = q * y - 32 * y, with q unsigned for maddubs.
+                const __m256i prod = _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], qy), _mm256_maddubs_epi16(offset, qy));
+                const int8_t* sc = x[i].scales + 8 * half + 2 * k;
+                const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(prod, scales));
+            }
+        }
+        const __m256 d = _mm256_set1_ps(y[i].d * half_to_float(x[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum(acc);
+}
+
+ROCKLLM_AVX2 float dot_f16(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const uint16_t*>(w);
+    const auto* y = static_cast<const float*>(a);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 x0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+        const __m256 x1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i + 8)));
+        acc0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y + i), acc0);
+        acc1 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y + i + 8), acc1);
+    }
+    float sum = hsum(_mm256_add_ps(acc0, acc1));
+    for (; i < n; ++i) sum += half_to_float(x[i]) * y[i];
+    return sum;
+}
+
+ROCKLLM_AVX2 float dot_f32(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const float*>(w);
+    const auto* y = static_cast<const float*>(a);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), acc1);
+    }
+    float sum = hsum(_mm256_add_ps(acc0, acc1));
+    for (; i < n; ++i) sum += x[i] * y[i];
+    return sum;
+}
+
+}  // namespace
+
+bool avx2_available() {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+VecDotFn avx2_vec_dot(GgmlType type) {
+    if (!avx2_available()) return nullptr;
+    switch (type) {
+        case GgmlType::F32: return dot_f32;
+        case GgmlType::F16: return dot_f16;
+        case GgmlType::Q8_0: return dot_q8_0;
+        case GgmlType::Q4_0: return dot_q4_0;
+        case GgmlType::Q4_K: return dot_q4_k;
+        case GgmlType::Q6_K: return dot_q6_k;
+        default: return nullptr;
+    }
+}
+
+}  // namespace rockllm::kernels
+
+#else  // not x86-64
+
+namespace rockllm::kernels {
+bool avx2_available() { return false; }
+VecDotFn avx2_vec_dot(GgmlType) { return nullptr; }
+}  // namespace rockllm::kernels
+
+#endif

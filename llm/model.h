@@ -1,0 +1,37 @@
+// The weights of a decoder-only transformer, validated against its configuration at load.
+// Matrices are views into the mapped file; only small vectors (norms, biases) are copied.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gguf.h"
+#include "model_config.h"
+#include "weights.h"
+
+namespace rockllm {
+
+struct LayerWeights {
+    std::vector<float> attn_norm;
+    WeightMatrix wq, wk, wv, wo;
+    std::vector<float> bq, bk, bv;        // empty unless the architecture has QKV biases
+    std::vector<float> q_norm, k_norm;    // empty unless the architecture normalises q and k per head
+    std::vector<float> ffn_norm;
+    WeightMatrix ffn_gate, ffn_up, ffn_down;
+};
+
+struct Model {
+    std::shared_ptr<const gguf::File> file;  // keeps the mapping that the weight views point into
+    ModelConfig config;
+    WeightMatrix token_embedding;
+    std::vector<LayerWeights> layers;
+    std::vector<float> output_norm;
+    WeightMatrix output;  // the token embedding itself when the file has no output.weight
+
+    static Model load(std::shared_ptr<const gguf::File> file);
+    // Bytes of weights read for one token (matrices only, the embedding row excluded).
+    uint64_t weight_bytes_per_token() const;
+};
+
+}  // namespace rockllm
