@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "daemon/command_line.h"
+#include "daemon/bench_command.h"
 #include "daemon/generate_command.h"
 
 namespace {
@@ -15,6 +16,11 @@ constexpr const char* kUsage = R"(Usage:
 Available Commands:
   generate    Continue a prompt with a GGUF model file
               --model FILE.gguf --prompt TEXT [--num-predict N] [--temperature T] [--seed S] [--num-ctx N] [--threads N]
+  bench       Measure prompt-processing and generation speed of a GGUF model
+              --model FILE.gguf [--prompt-tokens 128] [--gen-tokens 64] [--threads N[,N...]]
+              [--repetitions 3] [--output table|json] [--kv-type F16|F32]
+  synth       Write a model with a real model's shape and random weights (for benchmarks)
+              --shape NAME --type Q8_0|Q4_K_M|... --out FILE.gguf [--seed S]
   help        Help about any command
 )";
 
@@ -30,6 +36,8 @@ int main(int argc, char** argv) {
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     try {
         if (command == "generate") return rockllm::run_generate_command(rest);
+        if (command == "bench") return rockllm::run_bench_command(rest);
+        if (command == "synth") return rockllm::run_synth_command(rest);
         std::fprintf(stderr, "Error: unknown command \"%s\" for \"rockllm\"\n\n%s", command.c_str(), kUsage);
         return 1;
     } catch (const rockllm::UsageError& e) {

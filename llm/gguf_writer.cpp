@@ -15,8 +15,9 @@ class ByteSink {
 public:
     template <class T>
     void put(T value) {
-        const auto* p = reinterpret_cast<const uint8_t*>(&value);
-        out_.insert(out_.end(), p, p + sizeof(T));
+        const size_t at = out_.size();
+        out_.resize(at + sizeof(T));
+        std::memcpy(out_.data() + at, &value, sizeof(T));
     }
     void put_string(const std::string& s) {
         put<uint64_t>(s.size());
@@ -76,12 +77,23 @@ uint64_t tensor_size_bytes(GgmlType type, const std::vector<int64_t>& shape) {
 
 void Writer::set(std::string key, Value value) { metadata_.set(std::move(key), std::move(value)); }
 
-void Writer::add_tensor(std::string name, GgmlType type, std::vector<int64_t> shape, std::vector<uint8_t> data) {
-    if (data.size() != tensor_size_bytes(type, shape))
-        throw std::invalid_argument("tensor '" + name + "' data size does not match its type and shape");
+void Writer::check_new_tensor(const std::string& name) const {
     for (const Tensor& t : tensors_)
         if (t.name == name) throw std::invalid_argument("duplicate tensor name '" + name + "'");
-    tensors_.push_back({std::move(name), type, std::move(shape), std::move(data)});
+}
+
+void Writer::add_tensor(std::string name, GgmlType type, std::vector<int64_t> shape, std::vector<uint8_t> data) {
+    const uint64_t size = tensor_size_bytes(type, shape);
+    if (data.size() != size)
+        throw std::invalid_argument("tensor '" + name + "' data size does not match its type and shape");
+    check_new_tensor(name);
+    tensors_.push_back({std::move(name), type, std::move(shape), std::move(data), nullptr, size});
+}
+
+void Writer::add_tensor_lazy(std::string name, GgmlType type, std::vector<int64_t> shape, Producer produce) {
+    const uint64_t size = tensor_size_bytes(type, shape);
+    check_new_tensor(name);
+    tensors_.push_back({std::move(name), type, std::move(shape), {}, std::move(produce), size});
 }
 
 void Writer::add_tensor_f32(std::string name, std::vector<int64_t> shape, const std::vector<float>& values) {
@@ -90,7 +102,15 @@ void Writer::add_tensor_f32(std::string name, std::vector<int64_t> shape, const 
     add_tensor(std::move(name), GgmlType::F32, std::move(shape), std::move(bytes));
 }
 
-std::vector<uint8_t> Writer::to_bytes() const {
+std::vector<uint8_t> Writer::tensor_bytes(const Tensor& t) const {
+    if (!t.produce) return t.data;
+    std::vector<uint8_t> bytes = t.produce();
+    if (bytes.size() != t.size_bytes)
+        throw std::invalid_argument("tensor '" + t.name + "' producer returned the wrong number of bytes");
+    return bytes;
+}
+
+std::vector<uint8_t> Writer::header_bytes() const {
     const uint32_t alignment = alignment_of(metadata_);
     ByteSink out;
     out.put<uint32_t>(kMagic);
@@ -109,44 +129,81 @@ std::vector<uint8_t> Writer::to_bytes() const {
         for (int64_t d : t.shape) out.put<uint64_t>(static_cast<uint64_t>(d));
         out.put<uint32_t>(static_cast<uint32_t>(t.type));
         out.put<uint64_t>(offset);
-        offset += (t.data.size() + alignment - 1) / alignment * alignment;
+        offset += (t.size_bytes + alignment - 1) / alignment * alignment;
     }
     out.pad_to(alignment);
-    for (const Tensor& t : tensors_) {
-        out.put_bytes(t.data);
-        out.pad_to(alignment);
-    }
     return out.take();
 }
 
-void Writer::write_file(const std::string& path) const {
-    const std::vector<uint8_t> bytes = to_bytes();
-    const std::string temp = path + ".tmp-" + std::to_string(::getpid());
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw std::runtime_error("cannot create '" + temp + "': " + std::strerror(errno));
-    size_t written = 0;
-    while (written < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const std::string error = std::strerror(errno);
-            ::close(fd);
-            ::unlink(temp.c_str());
-            throw std::runtime_error("cannot write '" + temp + "': " + error);
+std::vector<uint8_t> Writer::to_bytes() const {
+    const uint32_t alignment = alignment_of(metadata_);
+    std::vector<uint8_t> out = header_bytes();
+    for (const Tensor& t : tensors_) {
+        const std::vector<uint8_t> bytes = tensor_bytes(t);
+        out.insert(out.end(), bytes.begin(), bytes.end());
+        out.resize((out.size() + alignment - 1) / alignment * alignment, 0);
+    }
+    return out;
+}
+
+namespace {
+
+class AtomicFile {
+public:
+    explicit AtomicFile(std::string path) : path_(std::move(path)), temp_(path_ + ".tmp-" + std::to_string(::getpid())) {
+        fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd_ < 0) throw std::runtime_error("cannot create '" + temp_ + "': " + std::strerror(errno));
+    }
+    ~AtomicFile() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+            ::unlink(temp_.c_str());
         }
-        written += static_cast<size_t>(n);
     }
-    const bool synced = ::fsync(fd) == 0;
-    const bool closed = ::close(fd) == 0;
-    if (!synced || !closed) {
-        ::unlink(temp.c_str());
-        throw std::runtime_error("cannot sync '" + temp + "'");
+    void write(const uint8_t* data, size_t size) {
+        size_t written = 0;
+        while (written < size) {
+            const ssize_t n = ::write(fd_, data + written, size - written);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw std::runtime_error("cannot write '" + temp_ + "': " + std::strerror(errno));
+            written += static_cast<size_t>(n);
+        }
     }
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        const std::string error = std::strerror(errno);
-        ::unlink(temp.c_str());
-        throw std::runtime_error("cannot rename '" + temp + "' to '" + path + "': " + error);
+    // Syncs and renames into place; until then the final path is untouched.
+    void commit() {
+        const bool synced = ::fsync(fd_) == 0;
+        const bool closed = ::close(fd_) == 0;
+        fd_ = -1;
+        if (!synced || !closed) {
+            ::unlink(temp_.c_str());
+            throw std::runtime_error("cannot sync '" + temp_ + "'");
+        }
+        if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+            const std::string error = std::strerror(errno);
+            ::unlink(temp_.c_str());
+            throw std::runtime_error("cannot rename '" + temp_ + "' to '" + path_ + "': " + error);
+        }
     }
+
+private:
+    std::string path_, temp_;
+    int fd_ = -1;
+};
+
+}  // namespace
+
+void Writer::write_file(const std::string& path) const {
+    const uint32_t alignment = alignment_of(metadata_);
+    AtomicFile file(path);
+    const std::vector<uint8_t> header = header_bytes();
+    file.write(header.data(), header.size());
+    const std::vector<uint8_t> zeros(alignment, 0);
+    for (const Tensor& t : tensors_) {
+        const std::vector<uint8_t> bytes = tensor_bytes(t);
+        file.write(bytes.data(), bytes.size());
+        file.write(zeros.data(), (alignment - bytes.size() % alignment) % alignment);
+    }
+    file.commit();
 }
 
 }  // namespace rockllm::gguf

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@ public:
     // data must hold exactly the bytes the type and shape require.
     void add_tensor(std::string name, GgmlType type, std::vector<int64_t> shape, std::vector<uint8_t> data);
     void add_tensor_f32(std::string name, std::vector<int64_t> shape, const std::vector<float>& values);
+    // A tensor whose bytes are produced only while the file is written (large synthetic models),
+    // so that at most one tensor's data is in memory at a time.
+    using Producer = std::function<std::vector<uint8_t>()>;
+    void add_tensor_lazy(std::string name, GgmlType type, std::vector<int64_t> shape, Producer produce);
 
     std::vector<uint8_t> to_bytes() const;
     // Writes to a temporary file beside path, syncs it and renames it into place.
@@ -27,7 +32,12 @@ private:
         GgmlType type;
         std::vector<int64_t> shape;
         std::vector<uint8_t> data;
+        Producer produce;  // set instead of data for lazy tensors
+        uint64_t size_bytes;
     };
+    void check_new_tensor(const std::string& name) const;
+    std::vector<uint8_t> header_bytes() const;
+    std::vector<uint8_t> tensor_bytes(const Tensor& t) const;
     Metadata metadata_;
     std::vector<Tensor> tensors_;
 };

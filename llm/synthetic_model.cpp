@@ -1,0 +1,162 @@
+#include "synthetic_model.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "gguf_writer.h"
+#include "quant/quantize.h"
+
+namespace rockllm {
+
+const std::vector<SyntheticShape>& synthetic_shapes() {
+    static const std::vector<SyntheticShape> shapes = {
+        // name, arch, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx, rope base, tied
+        {"llama-415m", "llama", 896, 24, 14, 2, 64, 4864, 32000, 4096, 10000.0f, false},
+        {"qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 64, 4864, 151936, 32768, 1000000.0f, true},
+        {"qwen2.5-1.5b", "qwen2", 1536, 28, 12, 2, 128, 8960, 151936, 32768, 1000000.0f, true},
+        {"qwen3-0.6b", "qwen3", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 1000000.0f, true},
+        {"llama-3.2-1b", "llama", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 500000.0f, true},
+        {"tinyllama-1.1b", "llama", 2048, 22, 32, 4, 64, 5632, 32000, 2048, 10000.0f, false},
+        // Small enough for unit tests.
+        {"tiny-llama", "llama", 256, 2, 4, 2, 64, 512, 512, 512, 10000.0f, false},
+        {"tiny-qwen2", "qwen2", 256, 2, 4, 2, 64, 512, 512, 512, 1000000.0f, true},
+        {"tiny-qwen3", "qwen3", 256, 2, 4, 2, 128, 512, 512, 512, 1000000.0f, true},
+    };
+    return shapes;
+}
+
+const SyntheticShape& find_synthetic_shape(const std::string& name) {
+    std::string known;
+    for (const auto& s : synthetic_shapes()) {
+        if (s.name == name) return s;
+        known += (known.empty() ? "" : ", ") + s.name;
+    }
+    throw std::invalid_argument("unknown model shape '" + name + "' (known: " + known + ")");
+}
+
+namespace {
+
+// splitmix64: a fast, seedable generator so each tensor's values depend only on (seed, tensor).
+struct Random {
+    uint64_t state;
+    uint64_t next() {
+        uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+    float uniform() { return static_cast<float>(next() >> 40) * (1.0f / 16777216.0f) * 2.0f - 1.0f; }  // [-1, 1)
+};
+
+GgmlType parse_type(const std::string& name) {
+    for (uint32_t id = 0; id < 64; ++id)
+        if (const GgmlTypeInfo* info = find_ggml_type(id); info && name == info->name && quant::is_supported(info->type))
+            return info->type;
+    throw std::invalid_argument("unknown or unsupported quantization '" + name + "'");
+}
+
+// llama.cpp gives some layers' attn_v and ffn_down more bits in its _M mixes.
+bool uses_more_bits(int64_t layer, int64_t n_layer) {
+    return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
+}
+
+}  // namespace
+
+void write_synthetic_model(const SyntheticShape& s, const std::string& quant_name, uint64_t seed,
+                           const std::string& path) {
+    GgmlType base, strong;
+    if (quant_name == "Q4_K_M") {
+        base = GgmlType::Q4_K;
+        strong = GgmlType::Q6_K;
+    } else if (quant_name == "Q5_K_M") {
+        base = GgmlType::Q5_K;
+        strong = GgmlType::Q6_K;
+    } else {
+        base = strong = parse_type(quant_name);
+    }
+
+    gguf::Writer w;
+    const std::string a = s.architecture + ".";
+    w.set("general.architecture", s.architecture);
+    w.set("general.name", "synthetic " + s.name + " " + quant_name);
+    w.set(a + "context_length", static_cast<uint32_t>(s.n_ctx));
+    w.set(a + "embedding_length", static_cast<uint32_t>(s.n_embd));
+    w.set(a + "block_count", static_cast<uint32_t>(s.n_layer));
+    w.set(a + "feed_forward_length", static_cast<uint32_t>(s.n_ff));
+    w.set(a + "attention.head_count", static_cast<uint32_t>(s.n_head));
+    w.set(a + "attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
+    w.set(a + "attention.key_length", static_cast<uint32_t>(s.head_dim));
+    w.set(a + "attention.value_length", static_cast<uint32_t>(s.head_dim));
+    w.set(a + "attention.layer_norm_rms_epsilon", 1e-6f);
+    w.set(a + "rope.freq_base", s.rope_freq_base);
+
+    // A SentencePiece-style vocabulary: control tokens, the 256 byte tokens, then filler pieces.
+    std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+    std::vector<int32_t> types = {2, 3, 3};
+    for (int b = 0; b < 256 && static_cast<int64_t>(tokens.size()) < s.n_vocab; ++b) {
+        char piece[8];
+        std::snprintf(piece, sizeof piece, "<0x%02X>", b);
+        tokens.emplace_back(piece);
+        types.push_back(6);
+    }
+    while (static_cast<int64_t>(tokens.size()) < s.n_vocab) {
+        tokens.push_back("\xe2\x96\x81t" + std::to_string(tokens.size()));
+        types.push_back(1);
+    }
+    std::vector<float> scores(tokens.size());
+    for (size_t i = 0; i < scores.size(); ++i) scores[i] = -static_cast<float>(i);
+    w.set("tokenizer.ggml.model", "llama");
+    w.set("tokenizer.ggml.tokens", gguf::make_array(tokens));
+    w.set("tokenizer.ggml.scores", gguf::make_array(scores));
+    w.set("tokenizer.ggml.token_type", gguf::make_array(types));
+    w.set("tokenizer.ggml.bos_token_id", uint32_t{1});
+    w.set("tokenizer.ggml.eos_token_id", uint32_t{2});
+
+    uint64_t tensor_index = 0;
+    auto add = [&](const std::string& name, GgmlType type, int64_t cols, int64_t rows, float scale) {
+        const uint64_t tensor_seed = seed * 1000003 + tensor_index++;
+        std::vector<int64_t> shape = rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{cols, rows};
+        w.add_tensor_lazy(name, type, shape, [=] {
+            Random rng{tensor_seed};
+            const GgmlTypeInfo& info = ggml_type_info(type);
+            const size_t row_bytes = static_cast<size_t>(cols / info.block_size) * info.block_bytes;
+            std::vector<uint8_t> bytes(row_bytes * static_cast<size_t>(rows));
+            std::vector<float> row(static_cast<size_t>(cols));
+            for (int64_t r = 0; r < rows; ++r) {
+                for (float& v : row) v = scale == 0.0f ? 1.0f : scale * rng.uniform();
+                quant::quantize_row(type, row.data(), bytes.data() + row_bytes * r, cols);
+            }
+            return bytes;
+        });
+    };
+    const int64_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
+    const float wscale = 0.04f;  // uniform in [-0.04, 0.04): about the spread of trained weights
+    add("token_embd.weight", base, s.n_embd, s.n_vocab, wscale);
+    for (int64_t l = 0; l < s.n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        const GgmlType more = uses_more_bits(l, s.n_layer) ? strong : base;
+        add(p + "attn_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
+        add(p + "attn_q.weight", base, s.n_embd, q_dim, wscale);
+        add(p + "attn_k.weight", base, s.n_embd, kv_dim, wscale);
+        add(p + "attn_v.weight", more, s.n_embd, kv_dim, wscale);
+        add(p + "attn_output.weight", base, q_dim, s.n_embd, wscale);
+        if (s.architecture == "qwen2") {
+            add(p + "attn_q.bias", GgmlType::F32, q_dim, 1, wscale);
+            add(p + "attn_k.bias", GgmlType::F32, kv_dim, 1, wscale);
+            add(p + "attn_v.bias", GgmlType::F32, kv_dim, 1, wscale);
+        }
+        if (s.architecture == "qwen3") {
+            add(p + "attn_q_norm.weight", GgmlType::F32, s.head_dim, 1, 0.0f);
+            add(p + "attn_k_norm.weight", GgmlType::F32, s.head_dim, 1, 0.0f);
+        }
+        add(p + "ffn_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
+        add(p + "ffn_gate.weight", base, s.n_embd, s.n_ff, wscale);
+        add(p + "ffn_up.weight", base, s.n_embd, s.n_ff, wscale);
+        add(p + "ffn_down.weight", more, s.n_ff, s.n_embd, wscale);
+    }
+    add("output_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
+    if (!s.tied_embeddings) add("output.weight", strong, s.n_embd, s.n_vocab, wscale);
+    w.write_file(path);
+}
+
+}  // namespace rockllm
