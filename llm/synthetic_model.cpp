@@ -55,6 +55,17 @@ GgmlType parse_type(const std::string& name) {
     throw std::invalid_argument("unknown or unsupported quantization '" + name + "'");
 }
 
+// K formats need rows in multiples of 256; like llama.cpp, other rows fall back to a 32-block type.
+GgmlType fitting_type(GgmlType type, int64_t cols) {
+    if (cols % ggml_type_info(type).block_size == 0) return type;
+    switch (type) {
+        case GgmlType::Q2_K: case GgmlType::Q3_K: return GgmlType::Q4_0;
+        case GgmlType::Q4_K: return GgmlType::Q5_0;
+        case GgmlType::Q5_K: return GgmlType::Q5_1;
+        default: return GgmlType::Q8_0;
+    }
+}
+
 // llama.cpp gives some layers' attn_v and ffn_down more bits in its _M mixes.
 bool uses_more_bits(int64_t layer, int64_t n_layer) {
     return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
@@ -113,7 +124,8 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
     w.set("tokenizer.ggml.eos_token_id", uint32_t{2});
 
     uint64_t tensor_index = 0;
-    auto add = [&](const std::string& name, GgmlType type, int64_t cols, int64_t rows, float scale) {
+    auto add = [&](const std::string& name, GgmlType wanted, int64_t cols, int64_t rows, float scale) {
+        const GgmlType type = fitting_type(wanted, cols);
         const uint64_t tensor_seed = seed * 1000003 + tensor_index++;
         std::vector<int64_t> shape = rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{cols, rows};
         w.add_tensor_lazy(name, type, shape, [=] {

@@ -53,13 +53,12 @@ void add_bias(float* x, const std::vector<float>& bias, int64_t n_rows) {
 }
 
 // dst[i] += weight * v[i] for a K/V cache row of either storage type.
-void accumulate_row(float* dst, const void* v, float weight, int64_t n, GgmlType type) {
+void accumulate_row(float* dst, const void* v, float weight, int64_t n, GgmlType type, kernels::Isa isa) {
     if (type == GgmlType::F32) {
         const auto* f = static_cast<const float*>(v);
         for (int64_t i = 0; i < n; ++i) dst[i] += weight * f[i];
     } else {
-        const auto* h = static_cast<const uint16_t*>(v);
-        for (int64_t i = 0; i < n; ++i) dst[i] += weight * fp16_to_fp32(h[i]);
+        kernels::axpy_f16(n, weight, static_cast<const uint16_t*>(v), dst, isa);
     }
 }
 
@@ -128,9 +127,8 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
     const ModelConfig& c = model_.config;
     for (int64_t t = 0; t < n; ++t)
         rms_norm(&x_[t * c.n_embd], layer.attn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
-    matmul_.run(layer.wq, xnorm_.data(), n, q_.data(), *pool_);
-    matmul_.run(layer.wk, xnorm_.data(), n, k_.data(), *pool_);
-    matmul_.run(layer.wv, xnorm_.data(), n, v_.data(), *pool_);
+    const kernels::MatmulJob qkv[] = {{&layer.wq, q_.data()}, {&layer.wk, k_.data()}, {&layer.wv, v_.data()}};
+    matmul_.run(qkv, xnorm_.data(), n, *pool_);
     if (!layer.bq.empty()) {
         add_bias(q_.data(), layer.bq, n);
         add_bias(k_.data(), layer.bk, n);
@@ -175,7 +173,7 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
             std::fill(out, out + c.head_dim, 0.0f);
             for (int64_t p = 0; p <= last; ++p) {
                 const auto* v = static_cast<const uint8_t*>(cache_.value(layer_index, p)) + kv_head;
-                accumulate_row(out, v, scores[p], c.head_dim, kv_type);
+                accumulate_row(out, v, scores[p], c.head_dim, kv_type, options_.isa);
             }
         }
     });
@@ -187,8 +185,8 @@ void Transformer::feed_forward(const LayerWeights& layer, int64_t n) {
     const ModelConfig& c = model_.config;
     for (int64_t t = 0; t < n; ++t)
         rms_norm(&x_[t * c.n_embd], layer.ffn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
-    matmul_.run(layer.ffn_gate, xnorm_.data(), n, gate_.data(), *pool_);
-    matmul_.run(layer.ffn_up, xnorm_.data(), n, up_.data(), *pool_);
+    const kernels::MatmulJob gate_up[] = {{&layer.ffn_gate, gate_.data()}, {&layer.ffn_up, up_.data()}};
+    matmul_.run(gate_up, xnorm_.data(), n, *pool_);
     for (int64_t i = 0; i < n * c.n_ff; ++i) {
         const float g = gate_[i];
         gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];  // SiLU(gate) * up

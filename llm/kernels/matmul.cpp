@@ -1,6 +1,7 @@
 #include "llm/kernels/matmul.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace rockllm::kernels {
 
@@ -9,32 +10,74 @@ namespace {
 // rows (small enough for L1) pass over it, so each weight byte comes from memory once per batch.
 constexpr int64_t kRowBlock = 64;
 constexpr int64_t kTokenTile = 16;
-}
+}  // namespace
 
-void Matmul::run(const WeightMatrix& w, const float* x, int64_t n_tokens, float* out, ThreadPool& pool) {
-    const VecDot dot = vec_dot_for(w.type, isa_);
-    const size_t row_bytes = activation_row_bytes(dot.activation_type, w.cols);
-    activations_.resize(row_bytes * static_cast<size_t>(n_tokens));
-    uint8_t* act = activations_.data();
-
+const Matmul::Activations& Matmul::quantized_input(GgmlType type, const float* x, int64_t cols, int64_t n_tokens,
+                                                   ThreadPool& pool) {
+    for (size_t i = 0; i < inputs_in_use_; ++i)
+        if (inputs_[i].type == type) return inputs_[i];
+    if (inputs_in_use_ == inputs_.size()) inputs_.emplace_back();
+    Activations& a = inputs_[inputs_in_use_++];
+    a.type = type;
+    a.row_bytes = activation_row_bytes(type, cols);
+    a.data.resize(a.row_bytes * static_cast<size_t>(n_tokens));
     if (n_tokens == 1) {
-        quantize_activations(dot.activation_type, x, act, w.cols);
+        quantize_activations(type, x, a.data.data(), cols);
     } else {
         pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end) {
             for (int64_t t = begin; t < end; ++t)
-                quantize_activations(dot.activation_type, x + t * w.cols, act + t * row_bytes, w.cols);
+                quantize_activations(type, x + t * cols, a.data.data() + t * a.row_bytes, cols);
         });
     }
+    return a;
+}
 
-    pool.parallel_for(w.rows, [&](int64_t row_begin, int64_t row_end) {
-        for (int64_t r0 = row_begin; r0 < row_end; r0 += kRowBlock) {
-            const int64_t r1 = std::min(row_end, r0 + kRowBlock);
-            for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-                const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
-                for (int64_t r = r0; r < r1; ++r) {
-                    const uint8_t* weights = w.row(r);
-                    for (int64_t t = t0; t < t1; ++t)
-                        out[t * w.rows + r] = dot.fn(w.cols, weights, act + t * row_bytes);
+void Matmul::run(std::span<const MatmulJob> jobs, const float* x, int64_t n_tokens, ThreadPool& pool) {
+    if (jobs.empty()) return;
+    const int64_t cols = jobs[0].weights->cols;
+    struct Prepared {
+        const WeightMatrix* w;
+        float* out;
+        VecDot dot;
+        const Activations* input;
+        int64_t first_row;  // index of this job's first row in the concatenation of all jobs
+    };
+    std::vector<Prepared> prepared;
+    inputs_in_use_ = 0;
+    int64_t total_rows = 0;
+    for (const MatmulJob& job : jobs) {
+        if (job.weights->cols != cols) throw std::invalid_argument("matmul jobs must share the input width");
+        const VecDot dot = vec_dot_for(job.weights->type, isa_);
+        prepared.push_back({job.weights, job.out, dot, nullptr, total_rows});
+        total_rows += job.weights->rows;
+    }
+    for (Prepared& p : prepared) p.input = &quantized_input(p.dot.activation_type, x, cols, n_tokens, pool);
+
+    pool.parallel_for(total_rows, [&](int64_t begin, int64_t end) {
+        for (const Prepared& p : prepared) {
+            const int64_t row_begin = std::max(begin, p.first_row) - p.first_row;
+            const int64_t row_end = std::min(end, p.first_row + p.w->rows) - p.first_row;
+            const uint8_t* act = p.input->data.data();
+            const size_t act_bytes = p.input->row_bytes;
+            const int64_t rows = p.w->rows;
+            for (int64_t r0 = row_begin; r0 < row_end; r0 += kRowBlock) {
+                const int64_t r1 = std::min(row_end, r0 + kRowBlock);
+                for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+                    const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
+                    for (int64_t r = r0; r < r1; ++r) {
+                        const uint8_t* weights = p.w->row(r);
+                        int64_t t = t0;
+                        if (p.dot.fn4) {
+                            for (; t + 4 <= t1; t += 4) {
+                                const void* a4[4] = {act + t * act_bytes, act + (t + 1) * act_bytes,
+                                                     act + (t + 2) * act_bytes, act + (t + 3) * act_bytes};
+                                float out4[4];
+                                p.dot.fn4(cols, weights, a4, out4);
+                                for (int k = 0; k < 4; ++k) p.out[(t + k) * rows + r] = out4[k];
+                            }
+                        }
+                        for (; t < t1; ++t) p.out[t * rows + r] = p.dot.fn(cols, weights, act + t * act_bytes);
+                    }
                 }
             }
         }

@@ -1,9 +1,12 @@
 // out = x · Wᵀ for a batch of activation rows: the activations are quantized once to the weight
 // type's 8-bit partner format, then the weight rows are split across the threads and each weight
-// row is multiplied with every activation row while it is in cache.
+// row is multiplied with every activation row while it is in cache. Several matrices that read the
+// same input (Q, K and V; FFN gate and up) run as one job, so the input is quantized once and the
+// threads meet once.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "llm/kernels/vec_dot.h"
@@ -12,16 +15,33 @@
 
 namespace rockllm::kernels {
 
+struct MatmulJob {
+    const WeightMatrix* weights;
+    float* out;  // n_tokens rows of weights->rows floats
+};
+
 class Matmul {
 public:
     explicit Matmul(Isa isa = detected_isa()) : isa_(isa) {}
 
-    // x: n_tokens rows of w.cols floats; out: n_tokens rows of w.rows floats.
-    void run(const WeightMatrix& w, const float* x, int64_t n_tokens, float* out, ThreadPool& pool);
+    // x: n_tokens rows of cols floats, where every job's matrix has `cols` columns.
+    void run(std::span<const MatmulJob> jobs, const float* x, int64_t n_tokens, ThreadPool& pool);
+    void run(const WeightMatrix& w, const float* x, int64_t n_tokens, float* out, ThreadPool& pool) {
+        const MatmulJob job{&w, out};
+        run(std::span(&job, 1), x, n_tokens, pool);
+    }
 
 private:
+    struct Activations {
+        GgmlType type;
+        size_t row_bytes;
+        std::vector<uint8_t> data;
+    };
+    const Activations& quantized_input(GgmlType type, const float* x, int64_t cols, int64_t n_tokens, ThreadPool& pool);
+
     Isa isa_;
-    std::vector<uint8_t> activations_;  // reused between calls
+    std::vector<Activations> inputs_;  // one per activation format in use; buffers reused between calls
+    size_t inputs_in_use_ = 0;
 };
 
 }  // namespace rockllm::kernels

@@ -13,10 +13,14 @@
 namespace rockllm::kernels {
 
 using VecDotFn = float (*)(int64_t n, const void* weights, const void* activations);
+// One weight row against four activation rows at once (prompt batches): the weight blocks are
+// loaded and unpacked once for four tokens.
+using VecDot4Fn = void (*)(int64_t n, const void* weights, const void* const activations[4], float out[4]);
 
 struct VecDot {
     GgmlType activation_type;
     VecDotFn fn;
+    VecDot4Fn fn4 = nullptr;  // optional
 };
 
 enum class Isa { Scalar, Avx2, Neon };
@@ -35,6 +39,11 @@ void quantize_activations(GgmlType activation_type, const float* x, void* out, i
 // Scalar and SIMD kernel tables (defined in vec_dot_*.cpp).
 VecDotFn scalar_vec_dot(GgmlType weight_type);
 VecDotFn avx2_vec_dot(GgmlType weight_type);  // nullptr where there is none
+VecDot4Fn avx2_vec_dot4(GgmlType weight_type);
 bool avx2_available();
+void axpy_f16_avx2(int64_t n, float a, const uint16_t* x, float* y);
+
+// y += a * x for an F16 row x (attention's weighted sum over cached values).
+void axpy_f16(int64_t n, float a, const uint16_t* x, float* y, Isa isa = detected_isa());
 
 }  // namespace rockllm::kernels

@@ -7,6 +7,8 @@
 
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "llm/quant/blocks.h"
 
 #define ROCKLLM_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -37,6 +39,34 @@ ROCKLLM_AVX2 inline __m256i unpack_nibbles(const uint8_t* qs) {  // element j at
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// 0xFF in byte j where bit j of `bits` is set.
+ROCKLLM_AVX2 inline __m256i bits_to_bytes(uint32_t bits) {
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(static_cast<int>(bits)),
+        _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i all_but_bit = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);  // byte k: ~(1 << k)
+    return _mm256_cmpeq_epi8(_mm256_or_si256(spread, all_but_bit), _mm256_set1_epi64x(-1));
+}
+
+ROCKLLM_AVX2 inline __m256i unpack_q5_0(const BlockQ5_0& b) {  // element values -16..15
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    const __m256i high = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+    return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles(b.qs), high), _mm256_set1_epi8(16));
+}
+
+ROCKLLM_AVX2 float dot_q5_0(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const BlockQ5_0*>(w);
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+        const __m256 d = _mm256_set1_ps(half_to_float(x[i].d) * half_to_float(y[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(unpack_q5_0(x[i]), qy)), acc);
+    }
+    return hsum(acc);
 }
 
 ROCKLLM_AVX2 float dot_q8_0(int64_t n, const void* w, const void* a) {
@@ -134,6 +164,140 @@ ROCKLLM_AVX2 float dot_q6_k(int64_t n, const void* w, const void* a) {
     return hsum(acc);
 }
 
+// Four-token versions: each weight block is loaded (and unpacked) once for four activation rows.
+ROCKLLM_AVX2 void dot4_q8_0(int64_t n, const void* w, const void* const a[4], float out[4]) {
+    const auto* x = static_cast<const BlockQ8_0*>(w);
+    const BlockQ8_0* y[4] = {static_cast<const BlockQ8_0*>(a[0]), static_cast<const BlockQ8_0*>(a[1]),
+                             static_cast<const BlockQ8_0*>(a[2]), static_cast<const BlockQ8_0*>(a[3])};
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
+        const __m256i ax = _mm256_sign_epi8(qx, qx);
+        const float dx = half_to_float(x[i].d);
+        for (int k = 0; k < 4; ++k) {
+            const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs));
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(qy, qx)), ones);
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * half_to_float(y[k][i].d)), _mm256_cvtepi32_ps(p), acc[k]);
+        }
+    }
+    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]);
+}
+
+ROCKLLM_AVX2 void dot4_q4_0(int64_t n, const void* w, const void* const a[4], float out[4]) {
+    const auto* x = static_cast<const BlockQ4_0*>(w);
+    const BlockQ8_0* y[4] = {static_cast<const BlockQ8_0*>(a[0]), static_cast<const BlockQ8_0*>(a[1]),
+                             static_cast<const BlockQ8_0*>(a[2]), static_cast<const BlockQ8_0*>(a[3])};
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
+        const float dx = half_to_float(x[i].d);
+        for (int k = 0; k < 4; ++k) {
+            const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs));
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * half_to_float(y[k][i].d)), _mm256_cvtepi32_ps(dot_i8(qx, qy)),
+                                     acc[k]);
+        }
+    }
+    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]);
+}
+
+ROCKLLM_AVX2 void dot4_q5_0(int64_t n, const void* w, const void* const a[4], float out[4]) {
+    const auto* x = static_cast<const BlockQ5_0*>(w);
+    const BlockQ8_0* y[4] = {static_cast<const BlockQ8_0*>(a[0]), static_cast<const BlockQ8_0*>(a[1]),
+                             static_cast<const BlockQ8_0*>(a[2]), static_cast<const BlockQ8_0*>(a[3])};
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        const __m256i qx = unpack_q5_0(x[i]);
+        const float dx = half_to_float(x[i].d);
+        for (int k = 0; k < 4; ++k) {
+            const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs));
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * half_to_float(y[k][i].d)), _mm256_cvtepi32_ps(dot_i8(qx, qy)),
+                                     acc[k]);
+        }
+    }
+    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]);
+}
+
+ROCKLLM_AVX2 void dot4_q4_k(int64_t n, const void* w, const void* const a[4], float out[4]) {
+    const auto* x = static_cast<const BlockQ4_K*>(w);
+    const BlockQ8_K* y[4] = {static_cast<const BlockQ8_K*>(a[0]), static_cast<const BlockQ8_K*>(a[1]),
+                             static_cast<const BlockQ8_K*>(a[2]), static_cast<const BlockQ8_K*>(a[3])};
+    const __m256i low_mask = _mm256_set1_epi8(0x0F);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float mins_total[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / kQKK; ++i) {
+        uint8_t sc[8], m[8];
+        for (int g = 0; g < 8; ++g) k4_scale_min(g, x[i].scales, sc[g], m[g]);
+        const float dx = half_to_float(x[i].d), dmin = half_to_float(x[i].dmin);
+        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                           _mm256_setzero_si256()};
+        for (int j = 0; j < 4; ++j) {
+            const __m256i q4 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs + 32 * j));
+            const __m256i lo = _mm256_and_si256(q4, low_mask);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), low_mask);
+            const __m256i sc_lo = _mm256_set1_epi16(sc[2 * j]), sc_hi = _mm256_set1_epi16(sc[2 * j + 1]);
+            for (int k = 0; k < 4; ++k) {
+                const __m256i y_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs + 64 * j));
+                const __m256i y_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs + 64 * j + 32));
+                const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), sc_lo);
+                const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), sc_hi);
+                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(p_lo, p_hi));
+            }
+        }
+        for (int k = 0; k < 4; ++k) {
+            int mins = 0;
+            for (int g = 0; g < 8; ++g) mins += m[g] * (y[k][i].bsums[2 * g] + y[k][i].bsums[2 * g + 1]);
+            mins_total[k] += y[k][i].d * dmin * static_cast<float>(mins);
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(y[k][i].d * dx), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+        }
+    }
+    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]) - mins_total[k];
+}
+
+ROCKLLM_AVX2 void dot4_q6_k(int64_t n, const void* w, const void* const a[4], float out[4]) {
+    const auto* x = static_cast<const BlockQ6_K*>(w);
+    const BlockQ8_K* y[4] = {static_cast<const BlockQ8_K*>(a[0]), static_cast<const BlockQ8_K*>(a[1]),
+                             static_cast<const BlockQ8_K*>(a[2]), static_cast<const BlockQ8_K*>(a[3])};
+    const __m256i low_mask = _mm256_set1_epi8(0x0F);
+    const __m256i two_bits = _mm256_set1_epi8(0x03);
+    const __m256i offset = _mm256_set1_epi8(32);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < n / kQKK; ++i) {
+        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                           _mm256_setzero_si256()};
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t* ql = x[i].ql + 64 * half;
+            const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+            const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+            const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qh + 32 * half));
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(ql0, low_mask), _mm256_slli_epi16(_mm256_and_si256(qh, two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(ql1, low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two_bits), 4)),
+            };
+            for (int part = 0; part < 4; ++part) {
+                const int8_t* sc = x[i].scales + 8 * half + 2 * part;
+                const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
+                for (int k = 0; k < 4; ++k) {
+                    const __m256i qy =
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs + 128 * half + 32 * part));
+                    const __m256i prod =
+                        _mm256_sub_epi16(_mm256_maddubs_epi16(q[part], qy), _mm256_maddubs_epi16(offset, qy));
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(prod, scales));
+                }
+            }
+        }
+        const float dx = half_to_float(x[i].d);
+        for (int k = 0; k < 4; ++k)
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(y[k][i].d * dx), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
+    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]);
+}
+
 ROCKLLM_AVX2 float dot_f16(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const uint16_t*>(w);
     const auto* y = static_cast<const float*>(a);
@@ -166,6 +330,16 @@ ROCKLLM_AVX2 float dot_f32(int64_t n, const void* w, const void* a) {
 
 }  // namespace
 
+ROCKLLM_AVX2 void axpy_f16_avx2(int64_t n, float a, const uint16_t* x, float* y) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, xv, _mm256_loadu_ps(y + i)));
+    }
+    for (; i < n; ++i) y[i] += a * half_to_float(x[i]);
+}
+
 bool avx2_available() {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
@@ -177,8 +351,21 @@ VecDotFn avx2_vec_dot(GgmlType type) {
         case GgmlType::F16: return dot_f16;
         case GgmlType::Q8_0: return dot_q8_0;
         case GgmlType::Q4_0: return dot_q4_0;
+        case GgmlType::Q5_0: return dot_q5_0;
         case GgmlType::Q4_K: return dot_q4_k;
         case GgmlType::Q6_K: return dot_q6_k;
+        default: return nullptr;
+    }
+}
+
+VecDot4Fn avx2_vec_dot4(GgmlType type) {
+    if (!avx2_available()) return nullptr;
+    switch (type) {
+        case GgmlType::Q8_0: return dot4_q8_0;
+        case GgmlType::Q4_0: return dot4_q4_0;
+        case GgmlType::Q5_0: return dot4_q5_0;
+        case GgmlType::Q4_K: return dot4_q4_k;
+        case GgmlType::Q6_K: return dot4_q6_k;
         default: return nullptr;
     }
 }
@@ -190,6 +377,8 @@ VecDotFn avx2_vec_dot(GgmlType type) {
 namespace rockllm::kernels {
 bool avx2_available() { return false; }
 VecDotFn avx2_vec_dot(GgmlType) { return nullptr; }
+VecDot4Fn avx2_vec_dot4(GgmlType) { return nullptr; }
+void axpy_f16_avx2(int64_t, float, const uint16_t*, float*) {}
 }  // namespace rockllm::kernels
 
 #endif
