@@ -21,14 +21,19 @@ CommandLine::CommandLine(const std::vector<std::string>& args, const std::set<st
             value = args[++i];
         }
         if (!known.count(name)) throw UsageError("unknown flag --" + name);
-        values_[name] = value;
+        values_[name].push_back(value);
     }
 }
 
 std::optional<std::string> CommandLine::get(const std::string& name) const {
     auto it = values_.find(name);
     if (it == values_.end()) return std::nullopt;
-    return it->second;
+    return it->second.back();
+}
+
+std::vector<std::string> CommandLine::get_all(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string CommandLine::require(const std::string& name) const {

@@ -20,14 +20,15 @@ public:
     // Every flag must be one of `known`; positional arguments are kept in order.
     CommandLine(const std::vector<std::string>& args, const std::set<std::string>& known);
 
-    std::optional<std::string> get(const std::string& name) const;
+    std::optional<std::string> get(const std::string& name) const;  // the last value given
+    std::vector<std::string> get_all(const std::string& name) const;  // every value, in order
     std::string require(const std::string& name) const;
     int64_t get_int(const std::string& name, int64_t fallback) const;
     double get_double(const std::string& name, double fallback) const;
     const std::vector<std::string>& positional() const { return positional_; }
 
 private:
-    std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> values_;
     std::vector<std::string> positional_;
 };
 

@@ -1,11 +1,13 @@
 #include "daemon/generate_command.h"
 
 #include <cstdio>
+#include <memory>
 #include <random>
 
 #include "daemon/command_line.h"
 #include "llm/generation.h"
 #include "llm/model.h"
+#include "llm/stop_sequences.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8_stream.h"
 
@@ -24,14 +26,25 @@ void write_out(const std::string& text) {
 }  // namespace
 
 int run_generate_command(const std::vector<std::string>& args) {
-    const CommandLine cl(args, {"model", "prompt", "num-predict", "temperature", "seed", "num-ctx", "threads"});
+    const CommandLine cl(args, {"model", "prompt", "num-predict", "temperature", "seed", "num-ctx", "threads", "top-k",
+                                "top-p", "min-p", "typical-p", "repeat-penalty", "repeat-last-n", "presence-penalty",
+                                "frequency-penalty", "stop"});
     if (!cl.positional().empty()) throw UsageError("unexpected argument '" + cl.positional().front() + "'");
     const std::string model_path = cl.require("model");
     const std::string prompt = cl.get("prompt").value_or("");
     const int64_t num_predict = cl.get_int("num-predict", -1);
-    const double temperature = cl.get_double("temperature", 0.8);
-    if (temperature < 0) throw UsageError("--temperature must be >= 0");
-    const uint64_t seed = cl.get("seed") ? static_cast<uint64_t>(cl.get_int("seed", 0)) : std::random_device{}();
+    // Ollama's defaults for every option not given.
+    SamplerOptions sampling;
+    sampling.temperature = static_cast<float>(cl.get_double("temperature", sampling.temperature));
+    sampling.top_k = static_cast<int32_t>(cl.get_int("top-k", sampling.top_k));
+    sampling.top_p = static_cast<float>(cl.get_double("top-p", sampling.top_p));
+    sampling.min_p = static_cast<float>(cl.get_double("min-p", sampling.min_p));
+    sampling.typical_p = static_cast<float>(cl.get_double("typical-p", sampling.typical_p));
+    sampling.repeat_penalty = static_cast<float>(cl.get_double("repeat-penalty", sampling.repeat_penalty));
+    sampling.repeat_last_n = static_cast<int32_t>(cl.get_int("repeat-last-n", sampling.repeat_last_n));
+    sampling.presence_penalty = static_cast<float>(cl.get_double("presence-penalty", sampling.presence_penalty));
+    sampling.frequency_penalty = static_cast<float>(cl.get_double("frequency-penalty", sampling.frequency_penalty));
+    sampling.seed = cl.get("seed") ? static_cast<uint64_t>(cl.get_int("seed", 0)) : std::random_device{}();
 
     auto file = std::make_shared<const gguf::File>(gguf::File::open(model_path));
     const Model model = Model::load(file);
@@ -54,24 +67,31 @@ int run_generate_command(const std::vector<std::string>& args) {
     if (transformer_options.n_threads < 0 || transformer_options.n_threads > 256)
         throw UsageError("--threads must be between 0 (automatic) and 256");
     Transformer transformer(model, transformer_options);
-    Sampler sampler(static_cast<float>(temperature), seed);
+    std::unique_ptr<Sampler> sampler;
+    try {
+        sampler = std::make_unique<Sampler>(sampling, n_ctx);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
     GenerationOptions options;
     options.num_predict = num_predict;
     options.end_tokens = tokenizer->vocabulary().end_of_generation_ids();
 
     Utf8Stream stream;
+    StopSequenceFilter stops(cl.get_all("stop"));
     // With no prompt text, the first word's leading space is the one encoding would have added.
     bool strip_leading_space = prompt.empty() && tokenizer->vocabulary().add_space_prefix;
-    generate(transformer, prompt_ids, sampler, options, [&](int32_t token) {
+    generate(transformer, prompt_ids, *sampler, options, [&](int32_t token) {
         std::string text = stream.push(tokenizer->token_to_piece(token));
         if (strip_leading_space && !text.empty()) {
             if (text.front() == ' ') text.erase(0, 1);
             strip_leading_space = false;
         }
-        write_out(text);
-        return true;
+        write_out(stops.push(text));
+        return !stops.stopped();
     });
-    write_out(stream.flush());
+    write_out(stops.push(stream.flush()));
+    write_out(stops.flush());
     return 0;
 }
 

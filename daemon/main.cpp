@@ -15,7 +15,9 @@ constexpr const char* kUsage = R"(Usage:
 
 Available Commands:
   generate    Continue a prompt with a GGUF model file
-              --model FILE.gguf --prompt TEXT [--num-predict N] [--temperature T] [--seed S] [--num-ctx N] [--threads N]
+              --model FILE.gguf --prompt TEXT [--num-predict N] [--temperature T] [--seed S] [--num-ctx N]
+              [--threads N] [--top-k K] [--top-p P] [--min-p P] [--typical-p P] [--repeat-penalty R]
+              [--repeat-last-n N] [--presence-penalty X] [--frequency-penalty X] [--stop TEXT]...
   bench       Measure prompt-processing and generation speed of a GGUF model
               --model FILE.gguf [--prompt-tokens 128] [--gen-tokens 64] [--threads N[,N...]]
               [--repetitions 3] [--output table|json] [--kv-type F16|F32]

@@ -25,6 +25,7 @@ GenerationResult generate(Transformer& transformer, std::span<const int32_t> pro
     GenerationResult result;
     result.prompt_tokens = static_cast<int64_t>(prompt.size());
 
+    for (int32_t token : prompt) sampler.accept(token);
     std::span<const float> logits = transformer.forward(prompt, 0);
     int64_t pos = static_cast<int64_t>(prompt.size());
 
@@ -45,8 +46,14 @@ GenerationResult generate(Transformer& transformer, std::span<const int32_t> pro
             return result;
         }
         if (pos >= transformer.n_ctx()) {
-            result.reason = StopReason::ContextFull;
-            return result;
+            const int64_t n_keep = std::clamp<int64_t>(options.num_keep, 0, transformer.n_ctx() - 2);
+            const int64_t n_discard = (transformer.n_ctx() - n_keep) / 2;
+            if (!options.context_shift || n_discard <= 0) {
+                result.reason = StopReason::ContextFull;
+                return result;
+            }
+            transformer.shift_context(n_keep, n_discard, pos);
+            pos -= n_discard;
         }
         logits = transformer.forward(next, pos++);
     }

@@ -12,8 +12,10 @@
 namespace rockllm {
 
 struct GenerationOptions {
-    int64_t num_predict = -1;             // < 0: until an end token or the context is full
-    std::vector<int32_t> end_tokens;      // generation stops when one of these is sampled (not emitted)
+    int64_t num_predict = -1;         // < 0: until an end token (or the context is full without shift)
+    std::vector<int32_t> end_tokens;  // generation stops when one of these is sampled (not emitted)
+    bool context_shift = true;        // at the end of the window, drop half of the history and go on
+    int64_t num_keep = 4;             // positions a context shift never drops (the start of the prompt)
 };
 
 enum class StopReason { EndToken, Length, ContextFull, Cancelled };

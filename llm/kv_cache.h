@@ -12,6 +12,7 @@ namespace rockllm {
 class KvCache {
 public:
     KvCache(int64_t n_layer, int64_t n_ctx, int64_t kv_dim, GgmlType type);
+    int64_t kv_dim() const { return kv_dim_; }
 
     int64_t n_ctx() const { return n_ctx_; }
     GgmlType type() const { return type_; }
@@ -25,6 +26,10 @@ public:
 
     void store_key(int64_t layer, int64_t pos, const float* k);
     void store_value(int64_t layer, int64_t pos, const float* v);
+    void load_key(int64_t layer, int64_t pos, float* k) const;
+
+    // Removes positions [begin, begin + count) of every layer, moving positions up to `used` down.
+    void erase(int64_t begin, int64_t count, int64_t used);
 
 private:
     size_t offset(int64_t layer, int64_t pos) const {
@@ -32,6 +37,7 @@ private:
     }
     void store(std::vector<uint8_t>& storage, int64_t layer, int64_t pos, const float* x);
 
+    int64_t n_layer_;
     int64_t n_ctx_;
     int64_t kv_dim_;
     GgmlType type_;

@@ -1,23 +1,52 @@
-// Picks the next token from the logits: argmax at temperature 0, otherwise a seeded draw
-// from softmax(logits / temperature).
+// Picks the next token from the logits with Ollama's options and defaults: repetition penalties over
+// the recent tokens, then (unless temperature is 0, which is greedy) top_k, typical_p, top_p and
+// min_p filters, temperature, and a seeded draw. The same seed and options give the same tokens.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <random>
 #include <span>
 #include <vector>
 
 namespace rockllm {
 
+struct SamplerOptions {
+    float temperature = 0.8f;
+    int32_t top_k = 40;          // <= 0: no limit
+    float top_p = 0.9f;          // 1: off
+    float min_p = 0.0f;          // 0: off
+    float typical_p = 1.0f;      // 1: off
+    int32_t repeat_last_n = 64;  // 0: off; -1: the whole context
+    float repeat_penalty = 1.0f;
+    float presence_penalty = 0.0f;
+    float frequency_penalty = 0.0f;
+    uint64_t seed = 0;
+};
+
 class Sampler {
 public:
-    Sampler(float temperature, uint64_t seed);
+    // n_ctx bounds the history that repeat_last_n = -1 refers to.
+    explicit Sampler(const SamplerOptions& options, int64_t n_ctx = 4096);
+    Sampler(float temperature, uint64_t seed);  // greedy or plain temperature sampling
+
     int32_t sample(std::span<const float> logits);
+    // Tokens that count for the repetition penalties (the prompt too); sample() adds its own picks.
+    void accept(int32_t token);
 
 private:
-    float temperature_;
+    struct Candidate {
+        int32_t id;
+        float logit;
+        float p;
+    };
+    void apply_penalties(std::vector<Candidate>& candidates) const;
+
+    SamplerOptions options_;
+    size_t history_limit_;
+    std::deque<int32_t> history_;
     std::mt19937_64 rng_;
-    std::vector<float> probabilities_;
+    std::vector<Candidate> candidates_;
 };
 
 int32_t argmax(std::span<const float> logits);

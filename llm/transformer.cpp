@@ -90,6 +90,20 @@ Transformer::Transformer(const Model& model, TransformerOptions options)
             1.0f / std::pow(c.rope_freq_base, static_cast<float>(2 * i) / static_cast<float>(c.rope_dim)));
 }
 
+void Transformer::shift_context(int64_t n_keep, int64_t n_discard, int64_t n_past) {
+    const ModelConfig& c = model_.config;
+    cache_.erase(n_keep, n_discard, n_past);
+    // RoPE rotations compose: rotating a key stored at position p by -n_discard gives position p - n_discard.
+    std::vector<float> key(static_cast<size_t>(c.kv_dim()));
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        for (int64_t p = n_keep; p < n_past - n_discard; ++p) {
+            cache_.load_key(l, p, key.data());
+            apply_rope(key.data(), c.n_head_kv, c.head_dim, rope_inv_freq_, c.traits.rope, -n_discard);
+            cache_.store_key(l, p, key.data());
+        }
+    }
+}
+
 std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int64_t pos) {
     const ModelConfig& c = model_.config;
     if (tokens.empty()) throw std::invalid_argument("forward needs at least one token");

@@ -31,6 +31,11 @@ public:
     std::span<const float> forward(std::span<const int32_t> tokens, int64_t pos);
     std::span<const float> forward(int32_t token, int64_t pos) { return forward(std::span(&token, 1), pos); }
 
+    // Context shift: forgets positions [n_keep, n_keep + n_discard) of the first n_past, moves the
+    // later ones down and re-rotates their keys, so that generation can go on past the window.
+    // Afterwards the next position to feed is n_past - n_discard.
+    void shift_context(int64_t n_keep, int64_t n_discard, int64_t n_past);
+
     int64_t n_ctx() const { return cache_.n_ctx(); }
     const ModelConfig& config() const { return model_.config; }
     const KvCache& kv_cache() const { return cache_; }

@@ -63,6 +63,17 @@ TEST_CASE("rockllm generate with a seed is repeatable") {
     CHECK(a.out == b.out);
 }
 
+TEST_CASE("rockllm generate --stop ends the output before the stop text") {
+    const std::string model = testdata("models/stories260K.gguf");
+    const Run full = run_rockllm({"generate", "--model", model, "--prompt", "Once upon a time", "--num-predict", "60",
+                                  "--temperature", "0"});
+    REQUIRE(full.out.find("Lily") != std::string::npos);
+    const Run stopped = run_rockllm({"generate", "--model", model, "--prompt", "Once upon a time", "--num-predict",
+                                     "60", "--temperature", "0", "--stop", "Lily", "--stop", "never appears"});
+    CHECK(stopped.exit_code == 0);
+    CHECK(stopped.out == full.out.substr(0, full.out.find("Lily")));
+}
+
 TEST_CASE("rockllm generate: errors go to stderr with a non-zero exit") {
     const Run missing = run_rockllm({"generate", "--model", "/nonexistent/model.gguf", "--prompt", "x"});
     CHECK(missing.exit_code != 0);
@@ -88,6 +99,10 @@ TEST_CASE("rockllm generate: errors go to stderr with a non-zero exit") {
     const Run no_vocab_model = run_rockllm({"generate", "--model", testdata("vocab/ggml-vocab-llama-spm.gguf")});
     CHECK(no_vocab_model.exit_code != 0);
     CHECK(no_vocab_model.err.find("token_embd.weight") != std::string::npos);
+
+    const Run bad_top_p = run_rockllm({"generate", "--model", testdata("models/stories260K.gguf"), "--top-p", "2"});
+    CHECK(bad_top_p.exit_code != 0);
+    CHECK(bad_top_p.err.find("top_p") != std::string::npos);
 
     const Run usage = run_rockllm({});
     CHECK(usage.exit_code != 0);

@@ -87,12 +87,14 @@ TEST_CASE("stories260K: greedy generation reproduces both reference cases token 
     }
 }
 
-TEST_CASE("generation: stops at the end of the context window and on cancel") {
+TEST_CASE("generation: stops at the end of the context window without shift, and on cancel") {
     const Model model = Model::load(stories());
     Transformer transformer(model, f32_cache(8));
     Sampler greedy(0.0f, 0);
+    GenerationOptions no_shift;
+    no_shift.context_shift = false;
     int count = 0;
-    const auto full = generate(transformer, std::vector<int32_t>{1, 403}, greedy, {}, [&](int32_t) { return ++count, true; });
+    const auto full = generate(transformer, std::vector<int32_t>{1, 403}, greedy, no_shift, [&](int32_t) { return ++count, true; });
     CHECK(full.reason == StopReason::ContextFull);
     CHECK(count == 7);  // positions 1..7 each yield one token, the last one without room to feed it back
 
@@ -101,10 +103,59 @@ TEST_CASE("generation: stops at the end of the context window and on cancel") {
     CHECK(cancelled.reason == StopReason::Cancelled);
     CHECK(cancelled.generated_tokens == 1);
 
+    GenerationOptions none;
+    none.num_predict = 0;
+    const auto nothing = generate(again, std::vector<int32_t>{1}, greedy, none, [](int32_t) { return true; });
+    CHECK(nothing.generated_tokens == 0);
+    CHECK(nothing.reason == StopReason::Length);
+
     CHECK_THROWS_AS(generate(again, std::vector<int32_t>(9, 1), greedy, {}, [](int32_t) { return true; }),
                     std::invalid_argument);
     CHECK_THROWS_AS(again.forward(512, 0), std::out_of_range);
     CHECK_THROWS_AS(again.forward(1, 8), std::out_of_range);
+}
+
+TEST_CASE("context shift: generation goes past the window, and shifted keys equal a fresh evaluation") {
+    const Model model = Model::load(stories());
+    // Through the generation loop: 40 tokens from a 16-position window.
+    Transformer small(model, f32_cache(16));
+    Sampler greedy(0.0f, 0);
+    GenerationOptions options;
+    options.num_predict = 40;
+    int count = 0;
+    const auto result = generate(small, std::vector<int32_t>{1, 403, 407}, greedy, options, [&](int32_t) { return ++count, true; });
+    CHECK(result.reason == StopReason::Length);
+    CHECK(count == 40);
+
+    // Directly: feed 12 tokens and drop positions 2..5. Layer 0's keys depend only on each token and
+    // its position, so after the shift they must equal a fresh evaluation of the kept tokens
+    // (deeper layers legitimately remember the dropped tokens).
+    const std::vector<int32_t> tokens = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315};
+    Transformer shifted(model, f32_cache(16));
+    shifted.forward(tokens, 0);
+    shifted.shift_context(2, 4, 12);
+
+    std::vector<int32_t> kept = {1, 403};
+    kept.insert(kept.end(), tokens.begin() + 6, tokens.end());
+    Transformer fresh(model, f32_cache(16));
+    fresh.forward(kept, 0);
+    const int64_t kv_dim = model.config.kv_dim();
+    std::vector<float> a(kv_dim), b(kv_dim);
+    double worst = 0;
+    for (int64_t p = 0; p < static_cast<int64_t>(kept.size()); ++p) {
+        shifted.kv_cache().load_key(0, p, a.data());
+        fresh.kv_cache().load_key(0, p, b.data());
+        for (int64_t i = 0; i < kv_dim; ++i) worst = std::max(worst, double(std::abs(a[i] - b[i])));
+    }
+    CHECK(worst < 1e-5);
+    // The shift really moved something: position 2 now holds token 383's key, not token 407's.
+    Transformer unshifted(model, f32_cache(16));
+    unshifted.forward(tokens, 0);
+    unshifted.kv_cache().load_key(0, 2, a.data());
+    fresh.kv_cache().load_key(0, 2, b.data());
+    double moved = 0;
+    for (int64_t i = 0; i < kv_dim; ++i) moved = std::max(moved, double(std::abs(a[i] - b[i])));
+    CHECK(moved > 1e-3);
 }
 
 TEST_CASE("sampling: the same seed gives the same tokens, temperature spreads them") {
