@@ -104,14 +104,6 @@ SpmTokenizer::SpmTokenizer(Vocabulary vocab)
     const auto status = processor_->LoadFromSerializedProto(build_sentencepiece_model(vocab_));
     if (!status.ok()) throw std::runtime_error("SentencePiece rejected the vocabulary: " + status.ToString());
 
-    for (int32_t id = 0; id < vocab_.size(); ++id) {
-        const TokenType type = vocab_.types[id];
-        if ((type == TokenType::Control || type == TokenType::UserDefined || type == TokenType::Unknown) &&
-            !vocab_.tokens[id].empty())
-            special_tokens_.emplace_back(vocab_.tokens[id], id);
-    }
-    std::stable_sort(special_tokens_.begin(), special_tokens_.end(),
-                     [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
 SpmTokenizer::~SpmTokenizer() = default;
@@ -124,32 +116,7 @@ void SpmTokenizer::encode_text(std::string text, std::vector<int32_t>& out) cons
 }
 
 std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
-    // Split the text into plain fragments and special tokens: user-defined tokens always,
-    // control (and unknown) tokens only when asked to parse them. Longest tokens are split out first.
-    struct Fragment {
-        std::string text;
-        int32_t token = -1;  // >= 0: a special token
-    };
-    std::vector<Fragment> fragments{{std::string(text), -1}};
-    for (const auto& [special, id] : special_tokens_) {
-        if (!parse_special && vocab_.types[id] != TokenType::UserDefined) continue;
-        std::vector<Fragment> next;
-        for (Fragment& f : fragments) {
-            if (f.token >= 0) {
-                next.push_back(std::move(f));
-                continue;
-            }
-            size_t start = 0;
-            for (size_t hit = f.text.find(special); hit != std::string::npos; hit = f.text.find(special, start)) {
-                if (hit > start) next.push_back({f.text.substr(start, hit - start), -1});
-                next.push_back({"", id});
-                start = hit + special.size();
-            }
-            if (start < f.text.size()) next.push_back({f.text.substr(start), -1});
-        }
-        fragments = std::move(next);
-    }
-
+    std::vector<Fragment> fragments = split_special_tokens(text, parse_special);
     std::vector<int32_t> out;
     if (add_special && vocab_.add_bos && vocab_.bos_id) out.push_back(*vocab_.bos_id);
     bool after_special = true;  // text at the start, or right after a special token, gets a leading space

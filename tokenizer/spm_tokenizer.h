@@ -29,8 +29,6 @@ private:
     void encode_text(std::string text, std::vector<int32_t>& out) const;
 
     std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
-    // Tokens split out of the text before SentencePiece sees it, longest first.
-    std::vector<std::pair<std::string, int32_t>> special_tokens_;
 };
 
 // The serialized SentencePiece ModelProto for a vocabulary (exposed for tests).

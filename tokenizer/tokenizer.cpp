@@ -1,10 +1,47 @@
 #include "tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <stdexcept>
 
+#include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
 
 namespace rockllm {
+
+Tokenizer::Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {
+    for (int32_t id = 0; id < vocab_.size(); ++id) {
+        const TokenType type = vocab_.types[id];
+        if ((type == TokenType::Control || type == TokenType::UserDefined || type == TokenType::Unknown) &&
+            !vocab_.tokens[id].empty())
+            special_tokens_.emplace_back(vocab_.tokens[id], id);
+    }
+    std::stable_sort(special_tokens_.begin(), special_tokens_.end(),
+                     [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+}
+
+std::vector<Tokenizer::Fragment> Tokenizer::split_special_tokens(std::string_view text, bool parse_special) const {
+    std::vector<Fragment> fragments;
+    if (!text.empty()) fragments.push_back({std::string(text), -1});
+    for (const auto& [special, id] : special_tokens_) {
+        if (!parse_special && vocab_.types[id] != TokenType::UserDefined) continue;
+        std::vector<Fragment> next;
+        for (Fragment& f : fragments) {
+            if (f.token >= 0) {
+                next.push_back(std::move(f));
+                continue;
+            }
+            size_t start = 0;
+            for (size_t hit = f.text.find(special); hit != std::string::npos; hit = f.text.find(special, start)) {
+                if (hit > start) next.push_back({f.text.substr(start, hit - start), -1});
+                next.push_back({"", id});
+                start = hit + special.size();
+            }
+            if (start < f.text.size()) next.push_back({f.text.substr(start), -1});
+        }
+        fragments = std::move(next);
+    }
+    return fragments;
+}
 
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
     std::string text;
@@ -13,9 +50,11 @@ std::string Tokenizer::decode(std::span<const int32_t> ids) const {
     return text;
 }
 
-std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& file) {
-    Vocabulary vocab = read_vocabulary(file);
+std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& file) { return make_tokenizer(read_vocabulary(file)); }
+
+std::unique_ptr<Tokenizer> make_tokenizer(Vocabulary vocab) {
     if (vocab.model == "llama") return std::make_unique<SpmTokenizer>(std::move(vocab));
+    if (vocab.model == "gpt2") return std::make_unique<BpeTokenizer>(std::move(vocab));
     throw std::runtime_error("tokenizer kind '" + vocab.model + "' (tokenizer.ggml.model) is not supported yet");
 }
 

@@ -31,11 +31,24 @@ public:
     const Vocabulary& vocabulary() const { return vocab_; }
 
 protected:
-    explicit Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {}
+    explicit Tokenizer(Vocabulary vocab);
+
+    // The text cut at special tokens: user-defined tokens always, control (and unknown) tokens only
+    // when parse_special. Longest tokens are split out first, as llama.cpp does.
+    struct Fragment {
+        std::string text;
+        int32_t token = -1;  // >= 0: a special token
+    };
+    std::vector<Fragment> split_special_tokens(std::string_view text, bool parse_special) const;
+
     Vocabulary vocab_;
+
+private:
+    std::vector<std::pair<std::string, int32_t>> special_tokens_;  // longest first
 };
 
 // Chooses the tokenizer from tokenizer.ggml.model; throws for a kind this build does not support.
 std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& file);
+std::unique_ptr<Tokenizer> make_tokenizer(Vocabulary vocab);
 
 }  // namespace rockllm

