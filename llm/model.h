@@ -19,6 +19,7 @@ struct LayerWeights {
     std::vector<float> q_norm, k_norm;    // empty unless the architecture normalises q and k per head
     std::vector<float> ffn_norm;
     WeightMatrix ffn_gate, ffn_up, ffn_down;
+    std::vector<float> post_attention_norm, post_ffn_norm;  // empty unless the architecture has them
 };
 
 struct Model {
@@ -28,6 +29,10 @@ struct Model {
     std::vector<LayerWeights> layers;
     std::vector<float> output_norm;
     WeightMatrix output;  // the token embedding itself when the file has no output.weight
+    // Per-dimension RoPE frequency divisors (Llama 3.1+ rope_freqs, Phi-3 long/short factors).
+    std::vector<float> rope_factors, rope_factors_long;
+    int64_t rope_original_context = 0;  // Phi-3: long factors apply beyond this context
+    float rope_attn_factor = 1.0f;      // Phi-3 long-context attention scaling of cos/sin
 
     static Model load(std::shared_ptr<const gguf::File> file);
     // Bytes of weights read for one token (matrices only, the embedding row excluded).

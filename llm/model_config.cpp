@@ -1,5 +1,7 @@
 #include "model_config.h"
 
+#include <cmath>
+
 namespace rockllm {
 
 namespace {
@@ -12,25 +14,7 @@ int64_t positive(const gguf::Metadata& meta, const std::string& key, int64_t lim
     return value;
 }
 
-constexpr ArchitectureTraits kArchitectures[] = {
-    {.name = "llama", .rope = RopeStyle::Interleaved},
-    {.name = "qwen2", .rope = RopeStyle::Halves, .qkv_bias = true},
-    {.name = "qwen3", .rope = RopeStyle::Halves, .qk_norm = true},
-};
-
 }  // namespace
-
-const ArchitectureTraits* find_architecture(const std::string& name) {
-    for (const auto& a : kArchitectures)
-        if (name == a.name) return &a;
-    return nullptr;
-}
-
-std::string supported_architectures() {
-    std::string out;
-    for (const auto& a : kArchitectures) out += (out.empty() ? "" : ", ") + std::string(a.name);
-    return out;
-}
 
 ModelConfig read_model_config(const gguf::File& file) {
     const gguf::Metadata& meta = file.metadata();
@@ -66,6 +50,21 @@ ModelConfig read_model_config(const gguf::File& file) {
     c.rms_norm_eps = meta.get_or<float>(a + "attention.layer_norm_rms_epsilon", 1e-5f);
     if (!(c.rope_freq_base > 0.0f) || !(c.rms_norm_eps >= 0.0f))
         throw gguf::FormatError("rope.freq_base or layer_norm_rms_epsilon is not a positive number");
+    const std::string scaling = meta.get_or<std::string>(a + "rope.scaling.type", "none");
+    const float factor = meta.get_or<float>(a + "rope.scaling.factor", 1.0f);
+    if (scaling == "linear" && factor > 0.0f) c.rope_freq_scale = 1.0f / factor;
+
+    c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    if ((c.architecture == "gemma2" && c.n_layer == 46) || (c.architecture == "gemma3" && c.n_layer == 62)) {
+        // The 27B Gemmas scale queries by 1/sqrt(n_embd / n_head) (query_pre_attn_scalar), as llama.cpp does.
+        c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.n_embd / c.n_head));
+    }
+    c.attn_logit_softcap = meta.get_or<float>(a + "attn_logit_softcapping", 0.0f);
+    c.final_logit_softcap = meta.get_or<float>(a + "final_logit_softcapping", 0.0f);
+    if (c.traits.swa_pattern > 0)
+        c.sliding_window = meta.get_or<int64_t>(a + "attention.sliding_window", 0);
+    if (c.attn_logit_softcap < 0 || c.final_logit_softcap < 0 || c.sliding_window < 0)
+        throw gguf::FormatError("softcapping values and the sliding window must not be negative");
 
     // The vocabulary size is the token embedding's row count; vocab_size, when present, must agree.
     const gguf::TensorInfo* embd = file.find_tensor("token_embd.weight");

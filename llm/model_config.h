@@ -1,5 +1,5 @@
 // Hyper-parameters of a decoder-only transformer, read from GGUF metadata, and the per-architecture
-// switches (RoPE layout, biases, norms) that distinguish llama, qwen2 and qwen3.
+// switches (architectures.cpp) that tell llama, qwen2, qwen3, gemma2, gemma3 and phi3 apart.
 #pragma once
 
 #include <cstdint>
@@ -11,14 +11,24 @@ namespace rockllm {
 
 enum class RopeStyle {
     Interleaved,  // rotates pairs (x[2i], x[2i+1]): llama ("normal" in ggml)
-    Halves,       // rotates pairs (x[i], x[i + d/2]): GPT-NeoX style, used by qwen2/qwen3
+    Halves,       // rotates pairs (x[i], x[i + d/2]): GPT-NeoX style, used by qwen, gemma, phi3
 };
+
+enum class Activation { SiLU, GeLU };  // gate activation of the gated FFN (GeLU: tanh approximation)
 
 struct ArchitectureTraits {
     const char* name;
     RopeStyle rope = RopeStyle::Interleaved;
-    bool qkv_bias = false;  // attn_q/k/v.bias tensors
-    bool qk_norm = false;   // attn_q_norm / attn_k_norm: RMSNorm over each head of q and k
+    Activation activation = Activation::SiLU;
+    bool qkv_bias = false;        // attn_q/k/v.bias tensors
+    bool qk_norm = false;         // attn_q_norm / attn_k_norm: RMSNorm over each head of q and k
+    bool post_norms = false;      // post_attention_norm / post_ffw_norm on each block's output
+    bool scale_embeddings = false;  // token embeddings multiplied by sqrt(n_embd)
+    bool fused_qkv = false;       // one attn_qkv tensor instead of attn_q/k/v
+    bool fused_gate_up = false;   // ffn_up holds gate and up rows, no ffn_gate tensor
+    int swa_pattern = 0;          // with a sliding window: layer i is local when i % pattern < pattern - 1
+                                  // (1: every layer is local)
+    float local_rope_base = 0;    // RoPE base of local layers when it differs (gemma3), else 0
 };
 
 // nullptr for an architecture this build does not run.
@@ -38,10 +48,19 @@ struct ModelConfig {
     int64_t head_dim = 0;
     int64_t rope_dim = 0;  // leading dimensions of each head that RoPE rotates
     float rope_freq_base = 10000.0f;
+    float rope_freq_scale = 1.0f;  // linear RoPE scaling (positions multiplied by this)
     float rms_norm_eps = 1e-5f;
+    float attention_scale = 0;      // multiplies q·k; 1/sqrt(head_dim) unless the model says otherwise
+    float attn_logit_softcap = 0;   // > 0: scores become cap * tanh(scores / cap)
+    float final_logit_softcap = 0;  // > 0: the same on the output logits
+    int64_t sliding_window = 0;     // > 0: local layers attend to this many most recent positions
 
     int64_t q_dim() const { return n_head * head_dim; }
     int64_t kv_dim() const { return n_head_kv * head_dim; }
+    bool is_local_layer(int64_t layer) const {
+        const int p = traits.swa_pattern;
+        return sliding_window > 0 && p > 0 && (p == 1 || layer % p < p - 1);
+    }
 };
 
 // Reads "<arch>.*" keys; throws gguf::FormatError naming the key when one is missing or invalid.

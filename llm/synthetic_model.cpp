@@ -21,6 +21,11 @@ const std::vector<SyntheticShape>& synthetic_shapes() {
         {"tiny-llama", "llama", 256, 2, 4, 2, 64, 512, 512, 512, 10000.0f, false},
         {"tiny-qwen2", "qwen2", 256, 2, 4, 2, 64, 512, 512, 512, 1000000.0f, true},
         {"tiny-qwen3", "qwen3", 256, 2, 4, 2, 128, 512, 512, 512, 1000000.0f, true},
+        {"tiny-gemma2", "gemma2", 256, 3, 4, 2, 64, 512, 512, 512, 10000.0f, true},
+        {"tiny-gemma3", "gemma3", 256, 7, 4, 1, 64, 512, 512, 512, 1000000.0f, true},
+        {"tiny-phi3", "phi3", 256, 2, 4, 4, 64, 512, 512, 512, 10000.0f, false},
+        {"gemma3-1b", "gemma3", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 1000000.0f, true},
+        {"phi3-mini-4k", "phi3", 3072, 32, 32, 32, 96, 8192, 32064, 4096, 10000.0f, false},
     };
     return shapes;
 }
@@ -100,6 +105,15 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
     w.set(a + "attention.value_length", static_cast<uint32_t>(s.head_dim));
     w.set(a + "attention.layer_norm_rms_epsilon", 1e-6f);
     w.set(a + "rope.freq_base", s.rope_freq_base);
+    // Small windows in the tiny shapes, so that an 8-token test crosses them.
+    const bool tiny = s.name.rfind("tiny-", 0) == 0;
+    if (s.architecture == "gemma2") {
+        w.set(a + "attn_logit_softcapping", 50.0f);
+        w.set(a + "final_logit_softcapping", 30.0f);
+        w.set(a + "attention.sliding_window", static_cast<uint32_t>(tiny ? 3 : 4096));
+    }
+    if (s.architecture == "gemma3") w.set(a + "attention.sliding_window", static_cast<uint32_t>(tiny ? 3 : 512));
+    if (s.architecture == "phi3") w.set(a + "attention.sliding_window", static_cast<uint32_t>(tiny ? 5 : 2047));
 
     // A SentencePiece-style vocabulary: control tokens, the 256 byte tokens, then filler pieces.
     std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
@@ -135,7 +149,8 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
             std::vector<uint8_t> bytes(row_bytes * static_cast<size_t>(rows));
             std::vector<float> row(static_cast<size_t>(cols));
             for (int64_t r = 0; r < rows; ++r) {
-                for (float& v : row) v = scale == 0.0f ? 1.0f : scale * rng.uniform();
+                // scale 0 marks a norm weight: values around 1.
+                for (float& v : row) v = scale == 0.0f ? 1.0f + 0.2f * rng.uniform() : scale * rng.uniform();
                 quant::quantize_row(type, row.data(), bytes.data() + row_bytes * r, cols);
             }
             return bytes;
@@ -148,23 +163,35 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
         const std::string p = "blk." + std::to_string(l) + ".";
         const GgmlType more = uses_more_bits(l, s.n_layer) ? strong : base;
         add(p + "attn_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
-        add(p + "attn_q.weight", base, s.n_embd, q_dim, wscale);
-        add(p + "attn_k.weight", base, s.n_embd, kv_dim, wscale);
-        add(p + "attn_v.weight", more, s.n_embd, kv_dim, wscale);
+        if (s.architecture == "phi3") {
+            add(p + "attn_qkv.weight", base, s.n_embd, q_dim + 2 * kv_dim, wscale);
+        } else {
+            add(p + "attn_q.weight", base, s.n_embd, q_dim, wscale);
+            add(p + "attn_k.weight", base, s.n_embd, kv_dim, wscale);
+            add(p + "attn_v.weight", more, s.n_embd, kv_dim, wscale);
+        }
         add(p + "attn_output.weight", base, q_dim, s.n_embd, wscale);
         if (s.architecture == "qwen2") {
             add(p + "attn_q.bias", GgmlType::F32, q_dim, 1, wscale);
             add(p + "attn_k.bias", GgmlType::F32, kv_dim, 1, wscale);
             add(p + "attn_v.bias", GgmlType::F32, kv_dim, 1, wscale);
         }
-        if (s.architecture == "qwen3") {
+        if (s.architecture == "qwen3" || s.architecture == "gemma3") {
             add(p + "attn_q_norm.weight", GgmlType::F32, s.head_dim, 1, 0.0f);
             add(p + "attn_k_norm.weight", GgmlType::F32, s.head_dim, 1, 0.0f);
         }
         add(p + "ffn_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
-        add(p + "ffn_gate.weight", base, s.n_embd, s.n_ff, wscale);
-        add(p + "ffn_up.weight", base, s.n_embd, s.n_ff, wscale);
+        if (s.architecture == "phi3") {
+            add(p + "ffn_up.weight", base, s.n_embd, 2 * s.n_ff, wscale);
+        } else {
+            add(p + "ffn_gate.weight", base, s.n_embd, s.n_ff, wscale);
+            add(p + "ffn_up.weight", base, s.n_embd, s.n_ff, wscale);
+        }
         add(p + "ffn_down.weight", more, s.n_ff, s.n_embd, wscale);
+        if (s.architecture == "gemma2" || s.architecture == "gemma3") {
+            add(p + "post_attention_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
+            add(p + "post_ffw_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
+        }
     }
     add("output_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
     if (!s.tied_embeddings) add("output.weight", strong, s.n_embd, s.n_vocab, wscale);

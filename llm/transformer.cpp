@@ -28,15 +28,16 @@ void softmax(std::span<float> x) {
     for (float& v : x) v *= inv;
 }
 
-// Rotates the first 2 * inv_freq.size() dimensions of each head by pos * inv_freq[i].
+// Rotates the first 2 * inv_freq.size() dimensions of each head by pos * inv_freq[i] (cos and sin
+// scaled by mscale).
 void apply_rope(float* x, int64_t n_heads, int64_t head_dim, const std::vector<float>& inv_freq, RopeStyle style,
-                int64_t pos) {
+                int64_t pos, float mscale = 1.0f) {
     const size_t half = inv_freq.size();
     for (int64_t h = 0; h < n_heads; ++h) {
         float* head = x + h * head_dim;
         for (size_t i = 0; i < half; ++i) {
             const float angle = static_cast<float>(pos) * inv_freq[i];
-            const float c = std::cos(angle), s = std::sin(angle);
+            const float c = std::cos(angle) * mscale, s = std::sin(angle) * mscale;
             float& a = style == RopeStyle::Interleaved ? head[2 * i] : head[i];
             float& b = style == RopeStyle::Interleaved ? head[2 * i + 1] : head[i + half];
             const float a0 = a, b0 = b;
@@ -45,6 +46,13 @@ void apply_rope(float* x, int64_t n_heads, int64_t head_dim, const std::vector<f
         }
     }
 }
+
+float gelu(float x) {  // tanh approximation, as ggml and the Gemma reference use
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+}
+
+float softcap(float x, float cap) { return cap * std::tanh(x / cap); }
 
 void add_bias(float* x, const std::vector<float>& bias, int64_t n_rows) {
     const auto width = static_cast<int64_t>(bias.size());
@@ -85,9 +93,21 @@ Transformer::Transformer(const Model& model, TransformerOptions options)
     up_.resize(rows * c.n_ff);
     logits_.resize(c.n_vocab);
     scores_.resize(static_cast<size_t>(pool_->size()) * options.n_ctx);
-    for (int64_t i = 0; i < c.rope_dim / 2; ++i)
-        rope_inv_freq_.push_back(
-            1.0f / std::pow(c.rope_freq_base, static_cast<float>(2 * i) / static_cast<float>(c.rope_dim)));
+    // Phi-3 switches to its long-context factors (and attention factor) beyond the original context.
+    const bool long_context = !model.rope_factors_long.empty() && options.n_ctx > model.rope_original_context;
+    const std::vector<float>& factors = long_context ? model.rope_factors_long : model.rope_factors;
+    auto table = [&](float base, float scale) {
+        RopeTable t;
+        for (int64_t i = 0; i < c.rope_dim / 2; ++i) {
+            const float factor = factors.empty() ? 1.0f : factors[static_cast<size_t>(i)];
+            t.inv_freq.push_back(scale / factor /
+                                 std::pow(base, static_cast<float>(2 * i) / static_cast<float>(c.rope_dim)));
+        }
+        t.mscale = long_context ? model.rope_attn_factor : 1.0f;
+        return t;
+    };
+    rope_global_ = table(c.rope_freq_base, c.rope_freq_scale);
+    rope_local_ = c.traits.local_rope_base > 0 ? table(c.traits.local_rope_base, 1.0f) : rope_global_;
 }
 
 void Transformer::shift_context(int64_t n_keep, int64_t n_discard, int64_t n_past) {
@@ -98,7 +118,7 @@ void Transformer::shift_context(int64_t n_keep, int64_t n_discard, int64_t n_pas
     for (int64_t l = 0; l < c.n_layer; ++l) {
         for (int64_t p = n_keep; p < n_past - n_discard; ++p) {
             cache_.load_key(l, p, key.data());
-            apply_rope(key.data(), c.n_head_kv, c.head_dim, rope_inv_freq_, c.traits.rope, -n_discard);
+            apply_rope(key.data(), c.n_head_kv, c.head_dim, rope_for(l).inv_freq, c.traits.rope, -n_discard);
             cache_.store_key(l, p, key.data());
         }
     }
@@ -123,6 +143,8 @@ std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int
     const int64_t last = static_cast<int64_t>((tokens.size() - 1) % static_cast<size_t>(options_.n_batch));
     rms_norm(&x_[last * c.n_embd], model_.output_norm, c.n_embd, c.rms_norm_eps, xnorm_.data());
     matmul_.run(model_.output, xnorm_.data(), 1, logits_.data(), *pool_);
+    if (c.final_logit_softcap > 0)
+        for (float& v : logits_) v = softcap(v, c.final_logit_softcap);
     return logits_;
 }
 
@@ -131,6 +153,10 @@ void Transformer::forward_batch(std::span<const int32_t> tokens, int64_t pos) {
     const auto n = static_cast<int64_t>(tokens.size());
     for (int64_t t = 0; t < n; ++t)
         model_.token_embedding.read_row(tokens[t], std::span(&x_[t * c.n_embd], c.n_embd));
+    if (c.traits.scale_embeddings) {
+        const float scale = std::sqrt(static_cast<float>(c.n_embd));
+        for (int64_t i = 0; i < n * c.n_embd; ++i) x_[i] *= scale;
+    }
     for (int64_t l = 0; l < c.n_layer; ++l) {
         attention(model_.layers[l], l, n, pos);
         feed_forward(model_.layers[l], n);
@@ -157,15 +183,18 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
             for (int64_t h = 0; h < c.n_head_kv; ++h)
                 rms_norm(k + h * c.head_dim, layer.k_norm, c.head_dim, c.rms_norm_eps, k + h * c.head_dim);
         }
-        apply_rope(q, c.n_head, c.head_dim, rope_inv_freq_, c.traits.rope, pos + t);
-        apply_rope(k, c.n_head_kv, c.head_dim, rope_inv_freq_, c.traits.rope, pos + t);
+        const RopeTable& rope = rope_for(layer_index);
+        apply_rope(q, c.n_head, c.head_dim, rope.inv_freq, c.traits.rope, pos + t, rope.mscale);
+        apply_rope(k, c.n_head_kv, c.head_dim, rope.inv_freq, c.traits.rope, pos + t, rope.mscale);
         cache_.store_key(layer_index, pos + t, k);
         cache_.store_value(layer_index, pos + t, &v_[t * c.kv_dim()]);
     }
 
-    // Causal attention: token t sees positions 0..pos+t. Work is split over (token, head) pairs.
+    // Causal attention: token t sees positions 0..pos+t, or only the last sliding_window of them in a
+    // local layer. Work is split over (token, head) pairs.
     const int64_t heads_per_kv = c.n_head / c.n_head_kv;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    const float scale = c.attention_scale;
+    const int64_t window = c.is_local_layer(layer_index) ? c.sliding_window : 0;
     const GgmlType kv_type = cache_.type();
     const kernels::VecDotFn dot = kernels::vec_dot_for(kv_type, options_.isa).fn;
     const size_t kv_row_offset = static_cast<size_t>(c.head_dim) * (kv_type == GgmlType::F16 ? 2 : 4);
@@ -175,23 +204,34 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
         for (int64_t pair = pairs * thread / threads; pair < pairs * (thread + 1) / threads; ++pair) {
             const int64_t t = pair / c.n_head, h = pair % c.n_head;
             const int64_t last = pos + t;
+            const int64_t first = window > 0 ? std::max<int64_t>(0, last - window + 1) : 0;
             const float* qh = &q_[t * c.q_dim() + h * c.head_dim];
             const size_t kv_head = static_cast<size_t>(h / heads_per_kv) * kv_row_offset;
-            std::span<float> scores(scores_row, static_cast<size_t>(last + 1));
-            for (int64_t p = 0; p <= last; ++p) {
+            std::span<float> scores(scores_row, static_cast<size_t>(last + 1 - first));
+            for (int64_t p = first; p <= last; ++p) {
                 const auto* k = static_cast<const uint8_t*>(cache_.key(layer_index, p)) + kv_head;
-                scores[p] = dot(c.head_dim, k, qh) * scale;
+                float score = dot(c.head_dim, k, qh) * scale;
+                if (c.attn_logit_softcap > 0) score = softcap(score, c.attn_logit_softcap);
+                scores[p - first] = score;
             }
             softmax(scores);
             float* out = &attn_out_[t * c.q_dim() + h * c.head_dim];
             std::fill(out, out + c.head_dim, 0.0f);
-            for (int64_t p = 0; p <= last; ++p) {
+            for (int64_t p = first; p <= last; ++p) {
                 const auto* v = static_cast<const uint8_t*>(cache_.value(layer_index, p)) + kv_head;
-                accumulate_row(out, v, scores[p], c.head_dim, kv_type, options_.isa);
+                accumulate_row(out, v, scores[p - first], c.head_dim, kv_type, options_.isa);
             }
         }
     });
     matmul_.run(layer.wo, attn_out_.data(), n, proj_.data(), *pool_);
+    add_residual(layer.post_attention_norm, n);
+}
+
+void Transformer::add_residual(const std::vector<float>& post_norm, int64_t n) {
+    const ModelConfig& c = model_.config;
+    if (!post_norm.empty())
+        for (int64_t t = 0; t < n; ++t)
+            rms_norm(&proj_[t * c.n_embd], post_norm, c.n_embd, c.rms_norm_eps, &proj_[t * c.n_embd]);
     for (int64_t i = 0; i < n * c.n_embd; ++i) x_[i] += proj_[i];
 }
 
@@ -201,12 +241,16 @@ void Transformer::feed_forward(const LayerWeights& layer, int64_t n) {
         rms_norm(&x_[t * c.n_embd], layer.ffn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
     const kernels::MatmulJob gate_up[] = {{&layer.ffn_gate, gate_.data()}, {&layer.ffn_up, up_.data()}};
     matmul_.run(gate_up, xnorm_.data(), n, *pool_);
-    for (int64_t i = 0; i < n * c.n_ff; ++i) {
-        const float g = gate_[i];
-        gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];  // SiLU(gate) * up
+    if (c.traits.activation == Activation::GeLU) {
+        for (int64_t i = 0; i < n * c.n_ff; ++i) gate_[i] = gelu(gate_[i]) * up_[i];
+    } else {
+        for (int64_t i = 0; i < n * c.n_ff; ++i) {
+            const float g = gate_[i];
+            gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];  // SiLU(gate) * up
+        }
     }
     matmul_.run(layer.ffn_down, gate_.data(), n, proj_.data(), *pool_);
-    for (int64_t i = 0; i < n * c.n_embd; ++i) x_[i] += proj_[i];
+    add_residual(layer.post_ffn_norm, n);
 }
 
 }  // namespace rockllm

@@ -45,6 +45,8 @@ private:
     void forward_batch(std::span<const int32_t> tokens, int64_t pos);
     void attention(const LayerWeights& layer, int64_t layer_index, int64_t n, int64_t pos);
     void feed_forward(const LayerWeights& layer, int64_t n);
+    // x += proj (normalised first when the architecture has a post-norm here).
+    void add_residual(const std::vector<float>& post_norm, int64_t n);
 
     const Model& model_;
     TransformerOptions options_;
@@ -54,7 +56,16 @@ private:
     // Activations for up to n_batch tokens, one row per token.
     std::vector<float> x_, xnorm_, q_, k_, v_, attn_out_, proj_, gate_, up_, logits_;
     std::vector<float> scores_;  // one n_ctx row per thread
-    std::vector<float> rope_inv_freq_;
+
+    // RoPE frequencies of global layers and of local (sliding-window) layers, which may differ.
+    struct RopeTable {
+        std::vector<float> inv_freq;
+        float mscale = 1.0f;  // multiplies cos and sin (Phi-3 long context)
+    };
+    RopeTable rope_global_, rope_local_;
+    const RopeTable& rope_for(int64_t layer) const {
+        return model_.config.is_local_layer(layer) ? rope_local_ : rope_global_;
+    }
 };
 
 }  // namespace rockllm

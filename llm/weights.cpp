@@ -11,6 +11,14 @@ void WeightMatrix::read_row(int64_t r, std::span<float> out) const {
     quant::dequantize_row(type, row(r), out.data(), cols);
 }
 
+WeightMatrix WeightMatrix::rows_view(int64_t first, int64_t count) const {
+    if (first < 0 || count <= 0 || first + count > rows) throw std::out_of_range("rows outside '" + name + "'");
+    WeightMatrix m = *this;
+    m.data = row(first);
+    m.rows = count;
+    return m;
+}
+
 WeightMatrix load_matrix(const gguf::File& file, const std::string& name, int64_t cols, int64_t rows) {
     const gguf::TensorInfo* t = file.find_tensor(name);
     if (!t) throw gguf::FormatError("tensor '" + name + "' is missing");

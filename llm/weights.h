@@ -20,6 +20,8 @@ struct WeightMatrix {
     size_t row_bytes = 0;
 
     const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
+    // Rows [first, first + count) as a matrix of their own (fused tensors hold several matrices).
+    WeightMatrix rows_view(int64_t first, int64_t count) const;
     // Writes row r converted to float (embedding look-ups).
     void read_row(int64_t r, std::span<float> out) const;
 };
