@@ -124,7 +124,7 @@ void Transformer::shift_context(int64_t n_keep, int64_t n_discard, int64_t n_pas
     }
 }
 
-std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int64_t pos) {
+void Transformer::check_input(std::span<const int32_t> tokens, int64_t pos) const {
     const ModelConfig& c = model_.config;
     if (tokens.empty()) throw std::invalid_argument("forward needs at least one token");
     if (pos < 0 || pos + static_cast<int64_t>(tokens.size()) > n_ctx())
@@ -134,7 +134,24 @@ std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int
     for (int32_t token : tokens)
         if (token < 0 || token >= c.n_vocab)
             throw std::out_of_range("token id " + std::to_string(token) + " is outside the vocabulary");
+}
 
+std::vector<float> Transformer::hidden_states(std::span<const int32_t> tokens, int64_t pos) {
+    check_input(tokens, pos);
+    const ModelConfig& c = model_.config;
+    std::vector<float> out(tokens.size() * static_cast<size_t>(c.n_embd));
+    for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(options_.n_batch)) {
+        const size_t n = std::min(tokens.size() - start, static_cast<size_t>(options_.n_batch));
+        forward_batch(tokens.subspan(start, n), pos + static_cast<int64_t>(start));
+        for (size_t t = 0; t < n; ++t)
+            rms_norm(&x_[t * c.n_embd], model_.output_norm, c.n_embd, c.rms_norm_eps, &out[(start + t) * c.n_embd]);
+    }
+    return out;
+}
+
+std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int64_t pos) {
+    const ModelConfig& c = model_.config;
+    check_input(tokens, pos);
     for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(options_.n_batch)) {
         const size_t n = std::min(tokens.size() - start, static_cast<size_t>(options_.n_batch));
         forward_batch(tokens.subspan(start, n), pos + static_cast<int64_t>(start));

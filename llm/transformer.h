@@ -31,6 +31,10 @@ public:
     std::span<const float> forward(std::span<const int32_t> tokens, int64_t pos);
     std::span<const float> forward(int32_t token, int64_t pos) { return forward(std::span(&token, 1), pos); }
 
+    // Runs the tokens like forward() and returns every token's final hidden state (after the output
+    // norm, before the output head), n_embd floats per token: the input of embedding pooling.
+    std::vector<float> hidden_states(std::span<const int32_t> tokens, int64_t pos);
+
     // Context shift: forgets positions [n_keep, n_keep + n_discard) of the first n_past, moves the
     // later ones down and re-rotates their keys, so that generation can go on past the window.
     // Afterwards the next position to feed is n_past - n_discard.
@@ -43,6 +47,7 @@ public:
 
 private:
     void forward_batch(std::span<const int32_t> tokens, int64_t pos);
+    void check_input(std::span<const int32_t> tokens, int64_t pos) const;
     void attention(const LayerWeights& layer, int64_t layer_index, int64_t n, int64_t pos);
     void feed_forward(const LayerWeights& layer, int64_t n);
     // x += proj (normalised first when the architecture has a post-norm here).

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "llm/embedding.h"
 #include "llm/model.h"
 #include "llm/quant/quantize.h"
 #include "llm/synthetic_model.h"
@@ -79,7 +80,8 @@ void rope(Vec& x, int64_t heads, int64_t dim, int64_t pos, double base, bool neo
 }
 
 // Logits after each token of `tokens`, computed in float64 from the file's (dequantized) weights.
-std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t>& tokens) {
+std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t>& tokens,
+                                  std::vector<Vec>* hidden = nullptr) {
     const auto& meta = f.metadata();
     const std::string arch = meta.get<std::string>("general.architecture");
     const std::string a = arch + ".";
@@ -211,7 +213,9 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
             if (gemma) d = rmsnorm(d, L.post_ffn.data.data(), eps);
             for (size_t i = 0; i < x.size(); ++i) x[i] += d[i];
         }
-        Vec logits = matvec(output, rmsnorm(x, out_norm.data.data(), eps));
+        const Vec normed = rmsnorm(x, out_norm.data.data(), eps);
+        if (hidden) hidden->push_back(normed);
+        Vec logits = matvec(output, normed);
         if (final_cap > 0)
             for (double& v : logits) v = final_cap * std::tanh(v / final_cap);
         all_logits.push_back(std::move(logits));
@@ -281,4 +285,48 @@ TEST_CASE("architectures with quantized weights stay within the 8-bit activation
     check_architecture("tiny-llama", "Q4_0", 5e-2);
     check_architecture("tiny-gemma3", "Q8_0", 5e-2);
     check_architecture("tiny-phi3", "Q4_K_M", 5e-2);
+}
+
+TEST_CASE("embeddings: hidden states and mean/last/CLS pooling equal the float64 reference") {
+    test::ScratchDir dir;
+    const std::string path = dir.file("model.gguf");
+    write_synthetic_model(find_synthetic_shape("tiny-qwen2"), "F32", 3, path);
+    auto file = std::make_shared<const gguf::File>(gguf::File::open(path));
+    const Model model = Model::load(file);
+    CHECK(pooling_for(*file) == Pooling::Mean);  // no pooling_type key: decoder models pool by mean
+
+    const std::vector<int32_t> tokens = {1, 40, 300, 7, 99};
+    std::vector<Vec> hidden;
+    reference_logits(*file, tokens, &hidden);
+
+    TransformerOptions options;
+    options.n_ctx = 16;
+    options.n_batch = 2;  // several chunks
+    options.kv_type = GgmlType::F32;
+    Transformer transformer(model, options);
+    auto pooled_reference = [&](Pooling pooling) {
+        Vec v(hidden[0].size(), 0.0);
+        if (pooling == Pooling::Cls) v = hidden.front();
+        if (pooling == Pooling::Last) v = hidden.back();
+        if (pooling == Pooling::Mean)
+            for (const Vec& h : hidden)
+                for (size_t i = 0; i < v.size(); ++i) v[i] += h[i] / double(hidden.size());
+        double norm = 0;
+        for (double x : v) norm += x * x;
+        for (double& x : v) x /= std::sqrt(norm);
+        return v;
+    };
+    for (Pooling pooling : {Pooling::Mean, Pooling::Cls, Pooling::Last}) {
+        const std::vector<float> got = embed(transformer, tokens, pooling);
+        const Vec expected = pooled_reference(pooling);
+        REQUIRE(got.size() == expected.size());
+        double worst = 0, length = 0;
+        for (size_t i = 0; i < got.size(); ++i) {
+            worst = std::max(worst, std::abs(got[i] - expected[i]));
+            length += double(got[i]) * got[i];
+        }
+        CHECK(worst < 1e-5);
+        CHECK(std::abs(length - 1.0) < 1e-5);
+    }
+    CHECK_THROWS_AS(embed(transformer, std::vector<int32_t>{}, Pooling::Mean), std::invalid_argument);
 }

@@ -1,0 +1,24 @@
+// Embeddings: the model's final (normalised) hidden states pooled into one vector per input.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "gguf.h"
+#include "transformer.h"
+
+namespace rockllm {
+
+enum class Pooling { Mean, Cls, Last };
+
+// From "<arch>.pooling_type" (1 mean, 2 CLS, 3 last). Decoder-only models without the key pool by
+// mean, the choice that does not depend on where the text ends.
+Pooling pooling_for(const gguf::File& file);
+
+// Runs the tokens from position 0 (the transformer's cache is overwritten) and pools the final
+// hidden states; normalize scales the result to unit L2 length.
+std::vector<float> embed(Transformer& transformer, std::span<const int32_t> tokens, Pooling pooling, bool normalize = true);
+
+}  // namespace rockllm
