@@ -11,6 +11,13 @@
 
 using namespace rockllm;
 
+// The compiler's own half-precision type: an independent implementation of the IEEE conversions.
+#if defined(__aarch64__)
+using CompilerHalf = __fp16;
+#else
+using CompilerHalf = _Float16;
+#endif
+
 TEST_CASE("ggml type table: geometry of the common types") {
     CHECK(ggml_type_info(GgmlType::F32).block_bytes == 4);
     CHECK(ggml_type_info(GgmlType::Q8_0).block_size == 32);
@@ -23,11 +30,10 @@ TEST_CASE("ggml type table: geometry of the common types") {
     CHECK(ggml_type_name(GgmlType::BF16) == "BF16");
 }
 
-// The compiler's own _Float16 is an independent implementation of the IEEE conversions.
-TEST_CASE("fp16 -> fp32 agrees with _Float16 for all 65536 bit patterns") {
+TEST_CASE("fp16 -> fp32 agrees with the compiler's half type for all 65536 bit patterns") {
     for (uint32_t bits = 0; bits < 65536; ++bits) {
         const auto h = static_cast<uint16_t>(bits);
-        _Float16 reference;
+        CompilerHalf reference;
         std::memcpy(&reference, &h, 2);
         const float expected = static_cast<float>(reference);
         const float got = fp16_to_fp32(h);
@@ -39,10 +45,10 @@ TEST_CASE("fp16 -> fp32 agrees with _Float16 for all 65536 bit patterns") {
     }
 }
 
-TEST_CASE("fp32 -> fp16 rounds to nearest even like _Float16") {
+TEST_CASE("fp32 -> fp16 rounds to nearest even like the compiler's half type") {
     std::mt19937 rng(7);
     auto check = [](float f) {
-        const _Float16 reference = static_cast<_Float16>(f);
+        const CompilerHalf reference = static_cast<CompilerHalf>(f);
         uint16_t expected;
         std::memcpy(&expected, &reference, 2);
         const uint16_t got = fp32_to_fp16(f);

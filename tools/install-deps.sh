@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages rockllm builds and tests with. Run as root (or through sudo).
+#   --aarch64   also the cross compiler and qemu-user for tools/test-aarch64.sh
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ca-certificates
   libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libdrm-dev doctest-dev
 )
+if [ "${1:-}" = "--aarch64" ]; then packages+=(g++-aarch64-linux-gnu qemu-user-static); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,7 +13,8 @@ using namespace rockllm::quant;
 
 Isa detected_isa() {
 #if defined(__aarch64__)
-    return Isa::Scalar;  // NEON kernels are still to come
+    static const Isa isa = neon_dotprod_available() ? Isa::Neon : Isa::Scalar;
+    return isa;
 #else
     static const Isa isa = avx2_available() ? Isa::Avx2 : Isa::Scalar;
     return isa;
@@ -96,6 +97,7 @@ VecDot vec_dot_for(GgmlType weight_type, Isa isa) {
         fn = avx2_vec_dot(weight_type);
         fn4 = avx2_vec_dot4(weight_type);
     }
+    if (isa == Isa::Neon) fn = neon_vec_dot(weight_type);
     if (!fn) fn = scalar_vec_dot(weight_type);
     if (!fn) throw std::invalid_argument("no CPU kernel for tensor type " + ggml_type_name(weight_type));
     return {activation_type_for(weight_type), fn, fn4};

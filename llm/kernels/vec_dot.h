@@ -41,6 +41,8 @@ VecDotFn scalar_vec_dot(GgmlType weight_type);
 VecDotFn avx2_vec_dot(GgmlType weight_type);  // nullptr where there is none
 VecDot4Fn avx2_vec_dot4(GgmlType weight_type);
 bool avx2_available();
+VecDotFn neon_vec_dot(GgmlType weight_type);  // nullptr where there is none
+bool neon_dotprod_available();
 void axpy_f16_avx2(int64_t n, float a, const uint16_t* x, float* y);
 
 // y += a * x for an F16 row x (attention's weighted sum over cached values).
