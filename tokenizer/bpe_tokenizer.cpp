@@ -148,30 +148,19 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
     return out;
 }
 
-std::string BpeTokenizer::token_to_piece(int32_t id, bool render_special) const {
-    if (!vocab_.is_valid(id)) throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary");
+std::string BpeTokenizer::text_piece(int32_t id) const {
+    // Map each character back to its byte; characters outside the table pass through.
     const std::string& text = vocab_.tokens[id];
-    switch (vocab_.types[id]) {
-        case TokenType::Normal:
-        case TokenType::Byte: {
-            // Map each character back to its byte; characters outside the table pass through.
-            std::string out;
-            for (size_t i = 0; i < text.size();) {
-                const size_t n = std::min(utf8_length(static_cast<uint8_t>(text[i])), text.size() - i);
-                const std::string ch = text.substr(i, n);
-                auto it = unicode_to_byte().find(ch);
-                if (it != unicode_to_byte().end()) out += static_cast<char>(it->second);
-                else out += ch;
-                i += n;
-            }
-            return out;
-        }
-        case TokenType::UserDefined: return text;
-        case TokenType::Control:
-        case TokenType::Unknown: return render_special ? text : std::string();
-        case TokenType::Unused: return std::string();
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+        const size_t n = std::min(utf8_length(static_cast<uint8_t>(text[i])), text.size() - i);
+        const std::string ch = text.substr(i, n);
+        auto it = unicode_to_byte().find(ch);
+        if (it != unicode_to_byte().end()) out += static_cast<char>(it->second);
+        else out += ch;
+        i += n;
     }
-    return std::string();
+    return out;
 }
 
 }  // namespace rockllm

@@ -17,7 +17,9 @@ public:
     explicit BpeTokenizer(Vocabulary vocab);
 
     std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const override;
-    std::string token_to_piece(int32_t id, bool render_special = false) const override;
+
+protected:
+    std::string text_piece(int32_t id) const override;
 
 private:
     void encode_word(const std::string& word, std::vector<int32_t>& out) const;

@@ -135,20 +135,11 @@ std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_specia
     return out;
 }
 
-std::string SpmTokenizer::token_to_piece(int32_t id, bool render_special) const {
-    if (!vocab_.is_valid(id)) throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary");
+std::string SpmTokenizer::text_piece(int32_t id) const {
     const std::string& text = vocab_.tokens[id];
-    switch (vocab_.types[id]) {
-        case TokenType::Normal: return replace_all(text, kSpaceSymbol, " ");
-        case TokenType::Byte:
-            if (is_byte_piece(text)) return std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
-            return replace_all(text, kSpaceSymbol, " ");
-        case TokenType::UserDefined: return text;
-        case TokenType::Control:
-        case TokenType::Unknown: return render_special ? text : std::string();
-        case TokenType::Unused: return std::string();
-    }
-    return std::string();
+    if (vocab_.types[id] == TokenType::Byte && is_byte_piece(text))
+        return std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
+    return replace_all(text, kSpaceSymbol, " ");
 }
 
 }  // namespace rockllm

@@ -23,7 +23,9 @@ public:
     ~SpmTokenizer() override;
 
     std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const override;
-    std::string token_to_piece(int32_t id, bool render_special = false) const override;
+
+protected:
+    std::string text_piece(int32_t id) const override;
 
 private:
     void encode_text(std::string text, std::vector<int32_t>& out) const;

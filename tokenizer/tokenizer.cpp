@@ -43,6 +43,19 @@ std::vector<Tokenizer::Fragment> Tokenizer::split_special_tokens(std::string_vie
     return fragments;
 }
 
+std::string Tokenizer::token_to_piece(int32_t id, bool render_special) const {
+    if (!vocab_.is_valid(id)) throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary");
+    switch (vocab_.types[id]) {
+        case TokenType::Normal:
+        case TokenType::Byte: return text_piece(id);
+        case TokenType::UserDefined: return vocab_.tokens[id];
+        case TokenType::Control:
+        case TokenType::Unknown: return render_special ? vocab_.tokens[id] : std::string();
+        case TokenType::Unused: return std::string();
+    }
+    return std::string();
+}
+
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
     std::string text;
     for (int32_t id : ids) text += token_to_piece(id);

@@ -22,7 +22,7 @@ public:
 
     // The bytes a token stands for in generated text; control tokens give "" unless render_special.
     // A byte token gives one byte, which may be part of a multi-byte UTF-8 character.
-    virtual std::string token_to_piece(int32_t id, bool render_special = false) const = 0;
+    std::string token_to_piece(int32_t id, bool render_special = false) const;
 
     // The text of a sequence, as a prompt or an answer: special tokens dropped, and the space that
     // encoding put in front of the text removed again.
@@ -32,6 +32,9 @@ public:
 
 protected:
     explicit Tokenizer(Vocabulary vocab);
+
+    // The text of a normal or byte token, in the tokenizer's own encoding of text.
+    virtual std::string text_piece(int32_t id) const = 0;
 
     // The text cut at special tokens: user-defined tokens always, control (and unknown) tokens only
     // when parse_special. Longest tokens are split out first, as llama.cpp does.

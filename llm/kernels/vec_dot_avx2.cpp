@@ -57,214 +57,98 @@ ROCKLLM_AVX2 inline __m256i unpack_q5_0(const BlockQ5_0& b) {  // element values
     return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles(b.qs), high), _mm256_set1_epi8(16));
 }
 
-ROCKLLM_AVX2 float dot_q5_0(int64_t n, const void* w, const void* a) {
-    const auto* x = static_cast<const BlockQ5_0*>(w);
-    const auto* y = static_cast<const BlockQ8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / kQK; ++i) {
-        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
-        const __m256 d = _mm256_set1_ps(half_to_float(x[i].d) * half_to_float(y[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(unpack_q5_0(x[i]), qy)), acc);
+// Each quantized kernel is written once for N activation rows: N = 1 for decoding, N = 4 for prompt
+// batches, where each weight block is loaded and unpacked once for four tokens.
+template <class Block, int N>
+struct Rows {
+    const Block* y[N];
+    explicit Rows(const void* const a[N]) {
+        for (int k = 0; k < N; ++k) y[k] = static_cast<const Block*>(a[k]);
     }
-    return hsum(acc);
+};
+
+template <int N>
+ROCKLLM_AVX2 inline void store_sums(const __m256 (&acc)[N], float out[N]) {
+    for (int k = 0; k < N; ++k) out[k] = hsum(acc[k]);
 }
 
-ROCKLLM_AVX2 float dot_q8_0(int64_t n, const void* w, const void* a) {
-    const auto* x = static_cast<const BlockQ8_0*>(w);
-    const auto* y = static_cast<const BlockQ8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
+// Q8_0, Q4_0 and Q5_0 differ only in how a block's 32 signed weights are unpacked.
+template <class Block, __m256i (*Unpack)(const Block&), int N>
+ROCKLLM_AVX2 void dot_q8_blocks(int64_t n, const void* w, const void* const a[N], float out[N]) {
+    const auto* x = static_cast<const Block*>(w);
+    const Rows<BlockQ8_0, N> rows(a);
+    __m256 acc[N];
+    for (auto& v : acc) v = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / kQK; ++i) {
-        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
-        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
-        const __m256 d = _mm256_set1_ps(half_to_float(x[i].d) * half_to_float(y[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+        const __m256i qx = Unpack(x[i]);
+        const float dx = half_to_float(x[i].d);
+        for (int k = 0; k < N; ++k) {
+            const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.y[k][i].qs));
+            const __m256 d = _mm256_set1_ps(dx * half_to_float(rows.y[k][i].d));
+            acc[k] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc[k]);
+        }
     }
-    return hsum(acc);
+    store_sums<N>(acc, out);
 }
 
-ROCKLLM_AVX2 float dot_q4_0(int64_t n, const void* w, const void* a) {
-    const auto* x = static_cast<const BlockQ4_0*>(w);
-    const auto* y = static_cast<const BlockQ8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / kQK; ++i) {
-        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
-        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
-        const __m256 d = _mm256_set1_ps(half_to_float(x[i].d) * half_to_float(y[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
-    }
-    return hsum(acc);
+ROCKLLM_AVX2 inline __m256i unpack_q8_0(const BlockQ8_0& b) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+}
+ROCKLLM_AVX2 inline __m256i unpack_q4_0(const BlockQ4_0& b) {
+    return _mm256_sub_epi8(unpack_nibbles(b.qs), _mm256_set1_epi8(8));
 }
 
-ROCKLLM_AVX2 float dot_q4_k(int64_t n, const void* w, const void* a) {
+template <int N>
+ROCKLLM_AVX2 void dot_q4_k(int64_t n, const void* w, const void* const a[N], float out[N]) {
     const auto* x = static_cast<const BlockQ4_K*>(w);
-    const auto* y = static_cast<const BlockQ8_K*>(a);
+    const Rows<BlockQ8_K, N> rows(a);
     const __m256i low_mask = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps();
-    float mins_total = 0;
-    for (int64_t i = 0; i < n / kQKK; ++i) {
-        uint8_t sc[8], m[8];
-        for (int g = 0; g < 8; ++g) k4_scale_min(g, x[i].scales, sc[g], m[g]);
-        int mins = 0;
-        for (int g = 0; g < 8; ++g) mins += m[g] * (y[i].bsums[2 * g] + y[i].bsums[2 * g + 1]);
-        mins_total += y[i].d * half_to_float(x[i].dmin) * static_cast<float>(mins);
-
-        __m256i sumi = _mm256_setzero_si256();
-        for (int j = 0; j < 4; ++j) {
-            const __m256i q4 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs + 32 * j));
-            const __m256i lo = _mm256_and_si256(q4, low_mask);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), low_mask);
-            const __m256i y_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * j));
-            const __m256i y_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * j + 32));
-            const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16(sc[2 * j]));
-            const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16(sc[2 * j + 1]));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p_lo, p_hi));
-        }
-        const __m256 d = _mm256_set1_ps(y[i].d * half_to_float(x[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
-    }
-    return hsum(acc) - mins_total;
-}
-
-ROCKLLM_AVX2 float dot_q6_k(int64_t n, const void* w, const void* a) {
-    const auto* x = static_cast<const BlockQ6_K*>(w);
-    const auto* y = static_cast<const BlockQ8_K*>(a);
-    const __m256i low_mask = _mm256_set1_epi8(0x0F);
-    const __m256i two_bits = _mm256_set1_epi8(0x03);
-    const __m256i offset = _mm256_set1_epi8(32);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / kQKK; ++i) {
-        __m256i sumi = _mm256_setzero_si256();
-        for (int half = 0; half < 2; ++half) {
-            const uint8_t* ql = x[i].ql + 64 * half;
-            const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
-            const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
-            const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qh + 32 * half));
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(ql0, low_mask), _mm256_slli_epi16(_mm256_and_si256(qh, two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(ql1, low_mask),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two_bits), 4)),
-            };
-            for (int k = 0; k < 4; ++k) {
-                const int8_t* yk = y[i].qs + 128 * half + 32 * k;
-                const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yk));
-                // (q - 32) * y = q * y - 32 * y, with q unsigned for maddubs.
-                const __m256i prod = _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], qy), _mm256_maddubs_epi16(offset, qy));
-                const int8_t* sc = x[i].scales + 8 * half + 2 * k;
-                const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(prod, scales));
-            }
-        }
-        const __m256 d = _mm256_set1_ps(y[i].d * half_to_float(x[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
-    }
-    return hsum(acc);
-}
-
-// Four-token versions: each weight block is loaded (and unpacked) once for four activation rows.
-ROCKLLM_AVX2 void dot4_q8_0(int64_t n, const void* w, const void* const a[4], float out[4]) {
-    const auto* x = static_cast<const BlockQ8_0*>(w);
-    const BlockQ8_0* y[4] = {static_cast<const BlockQ8_0*>(a[0]), static_cast<const BlockQ8_0*>(a[1]),
-                             static_cast<const BlockQ8_0*>(a[2]), static_cast<const BlockQ8_0*>(a[3])};
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (int64_t i = 0; i < n / kQK; ++i) {
-        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
-        const __m256i ax = _mm256_sign_epi8(qx, qx);
-        const float dx = half_to_float(x[i].d);
-        for (int k = 0; k < 4; ++k) {
-            const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs));
-            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(qy, qx)), ones);
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * half_to_float(y[k][i].d)), _mm256_cvtepi32_ps(p), acc[k]);
-        }
-    }
-    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]);
-}
-
-ROCKLLM_AVX2 void dot4_q4_0(int64_t n, const void* w, const void* const a[4], float out[4]) {
-    const auto* x = static_cast<const BlockQ4_0*>(w);
-    const BlockQ8_0* y[4] = {static_cast<const BlockQ8_0*>(a[0]), static_cast<const BlockQ8_0*>(a[1]),
-                             static_cast<const BlockQ8_0*>(a[2]), static_cast<const BlockQ8_0*>(a[3])};
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t i = 0; i < n / kQK; ++i) {
-        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
-        const float dx = half_to_float(x[i].d);
-        for (int k = 0; k < 4; ++k) {
-            const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs));
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * half_to_float(y[k][i].d)), _mm256_cvtepi32_ps(dot_i8(qx, qy)),
-                                     acc[k]);
-        }
-    }
-    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]);
-}
-
-ROCKLLM_AVX2 void dot4_q5_0(int64_t n, const void* w, const void* const a[4], float out[4]) {
-    const auto* x = static_cast<const BlockQ5_0*>(w);
-    const BlockQ8_0* y[4] = {static_cast<const BlockQ8_0*>(a[0]), static_cast<const BlockQ8_0*>(a[1]),
-                             static_cast<const BlockQ8_0*>(a[2]), static_cast<const BlockQ8_0*>(a[3])};
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t i = 0; i < n / kQK; ++i) {
-        const __m256i qx = unpack_q5_0(x[i]);
-        const float dx = half_to_float(x[i].d);
-        for (int k = 0; k < 4; ++k) {
-            const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs));
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * half_to_float(y[k][i].d)), _mm256_cvtepi32_ps(dot_i8(qx, qy)),
-                                     acc[k]);
-        }
-    }
-    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]);
-}
-
-ROCKLLM_AVX2 void dot4_q4_k(int64_t n, const void* w, const void* const a[4], float out[4]) {
-    const auto* x = static_cast<const BlockQ4_K*>(w);
-    const BlockQ8_K* y[4] = {static_cast<const BlockQ8_K*>(a[0]), static_cast<const BlockQ8_K*>(a[1]),
-                             static_cast<const BlockQ8_K*>(a[2]), static_cast<const BlockQ8_K*>(a[3])};
-    const __m256i low_mask = _mm256_set1_epi8(0x0F);
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    float mins_total[4] = {0, 0, 0, 0};
+    __m256 acc[N];
+    for (auto& v : acc) v = _mm256_setzero_ps();
+    float mins_total[N] = {};
     for (int64_t i = 0; i < n / kQKK; ++i) {
         uint8_t sc[8], m[8];
         for (int g = 0; g < 8; ++g) k4_scale_min(g, x[i].scales, sc[g], m[g]);
         const float dx = half_to_float(x[i].d), dmin = half_to_float(x[i].dmin);
-        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                           _mm256_setzero_si256()};
+        __m256i sumi[N];
+        for (auto& v : sumi) v = _mm256_setzero_si256();
         for (int j = 0; j < 4; ++j) {
             const __m256i q4 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs + 32 * j));
             const __m256i lo = _mm256_and_si256(q4, low_mask);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), low_mask);
             const __m256i sc_lo = _mm256_set1_epi16(sc[2 * j]), sc_hi = _mm256_set1_epi16(sc[2 * j + 1]);
-            for (int k = 0; k < 4; ++k) {
-                const __m256i y_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs + 64 * j));
-                const __m256i y_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs + 64 * j + 32));
+            for (int k = 0; k < N; ++k) {
+                const int8_t* yq = rows.y[k][i].qs + 64 * j;
+                const __m256i y_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yq));
+                const __m256i y_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yq + 32));
                 const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), sc_lo);
                 const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), sc_hi);
                 sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(p_lo, p_hi));
             }
         }
-        for (int k = 0; k < 4; ++k) {
+        for (int k = 0; k < N; ++k) {
+            const BlockQ8_K& yb = rows.y[k][i];
             int mins = 0;
-            for (int g = 0; g < 8; ++g) mins += m[g] * (y[k][i].bsums[2 * g] + y[k][i].bsums[2 * g + 1]);
-            mins_total[k] += y[k][i].d * dmin * static_cast<float>(mins);
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(y[k][i].d * dx), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+            for (int g = 0; g < 8; ++g) mins += m[g] * (yb.bsums[2 * g] + yb.bsums[2 * g + 1]);
+            mins_total[k] += yb.d * dmin * static_cast<float>(mins);
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(yb.d * dx), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
         }
     }
-    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]) - mins_total[k];
+    for (int k = 0; k < N; ++k) out[k] = hsum(acc[k]) - mins_total[k];
 }
 
-ROCKLLM_AVX2 void dot4_q6_k(int64_t n, const void* w, const void* const a[4], float out[4]) {
+template <int N>
+ROCKLLM_AVX2 void dot_q6_k(int64_t n, const void* w, const void* const a[N], float out[N]) {
     const auto* x = static_cast<const BlockQ6_K*>(w);
-    const BlockQ8_K* y[4] = {static_cast<const BlockQ8_K*>(a[0]), static_cast<const BlockQ8_K*>(a[1]),
-                             static_cast<const BlockQ8_K*>(a[2]), static_cast<const BlockQ8_K*>(a[3])};
+    const Rows<BlockQ8_K, N> rows(a);
     const __m256i low_mask = _mm256_set1_epi8(0x0F);
     const __m256i two_bits = _mm256_set1_epi8(0x03);
     const __m256i offset = _mm256_set1_epi8(32);
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc[N];
+    for (auto& v : acc) v = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / kQKK; ++i) {
-        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                           _mm256_setzero_si256()};
+        __m256i sumi[N];
+        for (auto& v : sumi) v = _mm256_setzero_si256();
         for (int half = 0; half < 2; ++half) {
             const uint8_t* ql = x[i].ql + 64 * half;
             const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
@@ -282,9 +166,10 @@ ROCKLLM_AVX2 void dot4_q6_k(int64_t n, const void* w, const void* const a[4], fl
             for (int part = 0; part < 4; ++part) {
                 const int8_t* sc = x[i].scales + 8 * half + 2 * part;
                 const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
-                for (int k = 0; k < 4; ++k) {
+                for (int k = 0; k < N; ++k) {
                     const __m256i qy =
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[k][i].qs + 128 * half + 32 * part));
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.y[k][i].qs + 128 * half + 32 * part));
+                    // (q - 32) * y = q * y - 32 * y, with q unsigned for maddubs.
                     const __m256i prod =
                         _mm256_sub_epi16(_mm256_maddubs_epi16(q[part], qy), _mm256_maddubs_epi16(offset, qy));
                     sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(prod, scales));
@@ -292,10 +177,19 @@ ROCKLLM_AVX2 void dot4_q6_k(int64_t n, const void* w, const void* const a[4], fl
             }
         }
         const float dx = half_to_float(x[i].d);
-        for (int k = 0; k < 4; ++k)
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(y[k][i].d * dx), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+        for (int k = 0; k < N; ++k)
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(rows.y[k][i].d * dx), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
     }
-    for (int k = 0; k < 4; ++k) out[k] = hsum(acc[k]);
+    store_sums<N>(acc, out);
+}
+
+// The one-row entry points of the table.
+template <void (*Kernel)(int64_t, const void*, const void* const*, float*)>
+float single(int64_t n, const void* w, const void* a) {
+    const void* rows[1] = {a};
+    float out[1];
+    Kernel(n, w, rows, out);
+    return out[0];
 }
 
 ROCKLLM_AVX2 float dot_f16(int64_t n, const void* w, const void* a) {
@@ -349,11 +243,11 @@ VecDotFn avx2_vec_dot(GgmlType type) {
     switch (type) {
         case GgmlType::F32: return dot_f32;
         case GgmlType::F16: return dot_f16;
-        case GgmlType::Q8_0: return dot_q8_0;
-        case GgmlType::Q4_0: return dot_q4_0;
-        case GgmlType::Q5_0: return dot_q5_0;
-        case GgmlType::Q4_K: return dot_q4_k;
-        case GgmlType::Q6_K: return dot_q6_k;
+        case GgmlType::Q8_0: return single<dot_q8_blocks<BlockQ8_0, unpack_q8_0, 1>>;
+        case GgmlType::Q4_0: return single<dot_q8_blocks<BlockQ4_0, unpack_q4_0, 1>>;
+        case GgmlType::Q5_0: return single<dot_q8_blocks<BlockQ5_0, unpack_q5_0, 1>>;
+        case GgmlType::Q4_K: return single<dot_q4_k<1>>;
+        case GgmlType::Q6_K: return single<dot_q6_k<1>>;
         default: return nullptr;
     }
 }
@@ -361,11 +255,11 @@ VecDotFn avx2_vec_dot(GgmlType type) {
 VecDot4Fn avx2_vec_dot4(GgmlType type) {
     if (!avx2_available()) return nullptr;
     switch (type) {
-        case GgmlType::Q8_0: return dot4_q8_0;
-        case GgmlType::Q4_0: return dot4_q4_0;
-        case GgmlType::Q5_0: return dot4_q5_0;
-        case GgmlType::Q4_K: return dot4_q4_k;
-        case GgmlType::Q6_K: return dot4_q6_k;
+        case GgmlType::Q8_0: return dot_q8_blocks<BlockQ8_0, unpack_q8_0, 4>;
+        case GgmlType::Q4_0: return dot_q8_blocks<BlockQ4_0, unpack_q4_0, 4>;
+        case GgmlType::Q5_0: return dot_q8_blocks<BlockQ5_0, unpack_q5_0, 4>;
+        case GgmlType::Q4_K: return dot_q4_k<4>;
+        case GgmlType::Q6_K: return dot_q6_k<4>;
         default: return nullptr;
     }
 }
