@@ -122,7 +122,7 @@ int run_bench_command(const std::vector<std::string>& args) {
             results.push_back({{"model", name}, {"model_size_bytes", tensor_bytes}, {"weight_bytes_per_token", model.weight_bytes_per_token()},
                                {"params", params}, {"threads", transformer.pool().size()}, {"test", test},
                                {"n_tokens", n_tokens}, {"tokens_per_second", s.mean}, {"stdev", s.stdev},
-                               {"samples", rates}, {"kernels", kernels::isa_name(kernels::detected_isa())}});
+                               {"samples", rates}, {"kernels", kernels::kernel_description()}});
         };
         for (int p : prompt_lengths) {
             if (p == 0) continue;
@@ -155,7 +155,7 @@ int run_bench_command(const std::vector<std::string>& args) {
         const nlohmann::json doc = {{"results", results}, {"peak_rss_mib", peak_rss_mib()}};
         std::printf("%s\n", doc.dump(2).c_str());
     } else {
-        std::printf("\nkernels: %s; peak memory (RSS): %.1f MiB\n", kernels::isa_name(kernels::detected_isa()),
+        std::printf("\nkernels: %s; peak memory (RSS): %.1f MiB\n", kernels::kernel_description().c_str(),
                     peak_rss_mib());
     }
     return 0;

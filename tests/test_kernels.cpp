@@ -130,7 +130,7 @@ TEST_CASE("SIMD kernels equal their scalar twins") {
 TEST_CASE("matmul: threads and batches give exactly the single-dot results") {
     std::mt19937 rng(3);
     ThreadPool pool(3);
-    for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::F16, GgmlType::Q5_1}) {
+    for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16, GgmlType::Q5_1}) {
         CAPTURE(ggml_type_name(type));
         const int64_t cols = 512, rows = 77, tokens = 37;
         const auto w_bytes = quantized(type, random_floats(cols * rows, rng, 0.05f));

@@ -64,7 +64,26 @@ void Matmul::run(std::span<const MatmulJob> jobs, const float* x, int64_t n_toke
                 const int64_t r1 = std::min(row_end, r0 + kRowBlock);
                 for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
                     const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
-                    for (int64_t r = r0; r < r1; ++r) {
+                    int64_t r = r0;
+                    if (p.dot.tile) {
+                        // Four rows x four tokens at a time; what does not fill a tile goes below.
+                        const int64_t t_end = t0 + (t1 - t0) / 4 * 4;
+                        for (; r + 4 <= r1 && t_end > t0; r += 4) {
+                            const void* w4[4] = {p.w->row(r), p.w->row(r + 1), p.w->row(r + 2), p.w->row(r + 3)};
+                            for (int64_t t = t0; t < t_end; t += 4) {
+                                const void* a4[4] = {act + t * act_bytes, act + (t + 1) * act_bytes,
+                                                     act + (t + 2) * act_bytes, act + (t + 3) * act_bytes};
+                                float tile[4][4];
+                                p.dot.tile(cols, w4, a4, tile);
+                                for (int i = 0; i < 4; ++i)
+                                    for (int k = 0; k < 4; ++k) p.out[(t + k) * rows + r + i] = tile[i][k];
+                            }
+                            for (int64_t t = t_end; t < t1; ++t)
+                                for (int i = 0; i < 4; ++i)
+                                    p.out[t * rows + r + i] = p.dot.fn(cols, p.w->row(r + i), act + t * act_bytes);
+                        }
+                    }
+                    for (; r < r1; ++r) {
                         const uint8_t* weights = p.w->row(r);
                         int64_t t = t0;
                         if (p.dot.fn4) {

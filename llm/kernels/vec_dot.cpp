@@ -30,6 +30,12 @@ const char* isa_name(Isa isa) {
     return "?";
 }
 
+std::string kernel_description() {
+    std::string out = isa_name(detected_isa());
+    if (vnni_vec_dot_tile(GgmlType::Q8_0)) out += " + avx512-vnni tiles";
+    return out;
+}
+
 namespace {
 
 GgmlType activation_type_for(GgmlType weight) {
@@ -93,14 +99,16 @@ void quantize_q8_k(const float* x, BlockQ8_K* y, int64_t nb) {
 VecDot vec_dot_for(GgmlType weight_type, Isa isa) {
     VecDotFn fn = nullptr;
     VecDot4Fn fn4 = nullptr;
+    VecDotTileFn tile = nullptr;
     if (isa == Isa::Avx2) {
         fn = avx2_vec_dot(weight_type);
         fn4 = avx2_vec_dot4(weight_type);
+        tile = vnni_vec_dot_tile(weight_type);
     }
     if (isa == Isa::Neon) fn = neon_vec_dot(weight_type);
     if (!fn) fn = scalar_vec_dot(weight_type);
     if (!fn) throw std::invalid_argument("no CPU kernel for tensor type " + ggml_type_name(weight_type));
-    return {activation_type_for(weight_type), fn, fn4};
+    return {activation_type_for(weight_type), fn, fn4, tile};
 }
 
 void axpy_f16(int64_t n, float a, const uint16_t* x, float* y, Isa isa) {

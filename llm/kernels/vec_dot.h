@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "llm/ggml_type.h"
 
@@ -17,15 +18,23 @@ using VecDotFn = float (*)(int64_t n, const void* weights, const void* activatio
 // loaded and unpacked once for four tokens.
 using VecDot4Fn = void (*)(int64_t n, const void* weights, const void* const activations[4], float out[4]);
 
+// Four weight rows against four activation rows: out[r][t] = dot(weights[r], activations[t]),
+// exactly the values fn would give.
+using VecDotTileFn = void (*)(int64_t n, const void* const weights[4], const void* const activations[4],
+                              float out[4][4]);
+
 struct VecDot {
     GgmlType activation_type;
     VecDotFn fn;
-    VecDot4Fn fn4 = nullptr;  // optional
+    VecDot4Fn fn4 = nullptr;     // optional
+    VecDotTileFn tile = nullptr;  // optional
 };
 
 enum class Isa { Scalar, Avx2, Neon };
 Isa detected_isa();
 const char* isa_name(Isa isa);
+// The kernels this CPU gets, for logs and benchmark reports (e.g. "avx2 + avx512-vnni tiles").
+std::string kernel_description();
 
 // The kernel for a weight type on the given instruction set (Scalar is always available;
 // an ISA without a dedicated kernel for the type falls back to scalar). Throws for unsupported types.
@@ -40,6 +49,7 @@ void quantize_activations(GgmlType activation_type, const float* x, void* out, i
 VecDotFn scalar_vec_dot(GgmlType weight_type);
 VecDotFn avx2_vec_dot(GgmlType weight_type);  // nullptr where there is none
 VecDot4Fn avx2_vec_dot4(GgmlType weight_type);
+VecDotTileFn vnni_vec_dot_tile(GgmlType weight_type);  // AVX512-VNNI, nullptr where there is none
 bool avx2_available();
 VecDotFn neon_vec_dot(GgmlType weight_type);  // nullptr where there is none
 bool neon_dotprod_available();
