@@ -46,7 +46,7 @@ GenerationResult generate(Transformer& transformer, std::span<const int32_t> pro
             return result;
         }
         if (pos >= transformer.n_ctx()) {
-            const int64_t n_keep = std::clamp<int64_t>(options.num_keep, 0, transformer.n_ctx() - 2);
+            const int64_t n_keep = std::max<int64_t>(0, std::min(options.num_keep, transformer.n_ctx() - 2));
             const int64_t n_discard = (transformer.n_ctx() - n_keep) / 2;
             if (!options.context_shift || n_discard <= 0) {
                 result.reason = StopReason::ContextFull;
