@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ca-certificates
-  libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libdrm-dev doctest-dev
+  libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libssl-dev libdrm-dev doctest-dev
 )
 if [ "${1:-}" = "--aarch64" ]; then packages+=(g++-aarch64-linux-gnu qemu-user-static); fi
 missing=()

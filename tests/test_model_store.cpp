@@ -1,0 +1,106 @@
+// Model names, digests and reading an Ollama-layout store.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "models/model_name.h"
+#include "models/model_store.h"
+#include "models/sha256.h"
+#include "test_support.h"
+
+using namespace rockllm;
+namespace fs = std::filesystem;
+
+TEST_CASE("model names: defaults, display forms and case-insensitive identity") {
+    const auto n = ModelName::parse("llama3.2");
+    CHECK(n.host == "registry.ollama.ai");
+    CHECK(n.name_space == "library");
+    CHECK(n.model == "llama3.2");
+    CHECK(n.tag == "latest");
+    CHECK(n.display() == "llama3.2:latest");
+    CHECK(ModelName::parse("qwen2.5:0.5b").display() == "qwen2.5:0.5b");
+    CHECK(ModelName::parse("user/model:tag").display() == "user/model:tag");
+    CHECK(ModelName::parse("hf.co/bartowski/Some-GGUF:Q4_K_M").display() == "hf.co/bartowski/Some-GGUF:Q4_K_M");
+    CHECK(ModelName::parse("registry.ollama.ai/library/llama3:8b").display() == "llama3:8b");
+    CHECK(ModelName::parse("localhost:5000/ns/m:t").host == "localhost:5000");
+    CHECK(ModelName::parse("Llama3.2:LATEST").same_as(ModelName::parse("llama3.2")));
+    CHECK_FALSE(ModelName::parse("llama3.2:1b").same_as(ModelName::parse("llama3.2")));
+}
+
+TEST_CASE("model names: anything that could leave the store is rejected") {
+    for (const char* bad : {"", "../x", "..", "a/../b", "/abs", "a//b", "a/b/c/d", "model:", ":tag", "mod el",
+                            "m/ode\\l", "x:..", "x:.hidden", ".hidden", "ns.with.dot/m", "h..o/ns/m", "a\nb",
+                            "%2e%2e/x", "model:a/b", "h:port/ns/m", "h:123456/ns/m"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(ModelName::parse(bad), InvalidModelName);
+    }
+    CHECK_THROWS_AS(ModelName::parse(std::string(81, 'a')), InvalidModelName);
+    CHECK_THROWS_AS(ModelName::parse(std::string("a\0b", 3)), InvalidModelName);
+}
+
+TEST_CASE("digests: SHA-256 against published values; only sha256 digests name blobs") {
+    CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2
+    CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    // The test data README publishes the model file's digest.
+    CHECK(sha256_file_hex(test::testdata("models/stories260K.gguf")) ==
+          "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d");
+
+    const std::string hex(64, 'a');
+    CHECK(is_valid_digest("sha256:" + hex));
+    CHECK(is_valid_digest("sha256-" + hex));
+    for (const std::string& bad : {"sha256:" + hex.substr(1), "sha256:" + hex + "0", "sha512:" + hex,
+                                  "sha256:../../../../etc/passwd" + std::string(36, 'a'), "sha256:" + hex.substr(0, 63) + "g"})
+        CHECK_FALSE(is_valid_digest(bad));
+    ModelStore store("/store");
+    CHECK(store.blob_path("sha256:" + hex) == fs::path("/store/blobs/sha256-" + hex));
+    CHECK_THROWS_AS(store.blob_path("sha256:../x"), std::invalid_argument);
+}
+
+TEST_CASE("model store: lists an Ollama layout, resolves names, skips what it cannot read") {
+    test::ScratchDir dir;
+    const fs::path root = dir.path();
+    fs::create_directories(root / "blobs");
+    const std::string model_digest = "sha256:270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d";
+    fs::copy_file(test::testdata("models/stories260K.gguf"), root / "blobs" / ("sha256-" + model_digest.substr(7)));
+    const std::string config = R"({"model_format":"gguf","model_family":"llama"})";
+    const std::string config_digest = "sha256:" + sha256_hex(config);
+    std::ofstream(root / "blobs" / ("sha256-" + config_digest.substr(7))) << config;
+
+    const std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
+                                 R"("config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":")" +
+                                 config_digest + R"(","size":)" + std::to_string(config.size()) +
+                                 R"(},"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":")" +
+                                 model_digest + R"(","size":1185376}]})";
+    auto write_manifest = [&](const fs::path& relative, const std::string& bytes) {
+        fs::create_directories((root / "manifests" / relative).parent_path());
+        std::ofstream(root / "manifests" / relative, std::ios::binary) << bytes;
+    };
+    write_manifest("registry.ollama.ai/library/stories/latest", manifest);
+    write_manifest("hf.co/karpathy/Stories/F32", manifest);
+    write_manifest("registry.ollama.ai/library/broken/latest", "{not json");
+    write_manifest("registry.ollama.ai/library/two..dots/latest", manifest);  // valid: one path component
+    write_manifest("registry.ollama.ai/library/-dash/latest", manifest);      // not a valid name: skipped
+    write_manifest("registry.ollama.ai/library/stories/too/deep", manifest);
+
+    const ModelStore store(root);
+    const auto models = store.list();
+    REQUIRE(models.size() == 3);
+    CHECK(models[0].name.display() == "hf.co/karpathy/Stories:F32");
+    CHECK(models[1].name.display() == "stories:latest");
+    CHECK(models[2].name.display() == "two..dots:latest");
+    CHECK(models[1].manifest.digest == "sha256:" + sha256_hex(manifest));
+    CHECK(models[1].manifest.total_size() == 1185376 + static_cast<int64_t>(config.size()));
+    const Layer* weights = models[1].manifest.first(media_type::kModel);
+    REQUIRE(weights != nullptr);
+    CHECK(fs::file_size(store.blob_path(weights->digest)) == 1185376);
+
+    CHECK(store.find(ModelName::parse("STORIES"))->name.display() == "stories:latest");
+    CHECK(store.find(ModelName::parse("hf.co/karpathy/stories:f32")).has_value());
+    CHECK_FALSE(store.find(ModelName::parse("stories:other")).has_value());
+    CHECK(store.manifest_path(ModelName::parse("stories")) == root / "manifests/registry.ollama.ai/library/stories/latest");
+
+    CHECK_THROWS_WITH(parse_manifest(R"({"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:1","size":1},"layers":[]})"),
+                      doctest::Contains("not a sha256 digest"));
+    CHECK(ModelStore(root / "missing").list().empty());
+}
