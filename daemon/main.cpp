@@ -7,6 +7,7 @@
 #include "daemon/command_line.h"
 #include "daemon/bench_command.h"
 #include "daemon/generate_command.h"
+#include "daemon/serve_command.h"
 
 namespace {
 
@@ -14,6 +15,7 @@ constexpr const char* kUsage = R"(Usage:
   rockllm [command]
 
 Available Commands:
+  serve       Start the Ollama-compatible server (OLLAMA_HOST, OLLAMA_MODELS, OLLAMA_CONTEXT_LENGTH)
   generate    Continue a prompt with a GGUF model file
               --model FILE.gguf --prompt TEXT [--num-predict N] [--temperature T] [--seed S] [--num-ctx N]
               [--threads N] [--top-k K] [--top-p P] [--min-p P] [--typical-p P] [--repeat-penalty R]
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
     const std::string command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     try {
+        if (command == "serve") return rockllm::run_serve_command(rest);
         if (command == "generate") return rockllm::run_generate_command(rest);
         if (command == "bench") return rockllm::run_bench_command(rest);
         if (command == "synth") return rockllm::run_synth_command(rest);

@@ -1,0 +1,138 @@
+#include "api/loaded_model.h"
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include "llm/stop_sequences.h"
+#include "tokenizer/utf8_stream.h"
+
+namespace rockllm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t ns_since(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+}
+
+template <class T>
+void take(const nlohmann::json& options, const char* key, T& out) {
+    auto it = options.find(key);
+    if (it == options.end() || it->is_null()) return;
+    try {
+        out = it->get<T>();
+    } catch (const nlohmann::json::exception&) {
+        throw std::invalid_argument(std::string("option \"") + key + "\" has the wrong type");
+    }
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+}  // namespace
+
+void GenerationRequest::apply_options(const nlohmann::json& options) {
+    if (options.is_null()) return;
+    if (!options.is_object()) throw std::invalid_argument("options must be an object");
+    take(options, "temperature", sampling.temperature);
+    take(options, "top_k", sampling.top_k);
+    take(options, "top_p", sampling.top_p);
+    take(options, "min_p", sampling.min_p);
+    take(options, "typical_p", sampling.typical_p);
+    take(options, "repeat_last_n", sampling.repeat_last_n);
+    take(options, "repeat_penalty", sampling.repeat_penalty);
+    take(options, "presence_penalty", sampling.presence_penalty);
+    take(options, "frequency_penalty", sampling.frequency_penalty);
+    take(options, "num_predict", num_predict);
+    if (options.contains("seed") && !options["seed"].is_null()) {
+        int64_t seed = -1;
+        take(options, "seed", seed);
+        seed_given = seed >= 0;  // -1: random, as in Ollama
+        if (seed_given) sampling.seed = static_cast<uint64_t>(seed);
+    }
+    if (options.contains("stop") && !options["stop"].is_null()) {
+        if (!options["stop"].is_array()) throw std::invalid_argument("option \"stop\" must be an array of strings");
+        take(options, "stop", stop);
+    }
+}
+
+std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const StoredModel& stored, int64_t num_ctx) {
+    const auto start = Clock::now();
+    std::unique_ptr<LoadedModel> m(new LoadedModel());
+    m->stored_ = stored;
+    const Layer* weights = stored.manifest.first(media_type::kModel);
+    if (!weights) throw std::runtime_error("model '" + stored.name.display() + "' has no model layer");
+    m->file_ = std::make_shared<const gguf::File>(gguf::File::open(store.blob_path(weights->digest).string()));
+    m->model_ = std::make_unique<Model>(Model::load(m->file_));
+    m->tokenizer_ = load_tokenizer(*m->file_);
+    if (const Layer* params = stored.manifest.first(media_type::kParams)) {
+        m->params_ = nlohmann::json::parse(read_file(store.blob_path(params->digest).string()), nullptr, false);
+        if (!m->params_.is_object()) m->params_ = nlohmann::json::object();
+    }
+    m->has_template_ = stored.manifest.first(media_type::kTemplate) != nullptr;
+    TransformerOptions options;
+    options.n_ctx = std::min(num_ctx, m->model_->config.n_ctx_train);
+    m->transformer_ = std::make_unique<Transformer>(*m->model_, options);
+    m->load_duration_ns_ = ns_since(start);
+    return m;
+}
+
+GenerationStats LoadedModel::generate(const GenerationRequest& request,
+                                      const std::function<bool(const std::string&)>& on_text) {
+    SamplerOptions sampling = request.sampling;
+    if (!request.seed_given) sampling.seed = std::random_device{}();
+    Sampler sampler(sampling, transformer_->n_ctx());  // throws std::invalid_argument for bad options
+
+    std::vector<int32_t> prompt = tokenizer_->encode(request.prompt, /*add_special=*/true, /*parse_special=*/true);
+    if (prompt.empty()) throw std::invalid_argument("the prompt has no tokens");
+    if (static_cast<int64_t>(prompt.size()) >= transformer_->n_ctx()) {
+        // Like Ollama: keep the end of an over-long prompt (after the first token) so there is room to answer.
+        const size_t keep = static_cast<size_t>(transformer_->n_ctx() / 2);
+        prompt.erase(prompt.begin() + 1, prompt.end() - static_cast<std::ptrdiff_t>(keep));
+    }
+
+    GenerationOptions options;
+    options.num_predict = request.num_predict;
+    options.end_tokens = tokenizer_->vocabulary().end_of_generation_ids();
+
+    GenerationStats stats;
+    stats.prompt_eval_count = static_cast<int64_t>(prompt.size());
+    const auto start = Clock::now();
+    auto first_token = start;
+    bool first = true;
+    Utf8Stream utf8;
+    StopSequenceFilter stops(request.stop);
+    bool client_gone = false;
+    const GenerationResult result = rockllm::generate(*transformer_, prompt, sampler, options, [&](int32_t token) {
+        if (first) {
+            first_token = Clock::now();
+            first = false;
+        }
+        const std::string text = stops.push(utf8.push(tokenizer_->token_to_piece(token)));
+        if (!text.empty() && !on_text(text)) {
+            client_gone = true;
+            return false;
+        }
+        return !stops.stopped();
+    });
+    if (!client_gone) {
+        const std::string rest = stops.push(utf8.flush()) + stops.flush();
+        if (!rest.empty()) on_text(rest);
+    }
+    if (first) first_token = Clock::now();
+    stats.prompt_eval_duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(first_token - start).count();
+    stats.eval_duration_ns = ns_since(first_token);
+    stats.eval_count = result.generated_tokens;
+    stats.done_reason = result.reason == StopReason::Length ? "length" : "stop";
+    return stats;
+}
+
+}  // namespace rockllm

@@ -1,0 +1,23 @@
+// The OLLAMA_* environment variables the daemon honours, parsed as Ollama parses them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace rockllm {
+
+struct ListenAddress {
+    std::string host = "127.0.0.1";
+    int port = 11434;
+};
+
+// OLLAMA_HOST forms: "host", "host:port", ":port", "http(s)://host[:port]", "[v6]:port".
+// Throws std::invalid_argument for anything else.
+ListenAddress parse_ollama_host(const std::string& value);
+
+// OLLAMA_MODELS, else $HOME/.ollama/models.
+std::string models_directory();
+// OLLAMA_CONTEXT_LENGTH, else 4096 (Ollama's default on machines with < 24 GiB of VRAM, i.e. ours).
+int64_t default_context_length();
+
+}  // namespace rockllm

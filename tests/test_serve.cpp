@@ -1,0 +1,195 @@
+// rockllm serve as a separate process on a free loopback port, with a temporary Ollama-layout store
+// holding the stories260K model, driven over HTTP.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "models/sha256.h"
+#include "test_support.h"
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+// A store with stories260K as "stories:latest", laid out as Ollama writes it.
+void make_store(const fs::path& root) {
+    fs::create_directories(root / "blobs");
+    const std::string gguf = rockllm::test::read_text(rockllm::test::testdata("models/stories260K.gguf"));
+    const std::string model_digest = "sha256:" + rockllm::sha256_hex(gguf);
+    std::ofstream(root / "blobs" / ("sha256-" + model_digest.substr(7)), std::ios::binary) << gguf;
+    const std::string config = R"({"model_format":"gguf","model_family":"llama"})";
+    const std::string config_digest = "sha256:" + rockllm::sha256_hex(config);
+    std::ofstream(root / "blobs" / ("sha256-" + config_digest.substr(7))) << config;
+    const json manifest = {
+        {"schemaVersion", 2},
+        {"mediaType", "application/vnd.docker.distribution.manifest.v2+json"},
+        {"config", {{"mediaType", "application/vnd.docker.container.image.v1+json"}, {"digest", config_digest}, {"size", config.size()}}},
+        {"layers", {{{"mediaType", "application/vnd.ollama.image.model"}, {"digest", model_digest}, {"size", gguf.size()}}}}};
+    fs::create_directories(root / "manifests/registry.ollama.ai/library/stories");
+    std::ofstream(root / "manifests/registry.ollama.ai/library/stories/latest") << manifest.dump();
+}
+
+struct Daemon {
+    pid_t pid = -1;
+    int port = 0;
+    rockllm::test::ScratchDir dir;
+
+    Daemon() {
+        make_store(dir.path() / "models");
+        port = free_port();
+        pid = ::fork();
+        if (pid == 0) {
+            ::setenv("OLLAMA_HOST", ("127.0.0.1:" + std::to_string(port)).c_str(), 1);
+            ::setenv("OLLAMA_MODELS", (dir.path() / "models").c_str(), 1);
+            const std::string log = (dir.path() / "serve.log").string();
+            std::freopen(log.c_str(), "w", stderr);
+            ::execl(ROCKLLM_BINARY, ROCKLLM_BINARY, "serve", static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        httplib::Client client("127.0.0.1", port);
+        for (int i = 0; i < 200; ++i) {  // up to 10 s for the listener
+            if (auto r = client.Get("/")) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        FAIL("rockllm serve did not start listening");
+    }
+    // SIGTERM, and the exit status once it has stopped.
+    int stop() {
+        ::kill(pid, SIGTERM);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    ~Daemon() {
+        if (pid > 0) stop();
+    }
+};
+
+json post(httplib::Client& c, const std::string& path, const std::string& body, int expected_status) {
+    auto r = c.Post(path.c_str(), body, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == expected_status);
+    return json::parse(r->body, nullptr, false);
+}
+
+}  // namespace
+
+TEST_CASE("serve: liveness, version, model list, errors, generate (raw, streamed and not), load/unload, shutdown") {
+    Daemon daemon;
+    httplib::Client c("127.0.0.1", daemon.port);
+    c.set_read_timeout(120, 0);
+
+    auto root = c.Get("/");
+    REQUIRE(root);
+    CHECK(root->status == 200);
+    CHECK(root->body == "Ollama is running");
+
+    auto version = c.Get("/api/version");
+    REQUIRE(version);
+    CHECK(json::parse(version->body).at("version") == "0.33.0");
+
+    auto tags = json::parse(c.Get("/api/tags")->body);
+    REQUIRE(tags.at("models").size() == 1);
+    CHECK(tags["models"][0]["name"] == "stories:latest");
+    CHECK(tags["models"][0]["model"] == "stories:latest");
+    CHECK(tags["models"][0]["digest"].get<std::string>().size() == 64);
+    CHECK(tags["models"][0]["size"].get<int64_t>() > 1185376);
+
+    auto unknown_route = c.Get("/api/nothing-here");
+    REQUIRE(unknown_route);
+    CHECK(unknown_route->status == 404);
+    CHECK(unknown_route->body == "404 page not found");
+
+    CHECK(post(c, "/api/generate", "", 400).at("error") == "missing request body");
+    CHECK(post(c, "/api/generate", "{not json", 400).contains("error"));
+    CHECK(post(c, "/api/generate", R"({"model":"nope"})", 404).at("error") == "model 'nope' not found");
+    CHECK(post(c, "/api/generate", R"({"model":"../etc/passwd"})", 400).at("error") == "invalid model name");
+    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","raw":true,"system":"s"})", 400)
+              .at("error") == "raw mode does not support template, system, or context");
+    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","options":{"top_p":"high"}})", 400)
+              .at("error").get<std::string>().find("top_p") != std::string::npos);
+
+    const json load = post(c, "/api/generate", R"({"model":"stories"})", 200);
+    CHECK(load.at("done") == true);
+    CHECK(load.at("done_reason") == "load");
+    CHECK(load.at("created_at").get<std::string>().back() == 'Z');
+
+    // Greedy, raw: the reference continuation of "Once upon a time".
+    const auto reference = json::parse(rockllm::test::read_text(rockllm::test::testdata("models/stories260K.greedy.json")));
+    const json& once = reference.at("cases").at(1);
+    const std::string expected = once.at("text").get<std::string>().substr(std::string("Once upon a time").size());
+    const int n = once.at("n_generated").get<int>();
+    const std::string request = json{{"model", "stories"}, {"prompt", "Once upon a time"}, {"raw", true}, {"stream", false},
+                                     {"options", {{"temperature", 0}, {"num_predict", n}}}}.dump();
+    const json answer = post(c, "/api/generate", request, 200);
+    CHECK(answer.at("response") == expected);
+    CHECK(answer.at("done") == true);
+    CHECK(answer.at("done_reason") == "length");
+    CHECK(answer.at("eval_count") == n);
+    CHECK(answer.at("prompt_eval_count") == 5);
+    CHECK(answer.at("total_duration").get<int64_t>() > 0);
+    CHECK(answer.at("model") == "stories:latest");
+
+    // Streamed: NDJSON lines whose pieces add up to the same text, then a final line with the counts.
+    auto streamed = c.Post("/api/generate",
+                           json{{"model", "stories"}, {"prompt", "Once upon a time"}, {"raw", true},
+                                {"options", {{"temperature", 0}, {"num_predict", 40}, {"stop", {"Lily"}}}}}.dump(),
+                           "application/json");
+    REQUIRE(streamed);
+    CHECK(streamed->status == 200);
+    CHECK(streamed->get_header_value("Content-Type") == "application/x-ndjson");
+    std::istringstream lines(streamed->body);
+    std::string line, text;
+    json last;
+    int chunks = 0;
+    while (std::getline(lines, line)) {
+        last = json::parse(line);
+        if (!last.at("done").get<bool>()) {
+            text += last.at("response").get<std::string>();
+            ++chunks;
+        }
+    }
+    CHECK(chunks > 5);
+    CHECK(text == expected.substr(0, expected.find("Lily")));  // stopped at the stop string
+    CHECK(last.at("done") == true);
+    CHECK(last.at("done_reason") == "stop");
+
+    const json unload = post(c, "/api/generate", R"({"model":"stories","keep_alive":0})", 200);
+    CHECK(unload.at("done_reason") == "unload");
+
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("serve: OLLAMA_HOST that cannot be parsed is a clear error") {
+    rockllm::test::ScratchDir dir;
+    const std::string command = "OLLAMA_HOST=127.0.0.1:99999 " + std::string(ROCKLLM_BINARY) + " serve 2>" + dir.file("err");
+    const int status = std::system(command.c_str());
+    CHECK(WEXITSTATUS(status) != 0);
+    CHECK(rockllm::test::read_text(dir.file("err")).find("invalid port") != std::string::npos);
+}
