@@ -208,6 +208,8 @@ void OllamaServer::register_routes() {
                 });
         } catch (const std::invalid_argument& e) {
             send_error(res, 400, e.what());
+        } catch (const json::exception& e) {  // a field of the wrong type
+            send_error(res, 400, e.what());
         } catch (const std::exception& e) {
             send_error(res, 500, e.what());
         }

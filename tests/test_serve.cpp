@@ -132,6 +132,7 @@ TEST_CASE("serve: liveness, version, model list, errors, generate (raw, streamed
     CHECK(post(c, "/api/generate", R"({"model":"../etc/passwd"})", 400).at("error") == "invalid model name");
     CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","raw":true,"system":"s"})", 400)
               .at("error") == "raw mode does not support template, system, or context");
+    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","raw":"yes"})", 400).contains("error"));
     CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","options":{"top_p":"high"}})", 400)
               .at("error").get<std::string>().find("top_p") != std::string::npos);
 
