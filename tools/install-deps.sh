@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages rockllm builds and tests with. Run as root (or through sudo).
+# Installs the Debian/Ubuntu packages rockllm builds and tests with (through sudo when not root).
 #   --aarch64   also the cross compiler and qemu-user for tools/test-aarch64.sh
 set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then exec sudo "$0" "$@"; fi
 packages=(
   build-essential cmake ninja-build pkg-config ca-certificates
   libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libssl-dev libdrm-dev doctest-dev
