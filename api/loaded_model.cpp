@@ -1,13 +1,13 @@
 #include "api/loaded_model.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 
-#include "llm/stop_sequences.h"
-#include "tokenizer/utf8_stream.h"
+#include "tokenizer/text_stream.h"
 
 namespace rockllm {
 
@@ -73,6 +73,7 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
     m->file_ = std::make_shared<const gguf::File>(gguf::File::open(store.blob_path(weights->digest).string()));
     m->model_ = std::make_unique<Model>(Model::load(m->file_));
     m->tokenizer_ = load_tokenizer(*m->file_);
+    check_vocabulary_size(*m->tokenizer_, m->model_->config.n_vocab);
     if (const Layer* params = stored.manifest.first(media_type::kParams)) {
         m->params_ = nlohmann::json::parse(read_file(store.blob_path(params->digest).string()), nullptr, false);
         if (!m->params_.is_object()) m->params_ = nlohmann::json::object();
@@ -108,23 +109,22 @@ GenerationStats LoadedModel::generate(const GenerationRequest& request,
     const auto start = Clock::now();
     auto first_token = start;
     bool first = true;
-    Utf8Stream utf8;
-    StopSequenceFilter stops(request.stop);
+    TextStream text_stream(*tokenizer_, request.stop);
     bool client_gone = false;
     const GenerationResult result = rockllm::generate(*transformer_, prompt, sampler, options, [&](int32_t token) {
         if (first) {
             first_token = Clock::now();
             first = false;
         }
-        const std::string text = stops.push(utf8.push(tokenizer_->token_to_piece(token)));
+        const std::string text = text_stream.push(token);
         if (!text.empty() && !on_text(text)) {
             client_gone = true;
             return false;
         }
-        return !stops.stopped();
+        return !text_stream.stopped();
     });
     if (!client_gone) {
-        const std::string rest = stops.push(utf8.flush()) + stops.flush();
+        const std::string rest = text_stream.finish();
         if (!rest.empty()) on_text(rest);
     }
     if (first) first_token = Clock::now();

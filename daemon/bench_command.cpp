@@ -1,5 +1,6 @@
 #include "daemon/bench_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>

@@ -1,5 +1,6 @@
 #include "daemon/generate_command.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -7,9 +8,8 @@
 #include "daemon/command_line.h"
 #include "llm/generation.h"
 #include "llm/model.h"
-#include "llm/stop_sequences.h"
 #include "tokenizer/tokenizer.h"
-#include "tokenizer/utf8_stream.h"
+#include "tokenizer/text_stream.h"
 
 namespace rockllm {
 
@@ -49,9 +49,7 @@ int run_generate_command(const std::vector<std::string>& args) {
     auto file = std::make_shared<const gguf::File>(gguf::File::open(model_path));
     const Model model = Model::load(file);
     const auto tokenizer = load_tokenizer(*file);
-    if (tokenizer->vocabulary().size() != model.config.n_vocab)
-        throw gguf::FormatError("the vocabulary has " + std::to_string(tokenizer->vocabulary().size()) +
-                                " tokens but the model's embedding has " + std::to_string(model.config.n_vocab));
+    check_vocabulary_size(*tokenizer, model.config.n_vocab);
 
     const int64_t n_ctx = cl.get_int("num-ctx", std::min(model.config.n_ctx_train, kDefaultContext));
     if (n_ctx <= 0 || n_ctx > model.config.n_ctx_train)
@@ -77,21 +75,13 @@ int run_generate_command(const std::vector<std::string>& args) {
     options.num_predict = num_predict;
     options.end_tokens = tokenizer->vocabulary().end_of_generation_ids();
 
-    Utf8Stream stream;
-    StopSequenceFilter stops(cl.get_all("stop"));
     // With no prompt text, the first word's leading space is the one encoding would have added.
-    bool strip_leading_space = prompt.empty() && tokenizer->vocabulary().add_space_prefix;
+    TextStream text(*tokenizer, cl.get_all("stop"), prompt.empty() && tokenizer->vocabulary().add_space_prefix);
     generate(transformer, prompt_ids, *sampler, options, [&](int32_t token) {
-        std::string text = stream.push(tokenizer->token_to_piece(token));
-        if (strip_leading_space && !text.empty()) {
-            if (text.front() == ' ') text.erase(0, 1);
-            strip_leading_space = false;
-        }
-        write_out(stops.push(text));
-        return !stops.stopped();
+        write_out(text.push(token));
+        return !text.stopped();
     });
-    write_out(stops.push(stream.flush()));
-    write_out(stops.flush());
+    write_out(text.finish());
     return 0;
 }
 

@@ -2,7 +2,6 @@
 // gives typed access to metadata and zero-copy access to tensor data in the mapping.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -39,7 +38,6 @@ struct TensorInfo {
     const uint8_t* data = nullptr;  // points into the file's bytes
 
     int64_t element_count() const;
-    int64_t rows() const { return element_count() / (shape.empty() ? 1 : std::max<int64_t>(shape[0], 1)); }
 };
 
 class Metadata {

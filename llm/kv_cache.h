@@ -16,7 +16,6 @@ public:
 
     int64_t n_ctx() const { return n_ctx_; }
     GgmlType type() const { return type_; }
-    uint64_t bytes() const { return keys_.size() * 2; }
 
     // Raw storage of one position's keys or values (kv_dim elements of type()).
     void* key(int64_t layer, int64_t pos) { return keys_.data() + offset(layer, pos); }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "llm/gguf.h"
 #include "test_support.h"
 #include "tokenizer/spm_tokenizer.h"

@@ -65,6 +65,12 @@ std::string Tokenizer::decode(std::span<const int32_t> ids) const {
 
 std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& file) { return make_tokenizer(read_vocabulary(file)); }
 
+void check_vocabulary_size(const Tokenizer& tokenizer, int64_t n_vocab) {
+    if (tokenizer.vocabulary().size() != n_vocab)
+        throw gguf::FormatError("the vocabulary has " + std::to_string(tokenizer.vocabulary().size()) +
+                                " tokens but the model's embedding has " + std::to_string(n_vocab));
+}
+
 std::unique_ptr<Tokenizer> make_tokenizer(Vocabulary vocab) {
     if (vocab.model == "llama") return std::make_unique<SpmTokenizer>(std::move(vocab));
     if (vocab.model == "gpt2") return std::make_unique<BpeTokenizer>(std::move(vocab));

@@ -54,4 +54,8 @@ private:
 std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& file);
 std::unique_ptr<Tokenizer> make_tokenizer(Vocabulary vocab);
 
+// Throws gguf::FormatError when the model's vocabulary (n_vocab rows of its embedding) and the
+// tokenizer's do not have the same size.
+void check_vocabulary_size(const Tokenizer& tokenizer, int64_t n_vocab);
+
 }  // namespace rockllm
