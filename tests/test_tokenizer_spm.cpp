@@ -109,6 +109,12 @@ TEST_CASE("SentencePiece model proto: pieces that SentencePiece would refuse kee
     CHECK_THROWS_WITH(SpmTokenizer{v}, doctest::Contains("unknown"));
 }
 
+TEST_CASE("the model's and the tokenizer's vocabulary sizes must agree") {
+    const auto tok = tokenizer_from(testdata("models/stories260K.gguf"));
+    CHECK_NOTHROW(check_vocabulary_size(*tok, 512));
+    CHECK_THROWS_WITH_AS(check_vocabulary_size(*tok, 511), doctest::Contains("511"), gguf::FormatError);
+}
+
 TEST_CASE("tokenizer factory: unsupported kinds are a clear error") {
     CHECK_THROWS_WITH(tokenizer_from(testdata("vocab/ggml-vocab-bert-bge.gguf")), doctest::Contains("'bert'"));
 }
