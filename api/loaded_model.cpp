@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 
+#include "llm/embedding.h"
 #include "tokenizer/text_stream.h"
 
 namespace rockllm {
@@ -64,39 +67,94 @@ void GenerationRequest::apply_options(const nlohmann::json& options) {
     }
 }
 
-std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const StoredModel& stored, int64_t num_ctx) {
+namespace {
+
+const Layer& model_layer(const StoredModel& stored) {
+    const Layer* weights = stored.manifest.first(media_type::kModel);
+    if (!weights) throw std::runtime_error("model '" + stored.name.display() + "' has no model layer");
+    return *weights;
+}
+
+int64_t context_for(const ModelConfig& config, int64_t requested) { return std::min(requested, config.n_ctx_train); }
+
+int64_t kv_cache_bytes(const ModelConfig& config, int64_t n_ctx) {
+    return 2 * config.n_layer * n_ctx * config.kv_dim() * 2;  // K and V, F16
+}
+
+std::string gib(int64_t bytes) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.1f GiB", static_cast<double>(bytes) / (1 << 30));
+    return buffer;
+}
+
+}  // namespace
+
+std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const StoredModel& stored, const LoadOptions& options) {
     const auto start = Clock::now();
     std::unique_ptr<LoadedModel> m(new LoadedModel());
     m->stored_ = stored;
-    const Layer* weights = stored.manifest.first(media_type::kModel);
-    if (!weights) throw std::runtime_error("model '" + stored.name.display() + "' has no model layer");
-    m->file_ = std::make_shared<const gguf::File>(gguf::File::open(store.blob_path(weights->digest).string()));
+    m->file_ = std::make_shared<const gguf::File>(gguf::File::open(store.blob_path(model_layer(stored).digest).string()));
     m->model_ = std::make_unique<Model>(Model::load(m->file_));
+    const ModelConfig& config = m->model_->config;
+    const int64_t n_ctx = context_for(config, options.num_ctx);
+    m->size_bytes_ = static_cast<int64_t>(m->file_->bytes().size()) + options.num_parallel * kv_cache_bytes(config, n_ctx);
+    if (m->size_bytes_ > options.available_bytes)
+        throw InsufficientMemory("model requires more system memory (" + gib(m->size_bytes_) + ") than is available (" +
+                                 gib(options.available_bytes) + ")");
     m->tokenizer_ = load_tokenizer(*m->file_);
-    check_vocabulary_size(*m->tokenizer_, m->model_->config.n_vocab);
+    check_vocabulary_size(*m->tokenizer_, config.n_vocab);
     if (const Layer* params = stored.manifest.first(media_type::kParams)) {
         m->params_ = nlohmann::json::parse(read_file(store.blob_path(params->digest).string()), nullptr, false);
         if (!m->params_.is_object()) m->params_ = nlohmann::json::object();
     }
     m->has_template_ = stored.manifest.first(media_type::kTemplate) != nullptr;
-    TransformerOptions options;
-    options.n_ctx = std::min(num_ctx, m->model_->config.n_ctx_train);
-    m->transformer_ = std::make_unique<Transformer>(*m->model_, options);
+    TransformerOptions transformer_options;
+    transformer_options.n_ctx = n_ctx;
+    for (int i = 0; i < std::max(1, options.num_parallel); ++i)
+        m->slots_.push_back(std::make_unique<Transformer>(*m->model_, transformer_options));
     m->load_duration_ns_ = ns_since(start);
     return m;
 }
 
-GenerationStats LoadedModel::generate(const GenerationRequest& request,
+std::string LoadedModel::detokenize(std::span<const int32_t> tokens) const {
+    for (int32_t t : tokens)
+        if (t < 0 || t >= tokenizer_->vocabulary().size()) throw std::invalid_argument("context holds a token id outside the vocabulary");
+    return tokenizer_->decode(tokens);
+}
+
+bool LoadedModel::is_embedding_model() const {
+    const std::string arch = file_->metadata().get_or<std::string>("general.architecture", "");
+    return file_->metadata().contains(arch + ".pooling_type");
+}
+
+Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, bool normalize) {
+    Transformer& transformer = *slots_.at(static_cast<size_t>(slot));
+    std::vector<int32_t> tokens = tokenizer_->encode(text, /*add_special=*/true, /*parse_special=*/true);
+    if (tokens.empty()) throw std::invalid_argument("the input has no tokens");
+    if (static_cast<int64_t>(tokens.size()) > transformer.n_ctx()) {
+        if (!truncate) throw std::invalid_argument("the input length exceeds the context length");
+        tokens.resize(static_cast<size_t>(transformer.n_ctx()));
+    }
+    Embedding e;
+    e.token_count = static_cast<int64_t>(tokens.size());
+    e.vector = rockllm::embed(transformer, tokens, pooling_for(*file_), normalize);
+    for (float v : e.vector)
+        if (!std::isfinite(v)) throw std::runtime_error("the embedding has a value that is not finite");
+    return e;
+}
+
+GenerationStats LoadedModel::generate(int slot, const GenerationRequest& request,
                                       const std::function<bool(const std::string&)>& on_text) {
+    Transformer& transformer = *slots_.at(static_cast<size_t>(slot));
     SamplerOptions sampling = request.sampling;
     if (!request.seed_given) sampling.seed = std::random_device{}();
-    Sampler sampler(sampling, transformer_->n_ctx());  // throws std::invalid_argument for bad options
+    Sampler sampler(sampling, transformer.n_ctx());  // throws std::invalid_argument for bad options
 
     std::vector<int32_t> prompt = tokenizer_->encode(request.prompt, /*add_special=*/true, /*parse_special=*/true);
     if (prompt.empty()) throw std::invalid_argument("the prompt has no tokens");
-    if (static_cast<int64_t>(prompt.size()) >= transformer_->n_ctx()) {
+    if (static_cast<int64_t>(prompt.size()) >= transformer.n_ctx()) {
         // Like Ollama: keep the end of an over-long prompt (after the first token) so there is room to answer.
-        const size_t keep = static_cast<size_t>(transformer_->n_ctx() / 2);
+        const size_t keep = static_cast<size_t>(transformer.n_ctx() / 2);
         prompt.erase(prompt.begin() + 1, prompt.end() - static_cast<std::ptrdiff_t>(keep));
     }
 
@@ -105,17 +163,19 @@ GenerationStats LoadedModel::generate(const GenerationRequest& request,
     options.end_tokens = tokenizer_->vocabulary().end_of_generation_ids();
 
     GenerationStats stats;
+    stats.context = prompt;
     stats.prompt_eval_count = static_cast<int64_t>(prompt.size());
     const auto start = Clock::now();
     auto first_token = start;
     bool first = true;
     TextStream text_stream(*tokenizer_, request.stop);
     bool client_gone = false;
-    const GenerationResult result = rockllm::generate(*transformer_, prompt, sampler, options, [&](int32_t token) {
+    const GenerationResult result = rockllm::generate(transformer, prompt, sampler, options, [&](int32_t token) {
         if (first) {
             first_token = Clock::now();
             first = false;
         }
+        stats.context.push_back(token);
         const std::string text = text_stream.push(token);
         if (!text.empty() && !on_text(text)) {
             client_gone = true;

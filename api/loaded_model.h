@@ -1,11 +1,13 @@
-// A model from the store, loaded for generation: weights, tokenizer, KV cache, and the defaults of its
-// params layer. One request generates at a time (callers hold mutex()).
+// A model from the store, loaded for generation: weights (mapped once), tokenizer, the defaults of its
+// params layer, and num_parallel slots, each with its own KV cache, so that that many requests run
+// at once (OLLAMA_NUM_PARALLEL). The scheduler hands each request a slot it alone uses.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <stdexcept>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,21 +39,48 @@ struct GenerationStats {
     std::string done_reason;  // "stop" or "length"
     int64_t prompt_eval_count = 0, eval_count = 0;
     int64_t prompt_eval_duration_ns = 0, eval_duration_ns = 0;
+    std::vector<int32_t> context;  // prompt and generated tokens, for the "context" field
+};
+
+struct Embedding {
+    std::vector<float> vector;
+    int64_t token_count = 0;
+};
+
+// Thrown when a model cannot fit into memory; Ollama answers this with a 500.
+class InsufficientMemory : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct LoadOptions {
+    int64_t num_ctx = 4096;
+    int num_parallel = 1;
+    int64_t available_bytes = INT64_MAX;  // memory the model may take, KV caches included
 };
 
 class LoadedModel {
 public:
-    static std::unique_ptr<LoadedModel> load(const ModelStore& store, const StoredModel& stored, int64_t num_ctx);
+    // The memory a model takes is its weights' file and the KV caches of its slots; load throws
+    // InsufficientMemory before allocating them when that exceeds available_bytes.
+    static std::unique_ptr<LoadedModel> load(const ModelStore& store, const StoredModel& stored, const LoadOptions& options);
 
     const StoredModel& stored() const { return stored_; }
-    int64_t num_ctx() const { return transformer_->n_ctx(); }
+    int64_t num_ctx() const { return slots_.front()->n_ctx(); }
+    int num_slots() const { return static_cast<int>(slots_.size()); }
+    int64_t size_bytes() const { return size_bytes_; }
     int64_t load_duration_ns() const { return load_duration_ns_; }
     const nlohmann::json& params() const { return params_; }  // the params layer, {} when none
     bool has_template() const { return has_template_; }
-    std::mutex& mutex() { return mutex_; }
+    bool is_embedding_model() const;
 
-    // Runs the prompt as given (no template) and streams text; on_text returning false cancels.
-    GenerationStats generate(const GenerationRequest& request, const std::function<bool(const std::string&)>& on_text);
+    // Runs the prompt as given (no template) in a slot and streams text; on_text returning false cancels.
+    GenerationStats generate(int slot, const GenerationRequest& request, const std::function<bool(const std::string&)>& on_text);
+    // Text of tokens from an earlier response's "context", to continue a conversation.
+    std::string detokenize(std::span<const int32_t> tokens) const;
+    // Embeds a text in a slot. Too long for the context: cut to fit when truncate, else
+    // std::invalid_argument ("the input length exceeds the context length").
+    Embedding embed(int slot, const std::string& text, bool truncate, bool normalize);
 
 private:
     LoadedModel() = default;
@@ -60,11 +89,11 @@ private:
     std::shared_ptr<const gguf::File> file_;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Tokenizer> tokenizer_;
-    std::unique_ptr<Transformer> transformer_;
+    std::vector<std::unique_ptr<Transformer>> slots_;
     nlohmann::json params_ = nlohmann::json::object();
     bool has_template_ = false;
+    int64_t size_bytes_ = 0;
     int64_t load_duration_ns_ = 0;
-    std::mutex mutex_;
 };
 
 }  // namespace rockllm

@@ -1,5 +1,6 @@
 #include "daemon/environment.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -68,6 +69,60 @@ int64_t default_context_length() {
         throw std::invalid_argument(std::string("OLLAMA_CONTEXT_LENGTH '") + v + "' is not a positive number");
     }
     return 4096;
+}
+
+namespace {
+
+// Ollama trims spaces and surrounding quotes from its variables.
+std::string variable(const char* name) {
+    const char* raw = std::getenv(name);
+    std::string v = raw ? raw : "";
+    while (!v.empty() && (v.front() == ' ' || v.front() == '"' || v.front() == '\'')) v.erase(v.begin());
+    while (!v.empty() && (v.back() == ' ' || v.back() == '"' || v.back() == '\'')) v.pop_back();
+    return v;
+}
+
+int non_negative(const char* name, int fallback) {
+    const std::string v = variable(name);
+    if (v.empty()) return fallback;
+    try {
+        size_t used = 0;
+        const long n = std::stol(v, &used);
+        if (used == v.size() && n >= 0 && n <= 1000000) return static_cast<int>(n);
+    } catch (const std::exception&) {
+    }
+    throw std::invalid_argument(std::string(name) + " '" + v + "' is not a non-negative number");
+}
+
+int64_t byte_size(const char* name) {
+    const std::string v = variable(name);
+    if (v.empty()) return INT64_MAX;
+    size_t used = 0;
+    double n = 0;
+    try {
+        n = std::stod(v, &used);
+    } catch (const std::exception&) {
+        throw std::invalid_argument(std::string(name) + " '" + v + "' is not a size such as 6G or 512M");
+    }
+    const std::string unit = v.substr(used);
+    const double scale = unit.empty() ? 1 : unit == "K" || unit == "KiB" ? 1024.0 : unit == "M" || unit == "MiB" ? 1048576.0
+                       : unit == "G" || unit == "GiB" ? 1073741824.0 : 0;
+    if (scale == 0 || n <= 0) throw std::invalid_argument(std::string(name) + " '" + v + "' is not a size such as 6G or 512M");
+    return static_cast<int64_t>(n * scale);
+}
+
+}  // namespace
+
+SchedulerOptions scheduler_options() {
+    SchedulerOptions o;
+    o.num_ctx = default_context_length();
+    o.num_parallel = std::max(1, non_negative("OLLAMA_NUM_PARALLEL", 1));
+    const int max_loaded = non_negative("OLLAMA_MAX_LOADED_MODELS", 0);
+    o.max_loaded_models = max_loaded > 0 ? max_loaded : 3;  // 0: Ollama's default for CPU-only machines
+    o.max_queue = non_negative("OLLAMA_MAX_QUEUE", 512);
+    o.default_keep_alive = keep_alive_from_env(variable("OLLAMA_KEEP_ALIVE"));
+    o.max_memory = byte_size("ROCKLLM_MAX_MEMORY");
+    return o;
 }
 
 }  // namespace rockllm

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "api/scheduler.h"
+
 namespace rockllm {
 
 struct ListenAddress {
@@ -19,5 +21,9 @@ ListenAddress parse_ollama_host(const std::string& value);
 std::string models_directory();
 // OLLAMA_CONTEXT_LENGTH, else 4096 (Ollama's default on machines with < 24 GiB of VRAM, i.e. ours).
 int64_t default_context_length();
+// OLLAMA_CONTEXT_LENGTH, OLLAMA_NUM_PARALLEL, OLLAMA_MAX_LOADED_MODELS (0: 3), OLLAMA_MAX_QUEUE,
+// OLLAMA_KEEP_ALIVE, and ROCKLLM_MAX_MEMORY (what all loaded models may take together, e.g. "6G").
+// Throws std::invalid_argument naming a malformed variable.
+SchedulerOptions scheduler_options();
 
 }  // namespace rockllm

@@ -20,7 +20,7 @@ int run_serve_command(const std::vector<std::string>& args) {
     ServerOptions options;
     try {
         address = parse_ollama_host(host_env ? host_env : "");
-        options.num_ctx = default_context_length();
+        options.scheduler = scheduler_options();
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }

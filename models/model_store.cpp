@@ -82,11 +82,94 @@ Manifest parse_manifest(const std::string& bytes) {
     }
 }
 
+std::string serialize_manifest(const Manifest& m) {
+    auto layer_json = [](const Layer& l) {
+        nlohmann::ordered_json j = {{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}};
+        if (!l.from.empty()) j["from"] = l.from;
+        return j;
+    };
+    nlohmann::ordered_json j = {{"schemaVersion", 2},
+                                {"mediaType", "application/vnd.docker.distribution.manifest.v2+json"},
+                                {"config", layer_json(m.config)},
+                                {"layers", nlohmann::ordered_json::array()}};
+    for (const Layer& l : m.layers) j["layers"].push_back(layer_json(l));
+    return j.dump();
+}
+
+BlobWriter::BlobWriter(fs::path final_path, std::string expected_digest)
+    : expected_digest_(std::move(expected_digest)), file_(std::move(final_path)) {}
+
+void BlobWriter::write(const void* data, size_t size) {
+    hash_.update(data, size);
+    file_.write(data, size);
+    written_ += static_cast<int64_t>(size);
+}
+
+void BlobWriter::commit() {
+    const std::string actual = "sha256:" + hash_.hex();
+    std::string expected = expected_digest_;
+    expected[6] = ':';
+    std::transform(expected.begin(), expected.end(), expected.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (actual != expected) {
+        file_.abandon();
+        throw DigestMismatch("digest mismatch, expected \"" + expected + "\", got \"" + actual + "\"");
+    }
+    file_.commit();
+}
+
 ModelStore::ModelStore(fs::path root) : root_(std::move(root)) {}
 
 fs::path ModelStore::blob_path(const std::string& digest) const {
     if (!is_valid_digest(digest)) throw std::invalid_argument("invalid digest '" + digest + "'");
     return root_ / "blobs" / ("sha256-" + digest.substr(7));
+}
+
+bool ModelStore::has_blob(const std::string& digest) const {
+    std::error_code ec;
+    return fs::is_regular_file(blob_path(digest), ec);
+}
+
+std::unique_ptr<BlobWriter> ModelStore::begin_blob(const std::string& digest) const {
+    return std::make_unique<BlobWriter>(blob_path(digest), digest);
+}
+
+std::string ModelStore::write_blob(std::string_view bytes) const {
+    const std::string digest = "sha256:" + sha256_hex(bytes);
+    if (has_blob(digest)) return digest;
+    auto writer = begin_blob(digest);
+    writer->write(bytes.data(), bytes.size());
+    writer->commit();
+    return digest;
+}
+
+void ModelStore::write_manifest(const ModelName& name, const std::string& bytes) const {
+    write_file_atomically(manifest_path(name), bytes);
+}
+
+void ModelStore::copy(const StoredModel& source, const ModelName& destination) const {
+    write_manifest(destination, read_file(manifest_path(source.name)));
+}
+
+void ModelStore::remove(const StoredModel& model) const {
+    const fs::path path = manifest_path(model.name);
+    std::error_code ec;
+    if (!fs::remove(path, ec) && ec) throw std::runtime_error("cannot remove '" + path.string() + "': " + ec.message());
+
+    std::vector<std::string> candidates = {model.manifest.config.digest};
+    for (const Layer& l : model.manifest.layers) candidates.push_back(l.digest);
+    for (const StoredModel& other : list()) {
+        auto still_used = [&](const std::string& d) {
+            if (other.manifest.config.digest.substr(7) == d.substr(7)) return true;
+            return std::any_of(other.manifest.layers.begin(), other.manifest.layers.end(),
+                               [&](const Layer& l) { return l.digest.substr(7) == d.substr(7); });
+        };
+        std::erase_if(candidates, still_used);
+    }
+    for (const std::string& digest : candidates) fs::remove(blob_path(digest), ec);
+
+    // Empty tag, model, namespace and host directories go; manifests/ itself stays.
+    for (fs::path dir = path.parent_path(); dir != root_ / "manifests" && dir.has_parent_path(); dir = dir.parent_path())
+        if (!fs::remove(dir, ec)) break;  // not empty (or gone): stop climbing
 }
 
 fs::path ModelStore::manifest_path(const ModelName& n) const {

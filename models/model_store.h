@@ -1,17 +1,23 @@
 // The model store, laid out exactly as Ollama's (so an existing ~/.ollama/models is used as is):
 //   manifests/<host>/<namespace>/<model>/<tag>   Docker v2 manifest JSON naming the layers
 //   blobs/sha256-<64 hex>                         content-addressed layer data
-// Reading side: listing, name resolution and manifest parsing. Paths are only ever built from
-// validated names and digests.
+// Paths are only ever built from validated names and digests. Every write is atomic (see
+// atomic_file.h): a blob takes its final name only after its digest was verified, a manifest only
+// when complete. Callers serialise writers (the server holds one lock for store changes).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "models/atomic_file.h"
 #include "models/model_name.h"
+#include "models/sha256.h"
 
 namespace rockllm {
 
@@ -41,6 +47,29 @@ struct Manifest {
     const Layer* first(const char* media_type) const;
 };
 
+// Thrown when data does not hash to the digest it was announced with.
+class DigestMismatch : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Receives a blob's bytes, hashing them on the way; commit() checks the digest before the blob
+// appears under its final name. Abandoned (destroyed uncommitted) writes leave nothing behind.
+class BlobWriter {
+public:
+    BlobWriter(std::filesystem::path final_path, std::string expected_digest);
+    void write(const void* data, size_t size);
+    int64_t bytes_written() const { return written_; }
+    // Throws DigestMismatch ("digest mismatch, expected ..., got ...") and removes the data.
+    void commit();
+
+private:
+    std::string expected_digest_;
+    AtomicFileWriter file_;
+    Sha256 hash_;
+    int64_t written_ = 0;
+};
+
 struct StoredModel {
     ModelName name;
     Manifest manifest;
@@ -61,6 +90,18 @@ public:
     // Path of a blob; throws std::invalid_argument unless digest is "sha256:" or "sha256-" + 64 hex.
     std::filesystem::path blob_path(const std::string& digest) const;
     std::filesystem::path manifest_path(const ModelName& name) const;
+    bool has_blob(const std::string& digest) const;
+
+    // Writing. Blobs are content-addressed, so writing an existing one is harmless.
+    std::unique_ptr<BlobWriter> begin_blob(const std::string& digest) const;
+    std::string write_blob(std::string_view bytes) const;  // returns its digest
+    // Writes the manifest bytes verbatim (their hash is the model's digest).
+    void write_manifest(const ModelName& name, const std::string& bytes) const;
+    void copy(const StoredModel& source, const ModelName& destination) const;
+    // Removes the manifest, then those of its blobs that no remaining manifest references, then
+    // directories left empty. Blobs the model did not reference are never touched, so a store
+    // shared with Ollama keeps whatever Ollama is in the middle of writing.
+    void remove(const StoredModel& model) const;
 
 private:
     std::filesystem::path root_;
@@ -68,6 +109,8 @@ private:
 
 // Parses manifest JSON; throws std::runtime_error naming what is wrong.
 Manifest parse_manifest(const std::string& bytes);
+// Manifest JSON in the form Ollama writes (Docker distribution v2).
+std::string serialize_manifest(const Manifest& manifest);
 
 // "sha256:<hex>" with exactly 64 lower- or upper-case hex digits (a colon or a dash after sha256).
 bool is_valid_digest(const std::string& digest);

@@ -1,0 +1,104 @@
+#include "api/http_json.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include <httplib.h>
+
+namespace rockllm {
+
+using nlohmann::json;
+
+void answer_errors(httplib::Response& res, const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const HttpError& e) {
+        send_error(res, e.status, e.what());
+    } catch (const std::invalid_argument& e) {
+        send_error(res, 400, e.what());
+    } catch (const json::exception& e) {  // a field of the wrong type
+        send_error(res, 400, e.what());
+    } catch (const std::exception& e) {
+        send_error(res, 500, e.what());
+    }
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+    res.status = status;
+    // Model output and GGUF strings may hold invalid UTF-8: replace it rather than fail.
+    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json; charset=utf-8");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+    send_json(res, status, {{"error", message}});
+}
+
+json parse_body(const httplib::Request& req) {
+    if (req.body.empty()) throw HttpError(400, "missing request body");
+    json body;
+    try {
+        body = json::parse(req.body);
+    } catch (const json::parse_error& e) {
+        throw HttpError(400, e.what());
+    }
+    if (body.is_null()) body = json::object();
+    if (!body.is_object()) throw HttpError(400, "request body must be a JSON object");
+    return body;
+}
+
+std::string string_field(const json& body, const char* key) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return "";
+    if (!it->is_string()) throw HttpError(400, std::string("field \"") + key + "\" must be a string");
+    return it->get<std::string>();
+}
+
+std::string model_field(const json& body) {
+    const std::string model = string_field(body, "model");
+    return model.empty() ? string_field(body, "name") : model;
+}
+
+bool bool_field(const json& body, const char* key, bool fallback) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) throw HttpError(400, std::string("field \"") + key + "\" must be a boolean");
+    return it->get<bool>();
+}
+
+namespace {
+
+std::string format(std::time_t seconds, long nanos, bool local) {
+    std::tm tm{};
+    if (local) localtime_r(&seconds, &tm);
+    else gmtime_r(&seconds, &tm);
+    char buffer[80];
+    size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += static_cast<size_t>(std::snprintf(buffer + n, sizeof buffer - n, ".%09ld", nanos));
+    if (!local || tm.tm_gmtoff == 0) {
+        std::snprintf(buffer + n, sizeof buffer - n, "Z");
+    } else {
+        const long offset = tm.tm_gmtoff;
+        const long minutes = (offset < 0 ? -offset : offset) / 60;
+        std::snprintf(buffer + n, sizeof buffer - n, "%c%02ld:%02ld", offset < 0 ? '-' : '+', minutes / 60, minutes % 60);
+    }
+    return buffer;
+}
+
+}  // namespace
+
+std::string rfc3339(std::chrono::system_clock::time_point t, bool local) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    long nanos = static_cast<long>(ns % 1000000000);
+    std::time_t seconds = static_cast<std::time_t>(ns / 1000000000);
+    if (nanos < 0) {
+        nanos += 1000000000;
+        --seconds;
+    }
+    return format(seconds, nanos, local);
+}
+
+std::string rfc3339_now() { return rfc3339(std::chrono::system_clock::now()); }
+
+std::string rfc3339_seconds(int64_t unix_seconds) { return format(static_cast<std::time_t>(unix_seconds), 0, false); }
+
+}  // namespace rockllm

@@ -1,0 +1,37 @@
+#include "api/inference.h"
+
+#include <httplib.h>
+
+#include "api/http_json.h"
+
+namespace rockllm {
+
+std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const StoredModel& stored,
+                                                std::optional<KeepAlive> keep_alive) {
+    try {
+        return context.scheduler.acquire(stored, keep_alive);
+    } catch (const ServerBusy& e) {
+        throw HttpError(503, e.what());
+    } catch (const InsufficientMemory& e) {
+        throw HttpError(500, e.what());
+    }
+}
+
+bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line) {
+    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return sink.write(text.data(), text.size());
+}
+
+StoredModel ServerContext::find_model(const std::string& name_text) const {
+    ModelName name;
+    try {
+        name = ModelName::parse(name_text);
+    } catch (const InvalidModelName&) {
+        throw HttpError(400, "invalid model name");
+    }
+    std::optional<StoredModel> stored = store.find(name);
+    if (!stored) throw HttpError(404, "model '" + name_text + "' not found");
+    return std::move(*stored);
+}
+
+}  // namespace rockllm

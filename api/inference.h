@@ -1,0 +1,25 @@
+// Pieces the native and the OpenAI-compatible inference routes share.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "api/server_context.h"
+
+namespace httplib {
+class DataSink;
+}
+
+namespace rockllm {
+
+// A slot of the model for one request; the scheduler's refusals become HttpErrors (503 when the
+// queue is full, 500 when the model cannot fit into memory).
+std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const StoredModel& stored,
+                                                std::optional<KeepAlive> keep_alive);
+
+// One NDJSON line; false when the client has gone away.
+bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line);
+
+}  // namespace rockllm

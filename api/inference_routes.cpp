@@ -1,0 +1,192 @@
+// Inference: /api/generate (with load and unload), /api/embed, /api/embeddings.
+#include <chrono>
+#include <cmath>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "api/http_json.h"
+#include "api/inference.h"
+#include "api/server_context.h"
+
+namespace rockllm {
+
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t ns_since(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+}
+
+json generate_final_chunk(const std::string& model, const LoadedModel& loaded, const GenerationStats& stats,
+                          const std::string& response, bool with_context, int64_t total_ns) {
+    json j = {{"model", model},       {"created_at", rfc3339_now()}, {"response", response},
+              {"done", true},         {"done_reason", stats.done_reason}};
+    if (with_context) j["context"] = stats.context;
+    j["total_duration"] = total_ns;
+    j["load_duration"] = loaded.load_duration_ns();
+    j["prompt_eval_count"] = stats.prompt_eval_count;
+    j["prompt_eval_duration"] = stats.prompt_eval_duration_ns;
+    j["eval_count"] = stats.eval_count;
+    j["eval_duration"] = stats.eval_duration_ns;
+    return j;
+}
+
+void generate(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const auto start = Clock::now();
+    const json body = parse_body(req);
+    const std::string model_text = model_field(body);
+    if (model_text.empty()) throw HttpError(404, "model '' not found");
+    const StoredModel stored = context.find_model(model_text);
+    const std::string prompt = string_field(body, "prompt");
+    const bool raw = bool_field(body, "raw", false);
+    const bool stream = bool_field(body, "stream", true);
+    const std::optional<KeepAlive> keep_alive = keep_alive_from_json(body);
+    if (raw && (body.contains("template") || body.contains("system") || body.contains("context")))
+        throw HttpError(400, "raw mode does not support template, system, or context");
+    const std::string display = stored.name.display();
+
+    if (prompt.empty()) {
+        json answer = {{"model", display}, {"created_at", rfc3339_now()}, {"response", ""}, {"done", true}};
+        if (keep_alive && keep_alive->is_zero()) {
+            context.scheduler.unload(stored.name);
+            answer["done_reason"] = "unload";
+        } else {
+            acquire_model(context, stored, keep_alive);  // loads; the lease ends at once
+            answer["done_reason"] = "load";
+        }
+        send_json(res, 200, answer);
+        return;
+    }
+
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
+    LoadedModel& model = lease->model();
+    if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support generate");
+    if (!raw && model.has_template())
+        throw HttpError(501, "prompt templates are not implemented yet; send \"raw\": true");
+    GenerationRequest request;
+    request.prompt = prompt;
+    if (!raw && body.contains("context") && !body["context"].is_null())
+        request.prompt = model.detokenize(body["context"].get<std::vector<int32_t>>()) + prompt;
+    request.apply_options(model.params());
+    request.apply_options(body.value("options", json::object()));
+
+    if (!stream) {
+        std::string text;
+        const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
+            text += piece;
+            return true;
+        });
+        send_json(res, 200, generate_final_chunk(display, model, stats, text, !raw, ns_since(start)));
+        return;
+    }
+    res.set_chunked_content_provider("application/x-ndjson", [lease, request, display, raw, start](size_t, httplib::DataSink& sink) {
+        LoadedModel& model = lease->model();
+        try {
+            const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
+                return write_ndjson(sink, {{"model", display}, {"created_at", rfc3339_now()}, {"response", piece}, {"done", false}});
+            });
+            write_ndjson(sink, generate_final_chunk(display, model, stats, "", !raw, ns_since(start)));
+        } catch (const std::exception& e) {
+            write_ndjson(sink, {{"error", e.what()}});  // the status is already 200: the error is a line
+        }
+        sink.done();
+        return true;
+    });
+}
+
+// The inputs of /api/embed: a string or an array of strings.
+std::vector<std::string> embed_inputs(const json& body) {
+    const auto it = body.find("input");
+    if (it == body.end() || it->is_null()) return {};
+    if (it->is_string()) return it->get<std::string>().empty() ? std::vector<std::string>{} : std::vector<std::string>{it->get<std::string>()};
+    if (it->is_array()) {
+        std::vector<std::string> out;
+        for (const json& item : *it) {
+            if (!item.is_string()) throw HttpError(400, "invalid input type");
+            out.push_back(item.get<std::string>());
+        }
+        return out;
+    }
+    throw HttpError(400, "invalid input type");
+}
+
+void normalize(std::vector<float>& v) {
+    double sum = 0;
+    for (float x : v) sum += static_cast<double>(x) * x;
+    const double norm = std::sqrt(sum);
+    if (norm > 0)
+        for (float& x : v) x = static_cast<float>(x / norm);
+}
+
+void embed(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const auto start = Clock::now();
+    const json body = parse_body(req);
+    const std::string model_text = model_field(body);
+    if (model_text.empty()) throw HttpError(400, "model is required");
+    const StoredModel stored = context.find_model(model_text);
+    const std::vector<std::string> inputs = embed_inputs(body);
+    const bool truncate = bool_field(body, "truncate", true);
+    int64_t dimensions = 0;
+    if (body.contains("dimensions") && !body["dimensions"].is_null()) {
+        dimensions = body["dimensions"].get<int64_t>();
+        if (dimensions < 0) throw HttpError(400, "dimensions must be positive");
+    }
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive_from_json(body));
+    LoadedModel& model = lease->model();
+    json embeddings = json::array();
+    int64_t tokens = 0;
+    for (const std::string& input : inputs) {
+        Embedding e = model.embed(lease->slot(), input, truncate, /*normalize=*/true);
+        if (dimensions > 0 && dimensions < static_cast<int64_t>(e.vector.size())) {
+            e.vector.resize(static_cast<size_t>(dimensions));
+            normalize(e.vector);
+        }
+        tokens += e.token_count;
+        embeddings.push_back(e.vector);
+    }
+    json answer = {{"model", stored.name.display()}, {"embeddings", embeddings}};
+    if (!inputs.empty()) {
+        answer["total_duration"] = ns_since(start);
+        answer["load_duration"] = model.load_duration_ns();
+        answer["prompt_eval_count"] = tokens;
+    }
+    send_json(res, 200, answer);
+}
+
+// The legacy endpoint: one prompt, an unnormalised vector of float64.
+void embeddings(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req);
+    const std::string model_text = model_field(body);
+    if (model_text.empty()) throw HttpError(400, "model is required");
+    const StoredModel stored = context.find_model(model_text);
+    const std::string prompt = string_field(body, "prompt");
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive_from_json(body));
+    if (prompt.empty()) {
+        send_json(res, 200, {{"embedding", json::array()}});
+        return;
+    }
+    const Embedding e = lease->model().embed(lease->slot(), prompt, /*truncate=*/true, /*normalize=*/false);
+    json vector = json::array();
+    for (float x : e.vector) vector.push_back(static_cast<double>(x));
+    send_json(res, 200, {{"embedding", vector}});
+}
+
+}  // namespace
+
+void register_inference_routes(httplib::Server& s, ServerContext& context) {
+    s.Post("/api/generate", [&context](const httplib::Request& req, httplib::Response& res) {
+        answer_errors(res, [&] { generate(context, req, res); });
+    });
+    s.Post("/api/embed", [&context](const httplib::Request& req, httplib::Response& res) {
+        answer_errors(res, [&] { embed(context, req, res); });
+    });
+    s.Post("/api/embeddings", [&context](const httplib::Request& req, httplib::Response& res) {
+        answer_errors(res, [&] { embeddings(context, req, res); });
+    });
+}
+
+}  // namespace rockllm
