@@ -1,5 +1,7 @@
 #include "api/inference.h"
 
+#include <cstdio>
+
 #include <httplib.h>
 
 #include "api/http_json.h"
@@ -20,6 +22,11 @@ std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const St
 bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line) {
     const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     return sink.write(text.data(), text.size());
+}
+
+void log_client_gone(const char* route, const std::string& model, int64_t tokens_generated) {
+    std::fprintf(stderr, "rockllm: %s %s: client went away (499 request canceled); generation stopped after %lld tokens\n",
+                 route, model.c_str(), static_cast<long long>(tokens_generated));
 }
 
 StoredModel ServerContext::find_model(const std::string& name_text) const {

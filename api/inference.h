@@ -22,4 +22,7 @@ std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const St
 // One NDJSON line; false when the client has gone away.
 bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line);
 
+// Ollama's 499 case: the client disconnected mid-stream and generation stopped early.
+void log_client_gone(const char* route, const std::string& model, int64_t tokens_generated);
+
 }  // namespace rockllm

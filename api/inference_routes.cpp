@@ -86,9 +86,15 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     res.set_chunked_content_provider("application/x-ndjson", [lease, request, display, raw, start](size_t, httplib::DataSink& sink) {
         LoadedModel& model = lease->model();
         try {
+            bool client_gone = false;
             const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
-                return write_ndjson(sink, {{"model", display}, {"created_at", rfc3339_now()}, {"response", piece}, {"done", false}});
+                client_gone = !write_ndjson(sink, {{"model", display}, {"created_at", rfc3339_now()}, {"response", piece}, {"done", false}});
+                return !client_gone;
             });
+            if (client_gone) {
+                log_client_gone("/api/generate", display, stats.eval_count);
+                return false;
+            }
             write_ndjson(sink, generate_final_chunk(display, model, stats, "", !raw, ns_since(start)));
         } catch (const std::exception& e) {
             write_ndjson(sink, {{"error", e.what()}});  // the status is already 200: the error is a line

@@ -1,109 +1,20 @@
-// rockllm serve as a separate process on a free loopback port, with a temporary Ollama-layout store
-// holding the stories260K model, driven over HTTP.
+// rockllm serve driven over HTTP: the store as Ollama left it, generation, load/unload, shutdown.
 #include <doctest/doctest.h>
 
-#include <chrono>
-#include <csignal>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
-#include <thread>
 
-#include <httplib.h>
-#include <netinet/in.h>
-#include <nlohmann/json.hpp>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include "models/sha256.h"
-#include "test_support.h"
+#include "serve_fixture.h"
 
 using nlohmann::json;
-namespace fs = std::filesystem;
 
-namespace {
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-// A store with stories260K as "stories:latest", laid out as Ollama writes it.
-void make_store(const fs::path& root) {
-    fs::create_directories(root / "blobs");
-    const std::string gguf = rockllm::test::read_text(rockllm::test::testdata("models/stories260K.gguf"));
-    const std::string model_digest = "sha256:" + rockllm::sha256_hex(gguf);
-    std::ofstream(root / "blobs" / ("sha256-" + model_digest.substr(7)), std::ios::binary) << gguf;
-    const std::string config = R"({"model_format":"gguf","model_family":"llama"})";
-    const std::string config_digest = "sha256:" + rockllm::sha256_hex(config);
-    std::ofstream(root / "blobs" / ("sha256-" + config_digest.substr(7))) << config;
-    const json manifest = {
-        {"schemaVersion", 2},
-        {"mediaType", "application/vnd.docker.distribution.manifest.v2+json"},
-        {"config", {{"mediaType", "application/vnd.docker.container.image.v1+json"}, {"digest", config_digest}, {"size", config.size()}}},
-        {"layers", {{{"mediaType", "application/vnd.ollama.image.model"}, {"digest", model_digest}, {"size", gguf.size()}}}}};
-    fs::create_directories(root / "manifests/registry.ollama.ai/library/stories");
-    std::ofstream(root / "manifests/registry.ollama.ai/library/stories/latest") << manifest.dump();
-}
-
-struct Daemon {
-    pid_t pid = -1;
-    int port = 0;
-    rockllm::test::ScratchDir dir;
-
-    Daemon() {
-        make_store(dir.path() / "models");
-        port = free_port();
-        pid = ::fork();
-        if (pid == 0) {
-            ::setenv("OLLAMA_HOST", ("127.0.0.1:" + std::to_string(port)).c_str(), 1);
-            ::setenv("OLLAMA_MODELS", (dir.path() / "models").c_str(), 1);
-            const std::string log = (dir.path() / "serve.log").string();
-            std::freopen(log.c_str(), "w", stderr);
-            ::execl(ROCKLLM_BINARY, ROCKLLM_BINARY, "serve", static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        httplib::Client client("127.0.0.1", port);
-        for (int i = 0; i < 200; ++i) {  // up to 10 s for the listener
-            if (auto r = client.Get("/")) return;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        FAIL("rockllm serve did not start listening");
-    }
-    // SIGTERM, and the exit status once it has stopped.
-    int stop() {
-        ::kill(pid, SIGTERM);
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        pid = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    ~Daemon() {
-        if (pid > 0) stop();
-    }
-};
-
-json post(httplib::Client& c, const std::string& path, const std::string& body, int expected_status) {
-    auto r = c.Post(path.c_str(), body, "application/json");
-    REQUIRE(r);
-    CHECK(r->status == expected_status);
-    return json::parse(r->body, nullptr, false);
-}
-
-}  // namespace
+using rockllm::test::Daemon;
+using rockllm::test::post;
 
 TEST_CASE("serve: liveness, version, model list, errors, generate (raw, streamed and not), load/unload, shutdown") {
     Daemon daemon;
-    httplib::Client c("127.0.0.1", daemon.port);
-    c.set_read_timeout(120, 0);
+    httplib::Client c = daemon.client();
 
     auto root = c.Get("/");
     REQUIRE(root);

@@ -1,0 +1,206 @@
+// The store through the API: blob upload, create, show, tags, copy, delete; embeddings.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "models/sha256.h"
+#include "serve_fixture.h"
+
+using nlohmann::json;
+using rockllm::test::Daemon;
+using rockllm::test::post;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> blob_files(const fs::path& store) {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator(store / "blobs")) out.push_back(entry.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+json tags(httplib::Client& c) {
+    auto r = c.Get("/api/tags");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return json::parse(r->body).at("models");
+}
+
+}  // namespace
+
+TEST_CASE("serve: blobs upload with digest checks; create, show, copy and delete models") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    CHECK(tags(c).empty());
+
+    const std::string gguf = rockllm::test::read_text(rockllm::test::testdata("models/stories260K.gguf"));
+    const std::string digest = "sha256:" + rockllm::sha256_hex(gguf);
+    const std::string wrong = "sha256:" + std::string(64, '0');
+
+    // Blobs: HEAD before and after, a wrong digest refused and not kept, malformed digests refused.
+    CHECK(c.Head(("/api/blobs/" + digest).c_str())->status == 404);
+    auto mismatch = c.Post(("/api/blobs/" + wrong).c_str(), gguf, "application/octet-stream");
+    REQUIRE(mismatch);
+    CHECK(mismatch->status == 400);
+    CHECK(json::parse(mismatch->body).at("error") == "digest mismatch, expected \"" + wrong + "\", got \"" + digest + "\"");
+    CHECK(c.Head(("/api/blobs/" + wrong).c_str())->status == 404);
+    CHECK(blob_files(daemon.store()).empty());  // not even a temporary file stays behind
+    for (const std::string& bad : std::vector<std::string>{"sha256:abc", "sha256:..%2f..%2fetc", "md5:" + std::string(64, 'a'), "sha256-" + std::string(63, 'a') + "g"}) {
+        auto r = c.Post(("/api/blobs/" + bad).c_str(), "x", "application/octet-stream");
+        REQUIRE(r);
+        CHECK_MESSAGE(r->status == 400, bad);
+    }
+    auto upload = c.Post(("/api/blobs/" + digest).c_str(), gguf, "application/octet-stream");
+    REQUIRE(upload);
+    CHECK(upload->status == 201);
+    CHECK(c.Head(("/api/blobs/" + digest).c_str())->status == 200);
+    CHECK(c.Post(("/api/blobs/" + digest).c_str(), gguf, "application/octet-stream")->status == 200);  // already there
+    CHECK(rockllm::sha256_file_hex((daemon.store() / "blobs" / ("sha256-" + digest.substr(7))).string()) == digest.substr(7));
+
+    // Create errors.
+    CHECK(post(c, "/api/create", R"({"model":"../x","files":{"a.gguf":")" + digest + R"("}})", 400).at("error") == "invalid model name");
+    CHECK(post(c, "/api/create", R"({"model":"x","files":{"a.gguf":"sha256:12"}})", 400).at("error") == "invalid digest format");
+    CHECK(post(c, "/api/create", R"({"model":"x","files":{"a.gguf":")" + wrong + R"("}})", 400).contains("error"));
+    CHECK(post(c, "/api/create", R"({"model":"x"})", 400).at("error") == "neither 'from' or 'files' was specified");
+    CHECK(post(c, "/api/create", R"({"model":"x","from":"missing"})", 404).at("error") == "model 'missing' not found");
+    const std::string config_text = R"({"not":"a gguf"})";
+    const std::string config_digest = "sha256:" + rockllm::sha256_hex(config_text);
+    REQUIRE(c.Post(("/api/blobs/" + config_digest).c_str(), config_text, "application/octet-stream")->status == 201);
+    CHECK(post(c, "/api/create", R"({"model":"x","files":{"a.gguf":")" + config_digest + R"("}})", 400)
+              .at("error").get<std::string>().find("not a valid GGUF") != std::string::npos);
+    CHECK(tags(c).empty());
+
+    // Create from the uploaded GGUF, streamed: Ollama's status lines in order.
+    const json request = {{"model", "stories"},
+                          {"files", {{"stories260K.gguf", digest}}},
+                          {"system", "You tell stories."},
+                          {"parameters", {{"temperature", 0.5}, {"stop", {"The end"}}}},
+                          {"license", "MIT"},
+                          {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+    auto created = c.Post("/api/create", request.dump(), "application/json");
+    REQUIRE(created);
+    CHECK(created->status == 200);
+    const std::vector<json> lines = rockllm::test::ndjson_lines(created->body);
+    REQUIRE(lines.size() >= 4);
+    CHECK(lines.front().at("status") == "parsing GGUF");
+    CHECK(lines[1].at("status") == "using existing layer " + digest);
+    CHECK(lines[lines.size() - 2].at("status") == "writing manifest");
+    CHECK(lines.back().at("status") == "success");
+
+    json models = tags(c);
+    REQUIRE(models.size() == 1);
+    CHECK(models[0].at("name") == "stories:latest");
+    CHECK(models[0].at("model") == "stories:latest");
+    const fs::path manifest = daemon.store() / "manifests/registry.ollama.ai/library/stories/latest";
+    CHECK(models[0].at("digest") == rockllm::sha256_hex(rockllm::test::read_text(manifest.string())));
+    CHECK(models[0].at("details").at("family") == "llama");
+    CHECK(models[0].at("details").at("format") == "gguf");
+    CHECK(models[0].at("details").at("quantization_level") == "F32");
+    CHECK(models[0].at("details").at("parameter_size") == "292.80K");  // 292,800 parameters
+    CHECK(models[0].at("modified_at").get<std::string>().size() >= 20);
+
+    // Show.
+    CHECK(post(c, "/api/show", "{}", 400).at("error") == "model is required");
+    CHECK(post(c, "/api/show", R"({"model":"nope"})", 404).at("error") == "model 'nope' not found");
+    const json shown = post(c, "/api/show", R"({"name":"stories"})", 200);  // legacy "name"
+    CHECK(shown.at("system") == "You tell stories.");
+    CHECK(shown.at("license") == "MIT");
+    CHECK(shown.at("messages") == json::array({{{"role", "user"}, {"content", "hi"}}}));
+    CHECK(shown.at("parameters").get<std::string>().find("temperature                    0.5") != std::string::npos);
+    CHECK(shown.at("modelfile").get<std::string>().rfind("# Modelfile generated by \"ollama show\"", 0) == 0);
+    CHECK(shown.at("modelfile").get<std::string>().find("PARAMETER stop \"The end\"") != std::string::npos);
+    CHECK(shown.at("model_info").at("general.architecture") == "llama");
+    CHECK(shown.at("model_info").at("llama.context_length") == 2048);
+    CHECK(shown.at("model_info").at("llama.embedding_length") == 64);
+    CHECK(shown.at("model_info").at("tokenizer.ggml.tokens") == json::array());  // long arrays elided...
+    const json verbose = post(c, "/api/show", R"({"model":"stories","verbose":true})", 200);
+    CHECK(verbose.at("model_info").at("tokenizer.ggml.tokens").size() == 512);  // ...unless verbose
+    CHECK(shown.at("capabilities") == json::array({"completion"}));
+    CHECK(shown.at("tensors").size() > 10);
+
+    // The params layer is used: a stop string from it ends generation.
+    const json generated = post(c, "/api/generate",
+                                R"({"model":"stories","prompt":"Once upon a time","raw":true,"stream":false,"options":{"temperature":0,"num_predict":60}})", 200);
+    CHECK(generated.at("response").get<std::string>().find("The end") == std::string::npos);
+
+    // A derived model shares the weights; copy shares everything.
+    post(c, "/api/create", R"({"model":"teller:v2","from":"stories","system":"Short stories only.","stream":false})", 200);
+    CHECK(post(c, "/api/copy", R"({"source":"stories","destination":"alias"})", 200).is_discarded());
+    CHECK(post(c, "/api/copy", R"({"source":"nope","destination":"x"})", 404).at("error") == "model \"nope\" not found");
+    CHECK(post(c, "/api/copy", R"({"source":"stories","destination":"a/../b"})", 400).at("error") == "destination \"a/../b\" is invalid");
+    models = tags(c);
+    REQUIRE(models.size() == 3);
+    CHECK(models[0].at("name") == "alias:latest");
+    CHECK(models[1].at("name") == "stories:latest");
+    CHECK(models[2].at("name") == "teller:v2");
+    CHECK(models[0].at("digest") == models[1].at("digest"));  // the same manifest bytes
+    CHECK(models[2].at("details").at("parent_model") == "stories:latest");
+    CHECK(post(c, "/api/show", R"({"model":"teller:v2"})", 200).at("system") == "Short stories only.");
+
+    // Delete: shared blobs survive until their last model goes; unknown and invalid names refused.
+    auto del = [&](const std::string& body) { return c.Delete("/api/delete", body, "application/json"); };
+    CHECK(del(R"({"model":"nope"})")->status == 404);
+    CHECK(json::parse(del(R"({"model":"nope"})")->body).at("error") == "model 'nope' not found");
+    CHECK(del(R"({"model":"../../etc"})")->status == 400);
+    const auto blobs_before = blob_files(daemon.store());
+    CHECK(del(R"({"name":"alias"})")->status == 200);  // ollama-js sends "name"
+    CHECK(blob_files(daemon.store()) == blobs_before);  // everything still used by "stories"
+    CHECK(del(R"({"model":"stories"})")->status == 200);
+    CHECK(c.Head(("/api/blobs/" + digest).c_str())->status == 200);  // teller:v2 still uses the weights
+    CHECK(post(c, "/api/generate", R"({"model":"teller:v2","prompt":"Once","raw":true,"stream":false,"options":{"num_predict":3}})", 200)
+              .at("eval_count") == 3);
+    CHECK(del(R"({"model":"teller:v2"})")->status == 200);
+    CHECK(tags(c).empty());
+    CHECK(c.Head(("/api/blobs/" + digest).c_str())->status == 404);
+    // Only the config-test blob, which no manifest referenced, is left; empty directories are gone.
+    CHECK(blob_files(daemon.store()) == std::vector<std::string>{"sha256-" + config_digest.substr(7)});
+    CHECK(!fs::exists(daemon.store() / "manifests/registry.ollama.ai/library/stories"));
+
+    auto push = c.Post("/api/push", R"({"model":"x"})", "application/json");
+    REQUIRE(push);
+    CHECK(push->status == 501);
+    CHECK(json::parse(push->body).at("error").get<std::string>().find("push") != std::string::npos);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("serve: /api/embed and /api/embeddings") {
+    Daemon daemon;
+    httplib::Client c = daemon.client();
+    const json one = post(c, "/api/embed", R"({"model":"stories","input":"Once upon a time"})", 200);
+    REQUIRE(one.at("embeddings").size() == 1);
+    const auto& v = one["embeddings"][0];
+    CHECK(v.size() == 64);  // stories260K's embedding length
+    double norm = 0;
+    for (const auto& x : v) norm += x.get<double>() * x.get<double>();
+    CHECK(std::sqrt(norm) == doctest::Approx(1.0).epsilon(1e-5));
+    CHECK(one.at("prompt_eval_count") == 5);  // BOS + 4 tokens
+
+    const json two = post(c, "/api/embed", R"({"model":"stories","input":["Once upon a time","Lily"]})", 200);
+    REQUIRE(two.at("embeddings").size() == 2);
+    for (size_t i = 0; i < v.size(); ++i) CHECK(two["embeddings"][0][i].get<double>() == doctest::Approx(v[i].get<double>()).epsilon(1e-5));
+    CHECK(two["embeddings"][0] != two["embeddings"][1]);
+
+    const json cut = post(c, "/api/embed", R"({"model":"stories","input":"Once upon a time","dimensions":8})", 200);
+    REQUIRE(cut.at("embeddings")[0].size() == 8);
+    double cut_norm = 0;
+    for (const auto& x : cut["embeddings"][0]) cut_norm += x.get<double>() * x.get<double>();
+    CHECK(std::sqrt(cut_norm) == doctest::Approx(1.0).epsilon(1e-5));
+
+    CHECK(post(c, "/api/embed", R"({"model":"stories","input":[]})", 200).at("embeddings") == json::array());
+    CHECK(post(c, "/api/embed", R"({"model":"stories","input":42})", 400).at("error") == "invalid input type");
+    CHECK(post(c, "/api/embed", R"({"model":"stories","input":["a",1]})", 400).at("error") == "invalid input type");
+    CHECK(post(c, "/api/embed", R"({"model":"nope","input":"a"})", 404).at("error") == "model 'nope' not found");
+
+    // Legacy: not normalised, the same direction.
+    const json legacy = post(c, "/api/embeddings", R"({"model":"stories","prompt":"Once upon a time"})", 200);
+    const auto& raw = legacy.at("embedding");
+    REQUIRE(raw.size() == 64);
+    double raw_norm = 0;
+    for (const auto& x : raw) raw_norm += x.get<double>() * x.get<double>();
+    raw_norm = std::sqrt(raw_norm);
+    CHECK(raw_norm != doctest::Approx(1.0));
+    for (size_t i = 0; i < raw.size(); ++i) CHECK(raw[i].get<double>() / raw_norm == doctest::Approx(v[i].get<double>()).epsilon(1e-4));
+    CHECK(post(c, "/api/embeddings", R"({"model":"stories","prompt":""})", 200).at("embedding") == json::array());
+}
