@@ -49,7 +49,7 @@ void write_stories_manifest(const fs::path& root) {
     std::ofstream(root / "manifests/registry.ollama.ai/library/stories/latest") << manifest.dump();
 }
 
-Daemon::Daemon(std::vector<std::pair<std::string, std::string>> env, bool with_stories) {
+Daemon::Daemon(Env env, bool with_stories) {
     fs::create_directories(store());
     if (with_stories) write_stories_manifest(store());
     port_ = free_port();

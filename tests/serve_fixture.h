@@ -19,10 +19,12 @@ int free_port();
 // Writes stories260K into the store as "stories:latest" the way Ollama lays it out on disk.
 void write_stories_manifest(const std::filesystem::path& store);
 
+using Env = std::vector<std::pair<std::string, std::string>>;
+
 class Daemon {
 public:
     // env: extra variables for the daemon; with_stories: start with stories:latest in the store.
-    explicit Daemon(std::vector<std::pair<std::string, std::string>> env = {}, bool with_stories = true);
+    explicit Daemon(Env env = {}, bool with_stories = true);
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
