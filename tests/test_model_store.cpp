@@ -104,3 +104,70 @@ TEST_CASE("model store: lists an Ollama layout, resolves names, skips what it ca
                       doctest::Contains("not a sha256 digest"));
     CHECK(ModelStore(root / "missing").list().empty());
 }
+
+TEST_CASE("store writes: blobs only under a verified digest, manifests atomically, remove keeps shared blobs") {
+    rockllm::test::ScratchDir dir;
+    const ModelStore store(dir.path() / "models");
+
+    // A blob that does not hash to its digest never appears, and nothing is left behind.
+    const std::string data = "layer bytes";
+    const std::string digest = "sha256:" + sha256_hex(data);
+    {
+        auto writer = store.begin_blob("sha256:" + std::string(64, 'f'));
+        writer->write(data.data(), data.size());
+        CHECK_THROWS_AS(writer->commit(), DigestMismatch);
+    }
+    {
+        auto abandoned = store.begin_blob(digest);  // destroyed without commit: a killed upload
+        abandoned->write(data.data(), 4);
+    }
+    CHECK(fs::is_empty(dir.path() / "models" / "blobs"));
+    CHECK(store.write_blob(data) == digest);
+    CHECK(store.has_blob(digest));
+    CHECK(rockllm::test::read_text(store.blob_path(digest).string()) == data);
+    CHECK_THROWS_AS(store.begin_blob("sha256:../../x"), std::invalid_argument);
+
+    // Two models sharing a blob.
+    const std::string config = store.write_blob("{}");
+    const std::string only_a = store.write_blob("only in a");
+    Manifest a;
+    a.config = Layer{"application/vnd.docker.container.image.v1+json", config, 2, ""};
+    a.layers = {Layer{media_type::kModel, digest, static_cast<int64_t>(data.size()), ""},
+                Layer{media_type::kSystem, only_a, 9, ""}};
+    Manifest b = a;
+    b.layers.pop_back();
+    const std::string a_bytes = serialize_manifest(a);
+    store.write_manifest(ModelName::parse("a"), a_bytes);
+    store.write_manifest(ModelName::parse("user/b:tag"), serialize_manifest(b));
+    CHECK(parse_manifest(a_bytes).layers.size() == 2);
+    CHECK(parse_manifest(a_bytes).digest == "sha256:" + sha256_hex(a_bytes));
+    REQUIRE(store.list().size() == 2);
+
+    store.remove(*store.find(ModelName::parse("a")));
+    CHECK_FALSE(store.has_blob(only_a));
+    CHECK(store.has_blob(digest));  // b still needs it
+    CHECK(store.has_blob(config));
+    CHECK_FALSE(fs::exists(dir.path() / "models/manifests/registry.ollama.ai/library"));  // empty dirs go
+    store.copy(*store.find(ModelName::parse("user/b:tag")), ModelName::parse("c"));
+    CHECK(store.find(ModelName::parse("c"))->manifest.digest == store.find(ModelName::parse("user/b:tag"))->manifest.digest);
+    store.remove(*store.find(ModelName::parse("user/b:tag")));
+    CHECK(store.has_blob(digest));  // c still needs it
+    store.remove(*store.find(ModelName::parse("c")));
+    CHECK(fs::is_empty(dir.path() / "models" / "blobs"));
+    CHECK(fs::is_empty(dir.path() / "models" / "manifests"));
+}
+
+TEST_CASE("store writes: a blob Ollama is still writing (not in any manifest) is never removed") {
+    rockllm::test::ScratchDir dir;
+    const ModelStore store(dir.path() / "models");
+    const std::string foreign = store.write_blob("someone else's");
+    const std::string config = store.write_blob("{}");
+    Manifest m;
+    m.config = Layer{"application/vnd.docker.container.image.v1+json", config, 2, ""};
+    store.write_manifest(ModelName::parse("m"), serialize_manifest(m));
+    std::ofstream(dir.path() / "models/blobs" / ("sha256-" + std::string(64, 'a') + "-partial")) << "download";
+    store.remove(*store.find(ModelName::parse("m")));
+    CHECK(store.has_blob(foreign));
+    CHECK(fs::exists(dir.path() / "models/blobs" / ("sha256-" + std::string(64, 'a') + "-partial")));
+    CHECK_FALSE(store.has_blob(config));
+}
