@@ -1,5 +1,6 @@
 #include "api/inference.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include <httplib.h>
@@ -17,6 +18,22 @@ std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const St
     } catch (const InsufficientMemory& e) {
         throw HttpError(500, e.what());
     }
+}
+
+GenerationRequest generation_request(const LoadedModel& model, std::string prompt, const nlohmann::json& options) {
+    GenerationRequest request;
+    request.prompt = std::move(prompt);
+    request.apply_options(model.params());
+    request.apply_options(options);
+    return request;
+}
+
+void normalize_vector(std::vector<float>& v) {
+    double sum = 0;
+    for (float x : v) sum += static_cast<double>(x) * x;
+    const double norm = std::sqrt(sum);
+    if (norm > 0)
+        for (float& x : v) x = static_cast<float>(x / norm);
 }
 
 bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line) {

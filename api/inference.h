@@ -19,6 +19,12 @@ namespace rockllm {
 std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const StoredModel& stored,
                                                 std::optional<KeepAlive> keep_alive);
 
+// What to generate: the prompt, with the model's params layer under the request's options.
+GenerationRequest generation_request(const LoadedModel& model, std::string prompt, const nlohmann::json& options);
+
+// Scales to unit L2 length (after cutting an embedding to fewer dimensions).
+void normalize_vector(std::vector<float>& v);
+
 // One NDJSON line; false when the client has gone away.
 bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line);
 

@@ -67,12 +67,10 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support generate");
     if (!raw && model.has_template())
         throw HttpError(501, "prompt templates are not implemented yet; send \"raw\": true");
-    GenerationRequest request;
-    request.prompt = prompt;
+    std::string full_prompt = prompt;
     if (!raw && body.contains("context") && !body["context"].is_null())
-        request.prompt = model.detokenize(body["context"].get<std::vector<int32_t>>()) + prompt;
-    request.apply_options(model.params());
-    request.apply_options(body.value("options", json::object()));
+        full_prompt = model.detokenize(body["context"].get<std::vector<int32_t>>()) + prompt;
+    const GenerationRequest request = generation_request(model, full_prompt, body.value("options", json::object()));
 
     if (!stream) {
         std::string text;
@@ -120,14 +118,6 @@ std::vector<std::string> embed_inputs(const json& body) {
     throw HttpError(400, "invalid input type");
 }
 
-void normalize(std::vector<float>& v) {
-    double sum = 0;
-    for (float x : v) sum += static_cast<double>(x) * x;
-    const double norm = std::sqrt(sum);
-    if (norm > 0)
-        for (float& x : v) x = static_cast<float>(x / norm);
-}
-
 void embed(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const auto start = Clock::now();
     const json body = parse_body(req);
@@ -149,7 +139,7 @@ void embed(ServerContext& context, const httplib::Request& req, httplib::Respons
         Embedding e = model.embed(lease->slot(), input, truncate, /*normalize=*/true);
         if (dimensions > 0 && dimensions < static_cast<int64_t>(e.vector.size())) {
             e.vector.resize(static_cast<size_t>(dimensions));
-            normalize(e.vector);
+            normalize_vector(e.vector);
         }
         tokens += e.token_count;
         embeddings.push_back(e.vector);

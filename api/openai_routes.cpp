@@ -1,12 +1,213 @@
-// The OpenAI-compatible routes (/v1/*), translated onto the native handlers' pieces.
+// The OpenAI-compatible routes (/v1/*), translated onto the native pieces: the OpenAI error shape,
+// OpenAI's sampling defaults (temperature and top_p 1.0 when omitted), SSE streaming ending in [DONE].
+#include <atomic>
+#include <chrono>
+#include <cmath>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "api/http_json.h"
+#include "api/inference.h"
 #include "api/server_context.h"
 
 namespace rockllm {
 
-void register_openai_routes(httplib::Server&, ServerContext&) {}
+using nlohmann::json;
+
+namespace {
+
+// Turns a native {"error": "..."} answer into OpenAI's {"error": {message, type, param, code}}.
+void answer_openai_errors(httplib::Response& res, const std::function<void()>& body) {
+    answer_errors(res, body);
+    if (res.status < 400) return;
+    const json native = json::parse(res.body, nullptr, false);
+    const std::string message = native.is_object() && native.contains("error") ? native["error"].get<std::string>() : res.body;
+    const char* type = res.status == 400 ? "invalid_request_error" : res.status == 404 ? "not_found_error" : "api_error";
+    send_json(res, res.status, {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}});
+}
+
+int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string next_id(const char* prefix) {
+    static std::atomic<int> counter{0};
+    return prefix + std::to_string(counter++ % 999);
+}
+
+json model_object(const StoredModel& m) {
+    const auto modified = std::chrono::file_clock::to_sys(m.modified);
+    return {{"id", m.name.display()},
+            {"object", "model"},
+            {"created", std::chrono::duration_cast<std::chrono::seconds>(modified.time_since_epoch()).count()},
+            {"owned_by", m.name.name_space}};
+}
+
+// OpenAI request fields as native options.
+json native_options(const json& body) {
+    json options = json::object();
+    options["temperature"] = body.contains("temperature") && !body["temperature"].is_null() ? body["temperature"] : json(1.0);
+    options["top_p"] = body.contains("top_p") && !body["top_p"].is_null() ? body["top_p"] : json(1.0);
+    if (body.contains("max_tokens") && !body["max_tokens"].is_null()) options["num_predict"] = body["max_tokens"];
+    for (const char* key : {"seed", "frequency_penalty", "presence_penalty"})
+        if (body.contains(key) && !body[key].is_null()) options[key] = body[key];
+    if (body.contains("stop") && !body["stop"].is_null()) {
+        const json& stop = body["stop"];
+        if (stop.is_string()) options["stop"] = json::array({stop});
+        else if (stop.is_array()) options["stop"] = stop;
+        else throw HttpError(400, "invalid type for 'stop' field");
+    }
+    return options;
+}
+
+bool write_sse(httplib::DataSink& sink, const std::string& data) {
+    const std::string event = "data: " + data + "\n\n";
+    return sink.write(event.data(), event.size());
+}
+
+json usage(const GenerationStats& stats) {
+    return {{"prompt_tokens", stats.prompt_eval_count},
+            {"completion_tokens", stats.eval_count},
+            {"total_tokens", stats.prompt_eval_count + stats.eval_count}};
+}
+
+void completions(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req);
+    const std::string model_text = string_field(body, "model");
+    const StoredModel stored = context.find_model(model_text);
+    if (body.contains("prompt") && !body["prompt"].is_string()) throw HttpError(400, "invalid type for 'prompt' field: only a string is supported");
+    const std::string prompt = string_field(body, "prompt");
+    const bool stream = bool_field(body, "stream", false);
+    const bool include_usage = stream && body.contains("stream_options") && body["stream_options"].is_object() &&
+                               body["stream_options"].value("include_usage", false);
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
+    LoadedModel& model = lease->model();
+    if (model.has_template()) throw HttpError(501, "prompt templates are not implemented yet");
+    const GenerationRequest request = generation_request(model, prompt, native_options(body));
+    const std::string id = next_id("cmpl-");
+    const std::string display = stored.name.display();
+    auto chunk = [id, display](const std::string& text, const json& finish_reason) {
+        return json{{"id", id}, {"object", "text_completion"}, {"created", unix_now()}, {"model", display},
+                    {"system_fingerprint", "fp_ollama"},
+                    {"choices", {{{"text", text}, {"index", 0}, {"finish_reason", finish_reason}}}}};
+    };
+    if (!stream) {
+        std::string text;
+        const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
+            text += piece;
+            return true;
+        });
+        json answer = chunk(text, stats.done_reason);
+        answer["usage"] = usage(stats);
+        send_json(res, 200, answer);
+        return;
+    }
+    res.set_chunked_content_provider("text/event-stream", [lease, request, chunk, include_usage, display](size_t, httplib::DataSink& sink) {
+        try {
+            bool client_gone = false;
+            const GenerationStats stats = lease->model().generate(lease->slot(), request, [&](const std::string& piece) {
+                client_gone = !write_sse(sink, chunk(piece, nullptr).dump(-1, ' ', false, json::error_handler_t::replace));
+                return !client_gone;
+            });
+            if (client_gone) {
+                log_client_gone("/v1/completions", display, stats.eval_count);
+                return false;
+            }
+            write_sse(sink, chunk("", stats.done_reason).dump());
+            if (include_usage) {
+                json u = chunk("", nullptr);
+                u["choices"] = json::array();
+                u["usage"] = usage(stats);
+                write_sse(sink, u.dump());
+            }
+        } catch (const std::exception& e) {
+            write_sse(sink, json{{"error", {{"message", e.what()}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}.dump());
+        }
+        write_sse(sink, "[DONE]");
+        sink.done();
+        return true;
+    });
+}
+
+// Little-endian float32 bytes in base64, as OpenAI's encoding_format "base64".
+std::string base64_floats(const std::vector<float>& v) {
+    static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());  // little-endian on our targets
+    const size_t n = v.size() * sizeof(float);
+    std::string out;
+    for (size_t i = 0; i < n; i += 3) {
+        const uint32_t chunk = (uint32_t(bytes[i]) << 16) | (i + 1 < n ? uint32_t(bytes[i + 1]) << 8 : 0) | (i + 2 < n ? bytes[i + 2] : 0);
+        out += alphabet[(chunk >> 18) & 63];
+        out += alphabet[(chunk >> 12) & 63];
+        out += i + 1 < n ? alphabet[(chunk >> 6) & 63] : '=';
+        out += i + 2 < n ? alphabet[chunk & 63] : '=';
+    }
+    return out;
+}
+
+void embeddings(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req);
+    const StoredModel stored = context.find_model(string_field(body, "model"));
+    std::vector<std::string> inputs;
+    const json input = body.value("input", json());
+    if (input.is_string()) inputs.push_back(input.get<std::string>());
+    else if (input.is_array() && std::all_of(input.begin(), input.end(), [](const json& j) { return j.is_string(); }))
+        inputs = input.get<std::vector<std::string>>();
+    else throw HttpError(400, "invalid input type");
+    if (inputs.empty()) throw HttpError(400, "invalid input");
+    const std::string format = body.contains("encoding_format") && !body["encoding_format"].is_null() ? string_field(body, "encoding_format") : "float";
+    if (format != "float" && format != "base64")
+        throw HttpError(400, "invalid encoding format: " + format + " (must be \"float\" or \"base64\")");
+    const int64_t dimensions = body.contains("dimensions") && !body["dimensions"].is_null() ? body["dimensions"].get<int64_t>() : 0;
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
+    json data = json::array();
+    int64_t tokens = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        Embedding e = lease->model().embed(lease->slot(), inputs[i], /*truncate=*/true, /*normalize=*/true);
+        if (dimensions > 0 && dimensions < static_cast<int64_t>(e.vector.size())) {
+            e.vector.resize(static_cast<size_t>(dimensions));
+            normalize_vector(e.vector);
+        }
+        tokens += e.token_count;
+        data.push_back({{"object", "embedding"},
+                        {"embedding", format == "base64" ? json(base64_floats(e.vector)) : json(e.vector)},
+                        {"index", i}});
+    }
+    send_json(res, 200, {{"object", "list"}, {"data", data}, {"model", stored.name.display()},
+                         {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
+}
+
+}  // namespace
+
+void register_openai_routes(httplib::Server& s, ServerContext& context) {
+    s.Get("/v1/models", [&context](const httplib::Request&, httplib::Response& res) {
+        answer_openai_errors(res, [&] {
+            json data = json::array();  // never null, unlike Ollama's quirk with an empty store
+            for (const StoredModel& m : context.store.list()) data.push_back(model_object(m));
+            send_json(res, 200, {{"object", "list"}, {"data", data}});
+        });
+    });
+    s.Get(R"(/v1/models/(.+))", [&context](const httplib::Request& req, httplib::Response& res) {
+        answer_openai_errors(res, [&] {
+            const std::string name = req.matches[1];
+            ModelName parsed;
+            try {
+                parsed = ModelName::parse(name);
+            } catch (const InvalidModelName&) {
+                throw HttpError(404, "model \"" + name + "\" not found");
+            }
+            const std::optional<StoredModel> m = context.store.find(parsed);
+            if (!m) throw HttpError(404, "model \"" + name + "\" not found");
+            send_json(res, 200, model_object(*m));
+        });
+    });
+    s.Post("/v1/completions", [&context](const httplib::Request& req, httplib::Response& res) {
+        answer_openai_errors(res, [&] { completions(context, req, res); });
+    });
+    s.Post("/v1/embeddings", [&context](const httplib::Request& req, httplib::Response& res) {
+        answer_openai_errors(res, [&] { embeddings(context, req, res); });
+    });
+}
 
 }  // namespace rockllm
