@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_json.h"
+#include "api/inference.h"
 #include "api/server_context.h"
 #include "llm/gguf.h"
 #include "models/model_creator.h"
 #include "models/model_details.h"
+#include "models/registry_pull.h"
 
 namespace rockllm {
 
@@ -273,7 +275,6 @@ void register_model_routes(httplib::Server& s, ServerContext& context) {
             } catch (const CreateError& e) {
                 throw HttpError(e.status, e.what());
             }
-            context.scheduler.unload(request.name);  // a loaded older version must not be served on
             if (stream) send_ndjson_lines(res, std::move(lines));
             else send_json(res, 200, {{"status", "success"}});
         });
@@ -319,6 +320,34 @@ void register_model_routes(httplib::Server& s, ServerContext& context) {
                 throw HttpError(400, e.what());
             }
             res.status = 201;
+        });
+    });
+
+    s.Post("/api/pull", [&context](const httplib::Request& req, httplib::Response& res) {
+        answer_errors(res, [&] {
+            const json body = parse_body(req);
+            const ModelName name = parse_name_or(model_field(body), 400, "invalid model name");
+            PullOptions options;
+            options.insecure = bool_field(body, "insecure", false);
+            if (!bool_field(body, "stream", true)) {
+                try {
+                    pull_model(context.store, name, options, context.downloads, context.store_mutex, [](const json&) { return true; });
+                } catch (const PullError& e) {
+                    throw HttpError(500, e.what());
+                }
+                send_json(res, 200, {{"status", "success"}});
+                return;
+            }
+            res.set_chunked_content_provider("application/x-ndjson", [&context, name, options](size_t, httplib::DataSink& sink) {
+                try {
+                    pull_model(context.store, name, options, context.downloads, context.store_mutex,
+                               [&](const json& status) { return write_ndjson(sink, status); });
+                } catch (const std::exception& e) {
+                    write_ndjson(sink, {{"error", e.what()}});  // the status is already 200: the error is a line
+                }
+                sink.done();
+                return true;
+            });
         });
     });
 

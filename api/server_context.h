@@ -8,6 +8,7 @@
 
 #include "api/scheduler.h"
 #include "models/model_store.h"
+#include "models/registry_pull.h"
 
 namespace httplib {
 class Server;
@@ -21,6 +22,7 @@ struct ServerContext {
     ModelStore store;
     Scheduler scheduler;
     std::mutex store_mutex;
+    DownloadLocks downloads;
 
     // The stored model a request names. Throws HttpError: 400 for an invalid name, 404 with
     // Ollama's "model 'X' not found" when there is none.

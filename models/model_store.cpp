@@ -150,13 +150,9 @@ void ModelStore::copy(const StoredModel& source, const ModelName& destination) c
     write_manifest(destination, read_file(manifest_path(source.name)));
 }
 
-void ModelStore::remove(const StoredModel& model) const {
-    const fs::path path = manifest_path(model.name);
-    std::error_code ec;
-    if (!fs::remove(path, ec) && ec) throw std::runtime_error("cannot remove '" + path.string() + "': " + ec.message());
-
-    std::vector<std::string> candidates = {model.manifest.config.digest};
-    for (const Layer& l : model.manifest.layers) candidates.push_back(l.digest);
+void ModelStore::remove_unreferenced(const Manifest& manifest) const {
+    std::vector<std::string> candidates = {manifest.config.digest};
+    for (const Layer& l : manifest.layers) candidates.push_back(l.digest);
     for (const StoredModel& other : list()) {
         auto still_used = [&](const std::string& d) {
             if (other.manifest.config.digest.substr(7) == d.substr(7)) return true;
@@ -165,7 +161,21 @@ void ModelStore::remove(const StoredModel& model) const {
         };
         std::erase_if(candidates, still_used);
     }
+    std::error_code ec;
     for (const std::string& digest : candidates) fs::remove(blob_path(digest), ec);
+}
+
+void ModelStore::replace_manifest(const ModelName& name, const std::string& bytes) const {
+    const std::optional<StoredModel> previous = find(name);
+    write_manifest(name, bytes);
+    if (previous) remove_unreferenced(previous->manifest);
+}
+
+void ModelStore::remove(const StoredModel& model) const {
+    const fs::path path = manifest_path(model.name);
+    std::error_code ec;
+    if (!fs::remove(path, ec) && ec) throw std::runtime_error("cannot remove '" + path.string() + "': " + ec.message());
+    remove_unreferenced(model.manifest);
 
     // Empty tag, model, namespace and host directories go; manifests/ itself stays.
     for (fs::path dir = path.parent_path(); dir != root_ / "manifests" && dir.has_parent_path(); dir = dir.parent_path())

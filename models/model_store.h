@@ -97,6 +97,8 @@ public:
     std::string write_blob(std::string_view bytes) const;  // returns its digest
     // Writes the manifest bytes verbatim (their hash is the model's digest).
     void write_manifest(const ModelName& name, const std::string& bytes) const;
+    // Writes a new version of a model (a pull) and removes the blobs only the old version used.
+    void replace_manifest(const ModelName& name, const std::string& bytes) const;
     void copy(const StoredModel& source, const ModelName& destination) const;
     // Removes the manifest, then those of its blobs that no remaining manifest references, then
     // directories left empty. Blobs the model did not reference are never touched, so a store
@@ -104,6 +106,9 @@ public:
     void remove(const StoredModel& model) const;
 
 private:
+    // Removes those blobs of the manifest that no stored manifest references.
+    void remove_unreferenced(const Manifest& manifest) const;
+
     std::filesystem::path root_;
 };
 
