@@ -1,0 +1,53 @@
+// A conversation rendered into a prompt through a model's Go template, as Ollama does it:
+// consecutive messages of one role are joined ("collated"), the system messages also become
+// .System, and a template that does not range over .Messages is run once per turn (legacy
+// .System/.Prompt/.Response templates), the last turn cut right after .Response.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/template/go_template.h"
+
+namespace rockllm {
+
+struct ChatMessage {
+    std::string role;  // system, user, assistant, tool
+    std::string content;
+    std::string thinking;
+    nlohmann::json tool_calls = nlohmann::json::array();  // [{"function":{"name","arguments"}}]
+    std::string tool_name;
+    std::string tool_call_id;
+};
+
+struct ThinkSetting {
+    bool is_set = false;  // the request said something about thinking
+    bool enabled = false;
+    std::string level;  // "low", "medium", "high", "max" or ""
+};
+
+class ChatTemplate {
+public:
+    // Throws gotmpl::TemplateError. A template that mentions neither .Messages nor .Response gets
+    // "{{ .Response }}" appended, as Ollama does.
+    explicit ChatTemplate(const std::string& text);
+
+    std::string render(const std::vector<ChatMessage>& messages, const nlohmann::json& tools, const ThinkSetting& think) const;
+    // generate with a suffix (fill in the middle): the template sees only .Prompt and .Suffix.
+    std::string render_infill(const std::string& prompt, const std::string& suffix) const;
+
+    bool supports_tools() const { return template_.references("Tools"); }
+    bool supports_insert() const { return template_.references("Suffix"); }
+    bool supports_thinking() const { return template_.references("Thinking") || template_.references("Think"); }
+
+private:
+    gotmpl::Template template_;
+    bool messages_style_;
+};
+
+// Ollama's template for models that have none: the prompt as it is.
+constexpr const char* kDefaultTemplate = "{{ .Prompt }}";
+
+}  // namespace rockllm
