@@ -1,13 +1,18 @@
 #include "api/inference.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
 #include <httplib.h>
 
 #include "api/http_json.h"
+#include "api/loaded_model.h"
 
 namespace rockllm {
+
+using nlohmann::json;
 
 std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const StoredModel& stored,
                                                 std::optional<KeepAlive> keep_alive) {
@@ -34,6 +39,147 @@ void normalize_vector(std::vector<float>& v) {
     const double norm = std::sqrt(sum);
     if (norm > 0)
         for (float& x : v) x = static_cast<float>(x / norm);
+}
+
+std::vector<ChatMessage> parse_messages(const nlohmann::json& messages) {
+    std::vector<ChatMessage> out;
+    if (messages.is_null()) return out;
+    if (!messages.is_array()) throw HttpError(400, "messages must be an array of objects");
+    for (const nlohmann::json& m : messages) {
+        if (!m.is_object()) throw HttpError(400, "each message must be an object");
+        ChatMessage message;
+        message.role = string_field(m, "role");
+        std::transform(message.role.begin(), message.role.end(), message.role.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (message.role.empty()) throw HttpError(400, "a message has no role");
+        message.content = string_field(m, "content");
+        message.thinking = string_field(m, "thinking");
+        message.tool_name = string_field(m, "tool_name");
+        message.tool_call_id = string_field(m, "tool_call_id");
+        if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+            if (!m["tool_calls"].is_array()) throw HttpError(400, "tool_calls must be an array");
+            message.tool_calls = m["tool_calls"];
+        }
+        if (m.contains("images") && m["images"].is_array() && !m["images"].empty())
+            throw HttpError(400, "images are not supported: rockllm runs text models only");
+        out.push_back(std::move(message));
+    }
+    return out;
+}
+
+ThinkSetting parse_think(const nlohmann::json& body) {
+    ThinkSetting think;
+    const auto it = body.find("think");
+    if (it == body.end() || it->is_null()) return think;
+    think.is_set = true;
+    if (it->is_boolean()) {
+        think.enabled = it->get<bool>();
+        return think;
+    }
+    if (it->is_string()) {
+        const std::string level = it->get<std::string>();
+        if (level == "low" || level == "medium" || level == "high" || level == "max") {
+            think.enabled = true;
+            think.level = level;
+            return think;
+        }
+        throw HttpError(400, "invalid think value: \"" + level + "\" (must be \"low\", \"medium\", \"high\", \"max\", true or false)");
+    }
+    throw HttpError(400, "invalid think value: " + it->dump());
+}
+
+void reject_format(const nlohmann::json& body) {
+    const auto it = body.find("format");
+    if (it == body.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty())) return;
+    if (!(it->is_string() && it->get<std::string>() == "json") && !it->is_object())
+        throw HttpError(400, "invalid format: " + it->dump() + "; expected \"json\" or a valid JSON Schema object");
+    throw HttpError(501, "structured outputs (\"format\") are not supported yet");
+}
+
+const ChatTemplate& template_of(const LoadedModel& model, const std::string& display) {
+    const ChatTemplate* t = model.chat_template();
+    if (!t)
+        throw HttpError(501, "\"" + display + "\" carries only a Jinja chat template (tokenizer.chat_template), which rockllm "
+                             "cannot render yet; create the model with a TEMPLATE, or send \"raw\": true to /api/generate");
+    return *t;
+}
+
+std::string render_conversation(const LoadedModel& model, const std::string& display, std::vector<ChatMessage> messages,
+                                const nlohmann::json& tools, const ThinkSetting& think) {
+    const ChatTemplate& t = template_of(model, display);
+    if (tools.is_array() && !tools.empty() && !t.supports_tools()) throw HttpError(400, display + " does not support tools");
+    if (think.enabled && !t.supports_thinking()) throw HttpError(400, "\"" + display + "\" does not support thinking");
+    const bool starts_with_system = !messages.empty() && messages.front().role == "system";
+    messages.insert(messages.begin(), model.stored_messages().begin(), model.stored_messages().end());
+    if (!model.system_prompt().empty() && !starts_with_system)
+        messages.insert(messages.begin(), ChatMessage{"system", model.system_prompt()});
+    try {
+        return t.render(messages, tools, think);
+    } catch (const gotmpl::TemplateError& e) {
+        throw HttpError(500, std::string("rendering the prompt: ") + e.what());
+    }
+}
+
+void stream_generation(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, GenerationRequest request,
+                       std::string display, StreamFormat format) {
+    const char* content_type = format.content_type;
+    res.set_chunked_content_provider(content_type, [lease, request = std::move(request), display = std::move(display),
+                                                    format = std::move(format)](size_t, httplib::DataSink& sink) {
+        auto write = [&sink](const std::string& text) { return text.empty() || sink.write(text.data(), text.size()); };
+        try {
+            bool client_gone = false;
+            const GenerationStats stats = lease->model().generate(lease->slot(), request, [&](const std::string& piece) {
+                client_gone = !write(format.piece(piece));
+                return !client_gone;
+            });
+            if (client_gone) {
+                log_client_gone(format.route, display, stats.eval_count);
+                return false;
+            }
+            write(format.finish(stats));
+        } catch (const std::exception& e) {
+            write(format.error(e.what()));
+        }
+        sink.done();
+        return true;
+    });
+}
+
+std::string ndjson(const nlohmann::json& line) { return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
+
+// generate's prompt without raw: [system, stored messages, user prompt] through the template (or the
+// request's own "template"), or the infill form when a suffix is given; an earlier "context" first.
+std::string templated_prompt(const LoadedModel& model, const std::string& display, const json& body, const ThinkSetting& think) {
+    std::optional<ChatTemplate> override_template;
+    if (const std::string text = string_field(body, "template"); !text.empty()) {
+        try {
+            override_template.emplace(text);
+        } catch (const gotmpl::TemplateError& e) {
+            throw HttpError(400, e.what());
+        }
+    }
+    const ChatTemplate& t = override_template ? *override_template : template_of(model, display);
+    const std::string prompt = string_field(body, "prompt");
+    std::string rendered;
+    if (const std::string suffix = string_field(body, "suffix"); !suffix.empty()) {
+        if (!t.supports_insert()) throw HttpError(400, display + " does not support insert");
+        rendered = t.render_infill(prompt, suffix);
+    } else {
+        std::vector<ChatMessage> messages;
+        const std::string system = body.contains("system") ? string_field(body, "system") : model.system_prompt();
+        if (!system.empty()) messages.push_back({"system", system});
+        const bool has_context = body.contains("context") && !body["context"].is_null();
+        if (!has_context) messages.insert(messages.end(), model.stored_messages().begin(), model.stored_messages().end());
+        messages.push_back({"user", prompt});
+        if (think.enabled && !t.supports_thinking()) throw HttpError(400, "\"" + display + "\" does not support thinking");
+        try {
+            rendered = t.render(messages, json::array(), think);
+        } catch (const gotmpl::TemplateError& e) {
+            throw HttpError(500, std::string("rendering the prompt: ") + e.what());
+        }
+    }
+    if (body.contains("context") && !body["context"].is_null())
+        rendered = model.detokenize(body["context"].get<std::vector<int32_t>>()) + rendered;
+    return rendered;
 }
 
 bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line) {

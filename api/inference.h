@@ -1,6 +1,7 @@
 // Pieces the native and the OpenAI-compatible inference routes share.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -10,6 +11,7 @@
 
 namespace httplib {
 class DataSink;
+struct Response;
 }
 
 namespace rockllm {
@@ -25,6 +27,43 @@ GenerationRequest generation_request(const LoadedModel& model, std::string promp
 // Scales to unit L2 length (after cutting an embedding to fewer dimensions).
 void normalize_vector(std::vector<float>& v);
 
+// The messages of a native chat request; HttpError 400 for malformed ones.
+std::vector<ChatMessage> parse_messages(const nlohmann::json& messages);
+// "think": true/false or a level; HttpError 400 ("invalid think value: ...") otherwise.
+ThinkSetting parse_think(const nlohmann::json& body);
+// "format" (structured outputs) is not supported yet: HttpError 501 when one is asked for.
+void reject_format(const nlohmann::json& body);
+
+// A conversation rendered with the model's template, as Ollama prepares it: the model's stored
+// MESSAGEs first, its SYSTEM first of all unless the conversation starts with a system message;
+// tools and thinking only for templates that use them (HttpError 400 otherwise).
+std::string render_conversation(const LoadedModel& model, const std::string& display, std::vector<ChatMessage> messages,
+                                const nlohmann::json& tools, const ThinkSetting& think);
+// generate's prompt when not raw: [system, stored messages, user prompt] through the model's
+// template (or the request's own "template"), or the infill form when a "suffix" is given; the
+// text of an earlier response's "context" goes first.
+std::string templated_prompt(const LoadedModel& model, const std::string& display, const nlohmann::json& body,
+                             const ThinkSetting& think);
+// The model's template; HttpError 501 for models that only carry a Jinja chat template.
+const ChatTemplate& template_of(const LoadedModel& model, const std::string& display);
+
+// How a streamed generation is written: the text of each piece's event, the events after the
+// last piece, the event for an error (the status is already 200 by then).
+struct StreamFormat {
+    const char* content_type;
+    const char* route;  // for the log line when a client goes away
+    std::function<std::string(const std::string& piece)> piece;
+    std::function<std::string(const GenerationStats& stats)> finish;
+    std::function<std::string(const std::string& error)> error;
+};
+
+// Streams a generation in the lease's slot as the response body, event by event as tokens come.
+// A client that disconnects stops the generation, which frees the slot.
+void stream_generation(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, GenerationRequest request,
+                       std::string display, StreamFormat format);
+
+// A JSON value as one NDJSON line (invalid UTF-8 from the model replaced).
+std::string ndjson(const nlohmann::json& line);
 // One NDJSON line; false when the client has gone away.
 bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line);
 

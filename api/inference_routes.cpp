@@ -62,15 +62,13 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
         return;
     }
 
+    reject_format(body);
+    const ThinkSetting think = parse_think(body);
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
     LoadedModel& model = lease->model();
     if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support generate");
-    if (!raw && model.has_template())
-        throw HttpError(501, "prompt templates are not implemented yet; send \"raw\": true");
-    std::string full_prompt = prompt;
-    if (!raw && body.contains("context") && !body["context"].is_null())
-        full_prompt = model.detokenize(body["context"].get<std::vector<int32_t>>()) + prompt;
-    const GenerationRequest request = generation_request(model, full_prompt, body.value("options", json::object()));
+    const GenerationRequest request = generation_request(model, raw ? prompt : templated_prompt(model, display, body, think),
+                                                         body.value("options", json::object()));
 
     if (!stream) {
         std::string text;
@@ -81,25 +79,83 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
         send_json(res, 200, generate_final_chunk(display, model, stats, text, !raw, ns_since(start)));
         return;
     }
-    res.set_chunked_content_provider("application/x-ndjson", [lease, request, display, raw, start](size_t, httplib::DataSink& sink) {
-        LoadedModel& model = lease->model();
-        try {
-            bool client_gone = false;
-            const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
-                client_gone = !write_ndjson(sink, {{"model", display}, {"created_at", rfc3339_now()}, {"response", piece}, {"done", false}});
-                return !client_gone;
-            });
-            if (client_gone) {
-                log_client_gone("/api/generate", display, stats.eval_count);
-                return false;
-            }
-            write_ndjson(sink, generate_final_chunk(display, model, stats, "", !raw, ns_since(start)));
-        } catch (const std::exception& e) {
-            write_ndjson(sink, {{"error", e.what()}});  // the status is already 200: the error is a line
+    LoadedModel* loaded = &model;
+    stream_generation(res, lease, request, display,
+                      {"application/x-ndjson", "/api/generate",
+                       [display](const std::string& piece) {
+                           return ndjson({{"model", display}, {"created_at", rfc3339_now()}, {"response", piece}, {"done", false}});
+                       },
+                       [display, loaded, raw, start](const GenerationStats& stats) {
+                           return ndjson(generate_final_chunk(display, *loaded, stats, "", !raw, ns_since(start)));
+                       },
+                       [](const std::string& error) { return ndjson({{"error", error}}); }});
+}
+
+json chat_final_chunk(const std::string& model, const LoadedModel& loaded, const GenerationStats& stats,
+                      const std::string& content, int64_t total_ns) {
+    json j = {{"model", model}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", content}}},
+              {"done", true}, {"done_reason", stats.done_reason}};
+    j["total_duration"] = total_ns;
+    j["load_duration"] = loaded.load_duration_ns();
+    j["prompt_eval_count"] = stats.prompt_eval_count;
+    j["prompt_eval_duration"] = stats.prompt_eval_duration_ns;
+    j["eval_count"] = stats.eval_count;
+    j["eval_duration"] = stats.eval_duration_ns;
+    return j;
+}
+
+void chat(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const auto start = Clock::now();
+    const json body = parse_body(req);
+    const std::string model_text = model_field(body);
+    if (model_text.empty()) throw HttpError(400, "model is required");
+    const StoredModel stored = context.find_model(model_text);
+    const std::vector<ChatMessage> messages = parse_messages(body.value("messages", json()));
+    const bool stream = bool_field(body, "stream", true);
+    const std::optional<KeepAlive> keep_alive = keep_alive_from_json(body);
+    const std::string display = stored.name.display();
+
+    if (messages.empty()) {
+        json answer = {{"model", display}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", ""}}}, {"done", true}};
+        if (keep_alive && keep_alive->is_zero()) {
+            context.scheduler.unload(stored.name);
+            answer["done_reason"] = "unload";
+        } else {
+            acquire_model(context, stored, keep_alive);
+            answer["done_reason"] = "load";
         }
-        sink.done();
-        return true;
-    });
+        send_json(res, 200, answer);
+        return;
+    }
+    reject_format(body);
+    const ThinkSetting think = parse_think(body);
+    const json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : json::array();
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
+    LoadedModel& model = lease->model();
+    if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support chat");
+    const GenerationRequest request =
+        generation_request(model, render_conversation(model, display, messages, tools, think), body.value("options", json::object()));
+
+    if (!stream) {
+        std::string text;
+        const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
+            text += piece;
+            return true;
+        });
+        send_json(res, 200, chat_final_chunk(display, model, stats, text, ns_since(start)));
+        return;
+    }
+    LoadedModel* loaded = &model;
+    stream_generation(res, lease, request, display,
+                      {"application/x-ndjson", "/api/chat",
+                       [display](const std::string& piece) {
+                           return ndjson({{"model", display}, {"created_at", rfc3339_now()},
+                                          {"message", {{"role", "assistant"}, {"content", piece}}}, {"done", false}});
+                       },
+                       [display, loaded, start](const GenerationStats& stats) {
+                           return ndjson(chat_final_chunk(display, *loaded, stats, "", ns_since(start)));
+                       },
+                       [](const std::string& error) { return ndjson({{"error", error}}); }});
 }
 
 // The inputs of /api/embed: a string or an array of strings.
@@ -176,6 +232,9 @@ void embeddings(ServerContext& context, const httplib::Request& req, httplib::Re
 void register_inference_routes(httplib::Server& s, ServerContext& context) {
     s.Post("/api/generate", [&context](const httplib::Request& req, httplib::Response& res) {
         answer_errors(res, [&] { generate(context, req, res); });
+    });
+    s.Post("/api/chat", [&context](const httplib::Request& req, httplib::Response& res) {
+        answer_errors(res, [&] { chat(context, req, res); });
     });
     s.Post("/api/embed", [&context](const httplib::Request& req, httplib::Response& res) {
         answer_errors(res, [&] { embed(context, req, res); });

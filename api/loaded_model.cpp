@@ -107,7 +107,23 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
         m->params_ = nlohmann::json::parse(read_file(store.blob_path(params->digest).string()), nullptr, false);
         if (!m->params_.is_object()) m->params_ = nlohmann::json::object();
     }
-    m->has_template_ = stored.manifest.first(media_type::kTemplate) != nullptr;
+    if (const Layer* layer = stored.manifest.first(media_type::kTemplate)) {
+        try {
+            m->chat_template_.emplace(read_file(store.blob_path(layer->digest).string()));
+        } catch (const gotmpl::TemplateError& e) {
+            throw std::runtime_error("the template of '" + stored.name.display() + "' cannot be parsed: " + e.what());
+        }
+    } else if (!m->file_->metadata().contains("tokenizer.chat_template")) {
+        m->chat_template_.emplace(kDefaultTemplate);
+    }
+    if (const Layer* layer = stored.manifest.first(media_type::kSystem)) m->system_ = read_file(store.blob_path(layer->digest).string());
+    if (const Layer* layer = stored.manifest.first(media_type::kMessages)) {
+        const nlohmann::json messages = nlohmann::json::parse(read_file(store.blob_path(layer->digest).string()), nullptr, false);
+        if (messages.is_array())
+            for (const auto& message : messages)
+                if (message.is_object())
+                    m->messages_.push_back({message.value("role", ""), message.value("content", "")});
+    }
     TransformerOptions transformer_options;
     transformer_options.n_ctx = n_ctx;
     for (int i = 0; i < std::max(1, options.num_parallel); ++i)

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <span>
 #include <string>
@@ -16,6 +17,7 @@
 #include "llm/generation.h"
 #include "llm/model.h"
 #include "llm/sampler.h"
+#include "llm/template/chat_prompt.h"
 #include "llm/transformer.h"
 #include "models/model_store.h"
 #include "tokenizer/tokenizer.h"
@@ -71,7 +73,11 @@ public:
     int64_t size_bytes() const { return size_bytes_; }
     int64_t load_duration_ns() const { return load_duration_ns_; }
     const nlohmann::json& params() const { return params_; }  // the params layer, {} when none
-    bool has_template() const { return has_template_; }
+    // The prompt template: the model's template layer, else Ollama's "{{ .Prompt }}"; nullptr for a
+    // model whose only template is the GGUF's Jinja chat template, which is not supported yet.
+    const ChatTemplate* chat_template() const { return chat_template_ ? &*chat_template_ : nullptr; }
+    const std::string& system_prompt() const { return system_; }             // the system layer
+    const std::vector<ChatMessage>& stored_messages() const { return messages_; }  // the messages layer
     bool is_embedding_model() const;
 
     // Runs the prompt as given (no template) in a slot and streams text; on_text returning false cancels.
@@ -91,7 +97,9 @@ private:
     std::unique_ptr<Tokenizer> tokenizer_;
     std::vector<std::unique_ptr<Transformer>> slots_;
     nlohmann::json params_ = nlohmann::json::object();
-    bool has_template_ = false;
+    std::optional<ChatTemplate> chat_template_;
+    std::string system_;
+    std::vector<ChatMessage> messages_;
     int64_t size_bytes_ = 0;
     int64_t load_duration_ns_ = 0;
 };

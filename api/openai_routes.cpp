@@ -61,11 +61,6 @@ json native_options(const json& body) {
     return options;
 }
 
-bool write_sse(httplib::DataSink& sink, const std::string& data) {
-    const std::string event = "data: " + data + "\n\n";
-    return sink.write(event.data(), event.size());
-}
-
 json usage(const GenerationStats& stats) {
     return {{"prompt_tokens", stats.prompt_eval_count},
             {"completion_tokens", stats.eval_count},
@@ -83,8 +78,8 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
                                body["stream_options"].value("include_usage", false);
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
     LoadedModel& model = lease->model();
-    if (model.has_template()) throw HttpError(501, "prompt templates are not implemented yet");
-    const GenerationRequest request = generation_request(model, prompt, native_options(body));
+    const json native = {{"prompt", prompt}, {"suffix", string_field(body, "suffix")}};
+    const GenerationRequest request = generation_request(model, templated_prompt(model, stored.name.display(), native, {}), native_options(body));
     const std::string id = next_id("cmpl-");
     const std::string display = stored.name.display();
     auto chunk = [id, display](const std::string& text, const json& finish_reason) {
@@ -103,31 +98,125 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
         send_json(res, 200, answer);
         return;
     }
-    res.set_chunked_content_provider("text/event-stream", [lease, request, chunk, include_usage, display](size_t, httplib::DataSink& sink) {
-        try {
-            bool client_gone = false;
-            const GenerationStats stats = lease->model().generate(lease->slot(), request, [&](const std::string& piece) {
-                client_gone = !write_sse(sink, chunk(piece, nullptr).dump(-1, ' ', false, json::error_handler_t::replace));
-                return !client_gone;
-            });
-            if (client_gone) {
-                log_client_gone("/v1/completions", display, stats.eval_count);
-                return false;
+    auto sse = [](const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; };
+    stream_generation(res, lease, request, display,
+                      {"text/event-stream", "/v1/completions",
+                       [chunk, sse](const std::string& piece) { return sse(chunk(piece, nullptr)); },
+                       [chunk, sse, include_usage](const GenerationStats& stats) {
+                           std::string out = sse(chunk("", stats.done_reason));
+                           if (include_usage) {
+                               json u = chunk("", nullptr);
+                               u["choices"] = json::array();
+                               u["usage"] = usage(stats);
+                               out += sse(u);
+                           }
+                           return out + "data: [DONE]\n\n";
+                       },
+                       [sse](const std::string& error) {
+                           return sse({{"error", {{"message", error}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}) +
+                                  "data: [DONE]\n\n";
+                       }});
+}
+
+// OpenAI messages as native ones: content as a string or as text parts; tool calls with their
+// arguments as JSON strings; tool results named by tool_call_id.
+std::vector<ChatMessage> openai_messages(const json& messages) {
+    if (!messages.is_array() || messages.empty()) throw HttpError(400, "[] is too short - 'messages'");
+    std::vector<ChatMessage> out;
+    for (const json& m : messages) {
+        if (!m.is_object()) throw HttpError(400, "each message must be an object");
+        ChatMessage message;
+        message.role = string_field(m, "role");
+        const json content = m.value("content", json());
+        if (content.is_string()) {
+            message.content = content.get<std::string>();
+        } else if (content.is_array()) {
+            for (const json& part : content) {
+                const std::string type = part.is_object() ? part.value("type", "") : "";
+                if (type == "text") message.content += part.value("text", "");
+                else throw HttpError(400, "unsupported content part \"" + type + "\": rockllm runs text models only");
             }
-            write_sse(sink, chunk("", stats.done_reason).dump());
-            if (include_usage) {
-                json u = chunk("", nullptr);
-                u["choices"] = json::array();
-                u["usage"] = usage(stats);
-                write_sse(sink, u.dump());
-            }
-        } catch (const std::exception& e) {
-            write_sse(sink, json{{"error", {{"message", e.what()}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}.dump());
+        } else if (!content.is_null()) {
+            throw HttpError(400, "invalid message content type");
         }
-        write_sse(sink, "[DONE]");
-        sink.done();
-        return true;
-    });
+        if (m.contains("tool_calls") && m["tool_calls"].is_array()) {
+            for (const json& call : m["tool_calls"]) {
+                json function = call.value("function", json::object());
+                if (function.contains("arguments") && function["arguments"].is_string()) {
+                    json arguments = json::parse(function["arguments"].get<std::string>(), nullptr, false);
+                    if (arguments.is_discarded()) throw HttpError(400, "tool call arguments are not valid JSON");
+                    function["arguments"] = arguments;
+                }
+                message.tool_calls.push_back({{"id", call.value("id", "")}, {"function", function}});
+            }
+        }
+        message.tool_call_id = string_field(m, "tool_call_id");
+        message.tool_name = string_field(m, "name");
+        if (m.contains("reasoning") && m["reasoning"].is_string()) message.thinking = m["reasoning"].get<std::string>();
+        out.push_back(std::move(message));
+    }
+    return out;
+}
+
+void chat_completions(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req);
+    const StoredModel stored = context.find_model(string_field(body, "model"));
+    const std::vector<ChatMessage> messages = openai_messages(body.value("messages", json()));
+    const bool stream = bool_field(body, "stream", false);
+    const bool include_usage = stream && body.contains("stream_options") && body["stream_options"].is_object() &&
+                               body["stream_options"].value("include_usage", false);
+    if (body.contains("response_format") && body["response_format"].is_object() &&
+        body["response_format"].value("type", "text") != "text")
+        throw HttpError(501, "structured outputs (response_format) are not supported yet");
+    ThinkSetting think;
+    const std::string effort = body.contains("reasoning_effort") && body["reasoning_effort"].is_string() ? body["reasoning_effort"].get<std::string>() : "";
+    if (effort == "none") think.is_set = true;
+    else if (!effort.empty()) think = {true, true, effort == "minimal" ? "low" : effort == "xhigh" || effort == "ultra" ? "max" : effort};
+    const json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : json::array();
+    const std::string display = stored.name.display();
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
+    LoadedModel& model = lease->model();
+    const GenerationRequest request = generation_request(model, render_conversation(model, display, messages, tools, think), native_options(body));
+    const std::string id = next_id("chatcmpl-");
+    auto envelope = [id, display](const char* object) {
+        return json{{"id", id}, {"object", object}, {"created", unix_now()}, {"model", display}, {"system_fingerprint", "fp_ollama"}};
+    };
+    if (!stream) {
+        std::string text;
+        const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
+            text += piece;
+            return true;
+        });
+        json answer = envelope("chat.completion");
+        answer["choices"] = {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", stats.done_reason}}};
+        answer["usage"] = usage(stats);
+        send_json(res, 200, answer);
+        return;
+    }
+    auto sse = [](const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; };
+    stream_generation(res, lease, request, display,
+                      {"text/event-stream", "/v1/chat/completions",
+                       [envelope, sse](const std::string& piece) {
+                           json chunk = envelope("chat.completion.chunk");
+                           chunk["choices"] = {{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", piece}}}, {"finish_reason", nullptr}}};
+                           return sse(chunk);
+                       },
+                       [envelope, sse, include_usage](const GenerationStats& stats) {
+                           json finish = envelope("chat.completion.chunk");
+                           finish["choices"] = {{{"index", 0}, {"delta", json::object()}, {"finish_reason", stats.done_reason}}};
+                           std::string out = sse(finish);
+                           if (include_usage) {
+                               json u = envelope("chat.completion.chunk");
+                               u["choices"] = json::array();
+                               u["usage"] = usage(stats);
+                               out += sse(u);
+                           }
+                           return out + "data: [DONE]\n\n";
+                       },
+                       [sse](const std::string& error) {
+                           return sse({{"error", {{"message", error}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}) +
+                                  "data: [DONE]\n\n";
+                       }});
 }
 
 // Little-endian float32 bytes in base64, as OpenAI's encoding_format "base64".
@@ -204,6 +293,9 @@ void register_openai_routes(httplib::Server& s, ServerContext& context) {
     });
     s.Post("/v1/completions", [&context](const httplib::Request& req, httplib::Response& res) {
         answer_openai_errors(res, [&] { completions(context, req, res); });
+    });
+    s.Post("/v1/chat/completions", [&context](const httplib::Request& req, httplib::Response& res) {
+        answer_openai_errors(res, [&] { chat_completions(context, req, res); });
     });
     s.Post("/v1/embeddings", [&context](const httplib::Request& req, httplib::Response& res) {
         answer_openai_errors(res, [&] { embeddings(context, req, res); });

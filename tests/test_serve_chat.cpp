@@ -1,0 +1,158 @@
+// /api/chat, templated /api/generate and /v1/chat/completions: the prompt the template renders is
+// what the model continues, checked against the reference greedy continuation of stories260K.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "serve_fixture.h"
+
+using nlohmann::json;
+using rockllm::test::Daemon;
+using rockllm::test::post;
+
+namespace {
+
+struct Reference {
+    std::string continuation;  // after "Once upon a time"
+    int tokens;
+};
+
+Reference once_upon_a_time() {
+    const auto reference = json::parse(rockllm::test::read_text(rockllm::test::testdata("models/stories260K.greedy.json")));
+    const json& once = reference.at("cases").at(1);
+    return {once.at("text").get<std::string>().substr(std::string("Once upon a time").size()), once.at("n_generated").get<int>()};
+}
+
+}  // namespace
+
+TEST_CASE("serve: /api/chat and templated /api/generate render the model's template") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const Reference ref = once_upon_a_time();
+    const json greedy = {{"temperature", 0}, {"num_predict", ref.tokens}};
+
+    // A chat template that concatenates the messages; the SYSTEM layer supplies the start of the story.
+    rockllm::test::create_stories(c, "teller", {{"template", "{{- range .Messages }}{{ .Content }}{{ end }}"}, {"system", "Once upon"}});
+    const json answer = post(c, "/api/chat",
+                             json{{"model", "teller"}, {"messages", {{{"role", "user"}, {"content", " a time"}}}}, {"stream", false},
+                                  {"options", greedy}}.dump(), 200);
+    CHECK(answer.at("message").at("role") == "assistant");
+    CHECK(answer.at("message").at("content") == ref.continuation);
+    CHECK(answer.at("done") == true);
+    CHECK(answer.at("done_reason") == "length");
+    CHECK(answer.at("prompt_eval_count") == 5);  // BOS + "Once upon a time"
+    CHECK(answer.at("eval_count") == ref.tokens);
+
+    // A system message in the request replaces the model's.
+    const json replaced = post(c, "/api/chat",
+                               json{{"model", "teller"}, {"stream", false}, {"options", {{"temperature", 0}, {"num_predict", 3}}},
+                                    {"messages", {{{"role", "system"}, {"content", "Once"}}, {{"role", "user"}, {"content", " upon a time"}}}}}.dump(), 200);
+    CHECK(replaced.at("message").at("content") == ref.continuation.substr(0, replaced["message"]["content"].get<std::string>().size()));
+    CHECK(replaced.at("prompt_eval_count") == 5);
+
+    // Streamed: message pieces that add up, then the final chunk.
+    auto streamed = c.Post("/api/chat",
+                           json{{"model", "teller"}, {"messages", {{{"role", "user"}, {"content", " a time"}}}}, {"options", greedy}}.dump(),
+                           "application/json");
+    REQUIRE(streamed);
+    CHECK(streamed->get_header_value("Content-Type") == "application/x-ndjson");
+    std::string text;
+    const auto lines = rockllm::test::ndjson_lines(streamed->body);
+    REQUIRE(lines.size() > 2);
+    for (size_t i = 0; i + 1 < lines.size(); ++i) {
+        CHECK(lines[i].at("done") == false);
+        text += lines[i].at("message").at("content").get<std::string>();
+    }
+    CHECK(text == ref.continuation);
+    CHECK(lines.back().at("done") == true);
+    CHECK(lines.back().at("message").at("content") == "");
+    CHECK(lines.back().at("eval_count") == ref.tokens);
+
+    // generate without raw goes through the same template: [system, user prompt].
+    const json generated = post(c, "/api/generate",
+                                json{{"model", "teller"}, {"prompt", " a time"}, {"stream", false}, {"options", greedy}}.dump(), 200);
+    CHECK(generated.at("response") == ref.continuation);
+    CHECK(generated.at("context").size() == static_cast<size_t>(5 + ref.tokens));  // prompt and answer tokens
+    // ...and with the request's own template and system.
+    const json overridden = post(c, "/api/generate",
+                                 json{{"model", "teller"}, {"prompt", "upon a"}, {"system", "Once"}, {"stream", false},
+                                      {"template", "{{ .System }} {{ .Prompt }} time"}, {"options", greedy}}.dump(), 200);
+    CHECK(overridden.at("response") == ref.continuation);
+
+    // Load and unload with empty messages.
+    const json load = post(c, "/api/chat", R"({"model":"teller","messages":[]})", 200);
+    CHECK(load.at("done_reason") == "load");
+    CHECK(load.at("message") == json{{"role", "assistant"}, {"content", ""}});
+    CHECK(post(c, "/api/chat", R"({"model":"teller","keep_alive":0})", 200).at("done_reason") == "unload");
+
+    // Refusals with Ollama's messages.
+    CHECK(post(c, "/api/chat", R"({"messages":[]})", 400).at("error") == "model is required");
+    CHECK(post(c, "/api/chat", R"({"model":"nope","messages":[]})", 404).at("error") == "model 'nope' not found");
+    const std::string hello = R"("messages":[{"role":"user","content":"hi"}])";
+    CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"tools":[{"type":"function","function":{"name":"f"}}]})", 400)
+              .at("error") == "teller:latest does not support tools");
+    CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"think":true})", 400).at("error") == "\"teller:latest\" does not support thinking");
+    CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"think":"lots"})", 400).at("error").get<std::string>().rfind("invalid think value", 0) == 0);
+    CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"format":"json"})", 501).contains("error"));
+    CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"format":42})", 400).at("error").get<std::string>().rfind("invalid format", 0) == 0);
+    CHECK(post(c, "/api/chat", R"({"model":"teller","messages":"hi"})", 400).contains("error"));
+    CHECK(post(c, "/api/chat", R"({"model":"teller","messages":[{"content":"no role"}]})", 400).contains("error"));
+    CHECK(post(c, "/api/generate", R"({"model":"teller","prompt":"x","template":"{{ .Broken"})", 400).at("error").get<std::string>().find("template:") == 0);
+
+    // A model without any template runs the prompt as it is ({{ .Prompt }}).
+    rockllm::test::create_stories(c, "plain");
+    const json plain = post(c, "/api/chat",
+                            json{{"model", "plain"}, {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}}, {"stream", false},
+                                 {"options", greedy}}.dump(), 200);
+    CHECK(plain.at("message").at("content") == ref.continuation);
+}
+
+TEST_CASE("serve: /v1/chat/completions, plain and streamed") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const Reference ref = once_upon_a_time();
+    rockllm::test::create_stories(c, "teller", {{"template", "{{- range .Messages }}{{ .Content }}{{ end }}"}});
+    const json messages = {{{"role", "system"}, {"content", "Once upon"}},
+                           {{"role", "user"}, {"content", {{{"type", "text"}, {"text", " a time"}}}}}};  // content parts
+
+    const json answer = post(c, "/v1/chat/completions",
+                             json{{"model", "teller"}, {"messages", messages}, {"temperature", 0}, {"max_tokens", ref.tokens}}.dump(), 200);
+    CHECK(answer.at("object") == "chat.completion");
+    CHECK(answer.at("id").get<std::string>().rfind("chatcmpl-", 0) == 0);
+    CHECK(answer.at("system_fingerprint") == "fp_ollama");
+    CHECK(answer.at("choices")[0].at("message").at("content") == ref.continuation);
+    CHECK(answer.at("choices")[0].at("finish_reason") == "length");
+    CHECK(answer.at("usage").at("prompt_tokens") == 5);
+    CHECK(answer.at("usage").at("completion_tokens") == ref.tokens);
+
+    auto streamed = c.Post("/v1/chat/completions",
+                           json{{"model", "teller"}, {"messages", messages}, {"temperature", 0}, {"max_tokens", ref.tokens},
+                                {"stream", true}, {"stream_options", {{"include_usage", true}}}}.dump(),
+                           "application/json");
+    REQUIRE(streamed);
+    CHECK(streamed->get_header_value("Content-Type") == "text/event-stream");
+    std::vector<std::string> events;
+    std::istringstream lines(streamed->body);
+    for (std::string line; std::getline(lines, line);)
+        if (!line.empty()) events.push_back(line.substr(6));
+    REQUIRE(events.size() >= 4);
+    CHECK(events.back() == "[DONE]");
+    CHECK(json::parse(events[events.size() - 2]).at("usage").at("completion_tokens") == ref.tokens);
+    const json finish = json::parse(events[events.size() - 3]);
+    CHECK(finish.at("choices")[0].at("finish_reason") == "length");
+    CHECK(finish.at("choices")[0].at("delta") == json::object());
+    std::string text;
+    for (size_t i = 0; i + 3 < events.size(); ++i) {
+        const json e = json::parse(events[i]);
+        CHECK(e.at("object") == "chat.completion.chunk");
+        CHECK(e.at("choices")[0].at("delta").at("role") == "assistant");
+        text += e.at("choices")[0].at("delta").at("content").get<std::string>();
+    }
+    CHECK(text == ref.continuation);
+
+    const json empty = post(c, "/v1/chat/completions", R"({"model":"teller","messages":[]})", 400);
+    CHECK(empty.at("error").at("message") == "[] is too short - 'messages'");
+    CHECK(empty.at("error").at("type") == "invalid_request_error");
+    CHECK(post(c, "/v1/chat/completions", R"({"model":"nope","messages":[{"role":"user","content":"x"}]})", 404)
+              .at("error").at("type") == "not_found_error");
+}
