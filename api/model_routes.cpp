@@ -1,5 +1,6 @@
 // Model management: /api/tags, /api/show, /api/ps, /api/copy, /api/delete, /api/create,
 // /api/blobs/:digest, /api/push.
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -68,7 +69,11 @@ json capabilities_of(const gguf::File& file, const std::string& tmpl) {
 }
 
 // A params value as `ollama show` prints it: strings quoted, numbers and booleans bare.
-std::string parameter_value(const json& v) { return v.dump(); }
+std::string parameter_value(const json& v) {
+    if (v.is_number_float() && v.get<double>() == std::floor(v.get<double>()) && std::abs(v.get<double>()) < 1e15)
+        return std::to_string(static_cast<int64_t>(v.get<double>()));  // Go prints 0.0 as 0
+    return v.dump();
+}
 
 std::string parameters_text(const json& params) {
     std::string out;

@@ -5,7 +5,8 @@
 
 namespace rockllm {
 
-CommandLine::CommandLine(const std::vector<std::string>& args, const std::set<std::string>& known) {
+CommandLine::CommandLine(const std::vector<std::string>& args, const std::set<std::string>& known,
+                         const std::set<std::string>& switches) {
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         if (!arg.starts_with("--")) {
@@ -13,6 +14,10 @@ CommandLine::CommandLine(const std::vector<std::string>& args, const std::set<st
             continue;
         }
         std::string name = arg.substr(2), value;
+        if (switches.count(name)) {
+            values_[name].push_back("true");
+            continue;
+        }
         if (const size_t eq = name.find('='); eq != std::string::npos) {
             value = name.substr(eq + 1);
             name.resize(eq);

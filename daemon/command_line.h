@@ -17,8 +17,12 @@ public:
 
 class CommandLine {
 public:
-    // Every flag must be one of `known`; positional arguments are kept in order.
-    CommandLine(const std::vector<std::string>& args, const std::set<std::string>& known);
+    // Every flag must be one of `known` (which take a value) or `switches` (which take none);
+    // positional arguments are kept in order.
+    CommandLine(const std::vector<std::string>& args, const std::set<std::string>& known,
+                const std::set<std::string>& switches = {});
+
+    bool has(const std::string& name) const { return values_.count(name) > 0; }
 
     std::optional<std::string> get(const std::string& name) const;  // the last value given
     std::vector<std::string> get_all(const std::string& name) const;  // every value, in order

@@ -6,6 +6,7 @@
 
 #include "daemon/command_line.h"
 #include "daemon/bench_command.h"
+#include "daemon/client_commands.h"
 #include "daemon/generate_command.h"
 #include "daemon/serve_command.h"
 
@@ -15,7 +16,18 @@ constexpr const char* kUsage = R"(Usage:
   rockllm [command]
 
 Available Commands:
-  serve       Start the Ollama-compatible server (OLLAMA_HOST, OLLAMA_MODELS, OLLAMA_CONTEXT_LENGTH)
+  serve       Start the Ollama-compatible server (OLLAMA_HOST, OLLAMA_MODELS, OLLAMA_KEEP_ALIVE,
+              OLLAMA_NUM_PARALLEL, OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE, OLLAMA_CONTEXT_LENGTH,
+              ROCKLLM_MAX_MEMORY)
+  run         Run a model: rockllm run MODEL [PROMPT] [--verbose] [--keepalive 5m]
+  pull        Pull a model from a registry: rockllm pull MODEL [--insecure]
+  list        List models (also: ls)
+  ps          List running models
+  show        Show information for a model [--modelfile|--parameters|--template|--system|--license]
+  create      Create a model from a Modelfile: rockllm create MODEL [-f Modelfile]
+  cp          Copy a model: rockllm cp SOURCE DESTINATION
+  rm          Remove models: rockllm rm MODEL...
+  stop        Stop a running model: rockllm stop MODEL
   generate    Continue a prompt with a GGUF model file
               --model FILE.gguf --prompt TEXT [--num-predict N] [--temperature T] [--seed S] [--num-ctx N]
               [--threads N] [--top-k K] [--top-p P] [--min-p P] [--typical-p P] [--repeat-penalty R]
@@ -43,6 +55,7 @@ int main(int argc, char** argv) {
         if (command == "generate") return rockllm::run_generate_command(rest);
         if (command == "bench") return rockllm::run_bench_command(rest);
         if (command == "synth") return rockllm::run_synth_command(rest);
+        if (rockllm::is_client_command(command)) return rockllm::run_client_command(command, rest);
         std::fprintf(stderr, "Error: unknown command \"%s\" for \"rockllm\"\n\n%s", command.c_str(), kUsage);
         return 1;
     } catch (const rockllm::UsageError& e) {

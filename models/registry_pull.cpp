@@ -92,7 +92,7 @@ public:
     std::string fetch_manifest() {
         const std::string path = "/v2/" + name_.name_space + "/" + name_.model + "/manifests/" + name_.tag;
         auto res = client_.Get(path.c_str(), {{"Accept", "application/vnd.docker.distribution.manifest.v2+json"}});
-        if (!res) throw PullError("pull model manifest: " + httplib::to_string(res.error()));
+        if (!res) throw PullError("pull model manifest: cannot reach " + name_.host + " (" + httplib::to_string(res.error()) + ")");
         if (res->status == 404) throw PullError("pull model manifest: file does not exist");
         if (res->status == 401 || res->status == 403)
             throw PullError("pull model manifest: the registry requires authentication, which rockllm does not do");
