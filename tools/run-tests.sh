@@ -21,6 +21,7 @@ else
 fi
 cmake --build "$build_dir" -j "$(nproc)"
 tools/fetch-hf-tokenizers.sh "$build_dir/hf-tokenizers"
+tools/install-npm-clients.sh "$build_dir/npm-clients"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
