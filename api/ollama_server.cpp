@@ -1,5 +1,7 @@
 #include "api/ollama_server.h"
 
+#include <algorithm>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -15,17 +17,51 @@ constexpr int kHttpThreads = 64;           // connections served at once; waitin
 }  // namespace
 
 OllamaServer::OllamaServer(ModelStore store, ServerOptions options)
-    : options_(std::move(options)), context_(std::move(store), options_.scheduler), http_(std::make_unique<httplib::Server>()) {
+    : options_(std::move(options)), access_(options_.host, options_.origins), context_(std::move(store), options_.scheduler), http_(std::make_unique<httplib::Server>()) {
     httplib::Server& s = *http_;
     s.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        if (!access_.host_allowed(req.get_header_value("Host"))) {
+            res.status = 403;
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        const std::string origin = req.get_header_value("Origin");
+        if (!origin.empty()) {
+            if (!access_.origin_allowed(origin)) {
+                res.status = 403;
+                return httplib::Server::HandlerResponse::Handled;
+            }
+            res.set_header("Access-Control-Allow-Origin", access_.any_origin() ? "*" : origin);
+            res.set_header("Vary", "Origin");
+        }
+        if (req.method == "OPTIONS") {  // a CORS preflight
+            res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
+            res.set_header("Access-Control-Allow-Headers", kCorsAllowedHeaders);
+            res.set_header("Access-Control-Max-Age", "43200");
+            res.status = 204;
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
     s.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content("Ollama is running", "text/plain; charset=utf-8"); });
     s.Get("/api/version", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"version", kVersion}}); });
     register_model_routes(s, context_);
     register_inference_routes(s, context_);
     register_openai_routes(s, context_);
-    // Unknown routes: gin's plain-text 404.
-    s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-        if (res.status == 404 && res.body.empty()) res.set_content("404 page not found", "text/plain");
+    // Unknown routes: gin's plain-text 404, or 405 when the path exists for another method.
+    s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+        if (res.status != 404 || !res.body.empty()) return;
+        static const char* const routes[] = {"/", "/api/version", "/api/tags", "/api/ps", "/api/show", "/api/generate", "/api/chat",
+                                             "/api/embed", "/api/embeddings", "/api/pull", "/api/push", "/api/delete", "/api/copy",
+                                             "/api/create", "/api/blobs/*", "/v1/chat/completions", "/v1/completions",
+                                             "/v1/embeddings", "/v1/models", "/v1/models/*"};
+        const bool known = std::any_of(std::begin(routes), std::end(routes), [&](const char* r) { return wildcard_match(r, req.path); });
+        if (known) {
+            res.status = 405;
+            res.set_content("405 method not allowed", "text/plain");
+        } else {
+            res.set_content("404 page not found", "text/plain");
+        }
     });
 }
 

@@ -5,6 +5,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "api/access_policy.h"
 
 #include "api/server_context.h"
 
@@ -17,6 +20,7 @@ namespace rockllm {
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 11434;
+    std::vector<std::string> origins;  // OLLAMA_ORIGINS
     SchedulerOptions scheduler;
 };
 
@@ -31,6 +35,7 @@ public:
 
 private:
     ServerOptions options_;
+    AccessPolicy access_;
     ServerContext context_;  // outlives http_: handlers still running refer to it
     std::unique_ptr<httplib::Server> http_;
 };

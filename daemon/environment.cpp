@@ -113,6 +113,21 @@ int64_t byte_size(const char* name) {
 
 }  // namespace
 
+std::vector<std::string> extra_origins() {
+    std::vector<std::string> out;
+    const std::string v = variable("OLLAMA_ORIGINS");
+    size_t start = 0;
+    while (start <= v.size()) {
+        const size_t comma = std::min(v.find(',', start), v.size());
+        std::string origin = v.substr(start, comma - start);
+        while (!origin.empty() && origin.front() == ' ') origin.erase(origin.begin());
+        while (!origin.empty() && origin.back() == ' ') origin.pop_back();
+        if (!origin.empty()) out.push_back(origin);
+        start = comma + 1;
+    }
+    return out;
+}
+
 SchedulerOptions scheduler_options() {
     SchedulerOptions o;
     o.num_ctx = default_context_length();

@@ -21,6 +21,7 @@ int run_serve_command(const std::vector<std::string>& args) {
     try {
         address = parse_ollama_host(host_env ? host_env : "");
         options.scheduler = scheduler_options();
+        options.origins = extra_origins();
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }

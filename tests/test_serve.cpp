@@ -105,3 +105,41 @@ TEST_CASE("serve: OLLAMA_HOST that cannot be parsed is a clear error") {
     CHECK(WEXITSTATUS(status) != 0);
     CHECK(rockllm::test::read_text(dir.file("err")).find("invalid port") != std::string::npos);
 }
+
+TEST_CASE("serve: DNS-rebinding Host check, CORS origins and preflight, HEAD, 405") {
+    Daemon daemon(rockllm::test::Env{{"OLLAMA_ORIGINS", "https://webui.example.org, http://*.lan"}});
+    httplib::Client c = daemon.client();
+    auto get = [&](const std::string& path, const httplib::Headers& headers) {
+        auto r = c.Get(path.c_str(), headers);
+        REQUIRE(r);
+        return std::move(r.value());
+    };
+    // Loopback listener: only names of this machine may appear in Host.
+    CHECK(get("/api/version", {{"Host", "evil.example.com"}}).status == 403);
+    CHECK(get("/api/version", {{"Host", "attacker.com:11434"}}).status == 403);
+    for (const char* host : {"localhost:11434", "127.0.0.1", "[::1]:11434", "10.1.2.3", "192.168.1.20:11434", "rock5b.local", "x.localhost"}) {
+        CAPTURE(host);
+        CHECK(get("/api/version", {{"Host", host}}).status == 200);
+    }
+    // CORS: local and listed origins are echoed back; others refused.
+    auto allowed = get("/api/tags", {{"Origin", "http://localhost:8080"}});
+    CHECK(allowed.status == 200);
+    CHECK(allowed.get_header_value("Access-Control-Allow-Origin") == "http://localhost:8080");
+    CHECK(get("/api/tags", {{"Origin", "https://webui.example.org"}}).status == 200);
+    CHECK(get("/api/tags", {{"Origin", "http://nas.lan"}}).get_header_value("Access-Control-Allow-Origin") == "http://nas.lan");
+    CHECK(get("/api/tags", {{"Origin", "chrome-extension://abcdef"}}).status == 200);
+    CHECK(get("/api/tags", {{"Origin", "https://evil.example.com"}}).status == 403);
+    auto preflight = c.Options("/api/chat", {{"Origin", "http://127.0.0.1:3000"}, {"Access-Control-Request-Method", "POST"}});
+    REQUIRE(preflight);
+    CHECK(preflight->status == 204);
+    CHECK(preflight->get_header_value("Access-Control-Allow-Headers").find("Content-Type") != std::string::npos);
+    // HEAD on the GET routes; a known path with the wrong method is 405.
+    auto head = c.Head("/");
+    REQUIRE(head);
+    CHECK(head->status == 200);
+    CHECK(c.Head("/api/tags")->status == 200);
+    auto wrong = c.Get("/api/chat");
+    REQUIRE(wrong);
+    CHECK(wrong->status == 405);
+    CHECK(wrong->body == "405 method not allowed");
+}
