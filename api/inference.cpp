@@ -119,6 +119,16 @@ std::string render_conversation(const LoadedModel& model, const std::string& dis
     }
 }
 
+CollectedGeneration collect_generation(Scheduler::Lease& lease, const GenerationRequest& request) {
+    CollectedGeneration out;
+    out.stats = lease.model().generate(lease.slot(), request, [&](const std::string& piece) {
+        out.text += piece;
+        return !lease.shutting_down();
+    });
+    if (lease.shutting_down()) throw ServerBusy("the server is shutting down");
+    return out;
+}
+
 void stream_generation(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, GenerationRequest request,
                        std::string display, StreamFormat format) {
     const char* content_type = format.content_type;
@@ -129,13 +139,14 @@ void stream_generation(httplib::Response& res, std::shared_ptr<Scheduler::Lease>
             bool client_gone = false;
             const GenerationStats stats = lease->model().generate(lease->slot(), request, [&](const std::string& piece) {
                 client_gone = !write(format.piece(piece));
-                return !client_gone;
+                return !client_gone && !lease->shutting_down();
             });
             if (client_gone) {
                 log_client_gone(format.route, display, stats.eval_count);
                 return false;
             }
-            write(format.finish(stats));
+            if (lease->shutting_down()) write(format.error("the server is shutting down"));
+            else write(format.finish(stats));
         } catch (const std::exception& e) {
             write(format.error(e.what()));
         }

@@ -57,8 +57,16 @@ struct StreamFormat {
     std::function<std::string(const std::string& error)> error;
 };
 
+struct CollectedGeneration {
+    std::string text;
+    GenerationStats stats;
+};
+// Runs a generation to its end for a non-streaming answer (cut short when the server stops).
+CollectedGeneration collect_generation(Scheduler::Lease& lease, const GenerationRequest& request);
+
 // Streams a generation in the lease's slot as the response body, event by event as tokens come.
-// A client that disconnects stops the generation, which frees the slot.
+// A client that disconnects stops the generation, which frees the slot; a server that stops ends
+// the stream with an error event.
 void stream_generation(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, GenerationRequest request,
                        std::string display, StreamFormat format);
 

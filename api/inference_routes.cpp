@@ -71,11 +71,7 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
                                                          body.value("options", json::object()));
 
     if (!stream) {
-        std::string text;
-        const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
-            text += piece;
-            return true;
-        });
+        const auto [text, stats] = collect_generation(*lease, request);
         send_json(res, 200, generate_final_chunk(display, model, stats, text, !raw, ns_since(start)));
         return;
     }
@@ -137,11 +133,7 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
         generation_request(model, render_conversation(model, display, messages, tools, think), body.value("options", json::object()));
 
     if (!stream) {
-        std::string text;
-        const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
-            text += piece;
-            return true;
-        });
+        const auto [text, stats] = collect_generation(*lease, request);
         send_json(res, 200, chat_final_chunk(display, model, stats, text, ns_since(start)));
         return;
     }

@@ -68,6 +68,9 @@ OllamaServer::OllamaServer(ModelStore store, ServerOptions options)
 OllamaServer::~OllamaServer() { http_.reset(); }
 
 bool OllamaServer::listen() { return http_->listen(options_.host, options_.port); }
-void OllamaServer::stop() { http_->stop(); }
+void OllamaServer::stop() {
+    context_.scheduler.begin_shutdown();  // running generations end, their streams get a last line
+    http_->stop();
+}
 
 }  // namespace rockllm

@@ -88,11 +88,7 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
                     {"choices", {{{"text", text}, {"index", 0}, {"finish_reason", finish_reason}}}}};
     };
     if (!stream) {
-        std::string text;
-        const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
-            text += piece;
-            return true;
-        });
+        const auto [text, stats] = collect_generation(*lease, request);
         json answer = chunk(text, stats.done_reason);
         answer["usage"] = usage(stats);
         send_json(res, 200, answer);
@@ -182,11 +178,7 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
         return json{{"id", id}, {"object", object}, {"created", unix_now()}, {"model", display}, {"system_fingerprint", "fp_ollama"}};
     };
     if (!stream) {
-        std::string text;
-        const GenerationStats stats = model.generate(lease->slot(), request, [&](const std::string& piece) {
-            text += piece;
-            return true;
-        });
+        const auto [text, stats] = collect_generation(*lease, request);
         json answer = envelope("chat.completion");
         answer["choices"] = {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", stats.done_reason}}};
         answer["usage"] = usage(stats);

@@ -44,6 +44,11 @@ Scheduler::~Scheduler() {
     expiry_thread_.join();
 }
 
+void Scheduler::begin_shutdown() {
+    shutting_down_ = true;
+    changed_.notify_all();
+}
+
 int Scheduler::pending() const {
     std::lock_guard lock(mutex_);
     return pending_;
@@ -71,7 +76,7 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
 
     const Key key = key_of(stored);
     for (;;) {
-        if (stopping_) throw std::runtime_error("the server is shutting down");
+        if (stopping_ || shutting_down_) throw ServerBusy("the server is shutting down");
         // A model re-created under the same name replaces the old version once that is idle.
         for (auto it = loaded_.begin(); it != loaded_.end();) {
             const bool old_version = it->first != key && it->second.model->stored().name.same_as(stored.name);

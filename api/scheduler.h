@@ -7,6 +7,7 @@
 // One load happens at a time, outside the lock, so requests for loaded models are never held up.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -28,6 +29,7 @@ namespace rockllm {
 class ServerBusy : public std::runtime_error {
 public:
     ServerBusy() : std::runtime_error("server busy, please try again.  maximum pending requests exceeded") {}
+    explicit ServerBusy(const std::string& message) : std::runtime_error(message) {}
 };
 
 struct SchedulerOptions {
@@ -51,6 +53,8 @@ public:
         ~Lease();
         LoadedModel& model() { return *model_; }
         int slot() const { return slot_; }
+        // Generation should end now: the server is stopping.
+        bool shutting_down() const { return scheduler_.shutting_down(); }
 
     private:
         friend class Scheduler;
@@ -81,6 +85,9 @@ public:
     // Loaded models, the one expiring last first (as /api/ps lists them).
     std::vector<Running> running() const;
     int pending() const;
+    // Refuses new requests and tells running ones to finish (SIGTERM).
+    void begin_shutdown();
+    bool shutting_down() const { return shutting_down_; }
 
 private:
     struct Entry {
@@ -105,6 +112,7 @@ private:
     bool loading_ = false;
     int pending_ = 0;
     bool stopping_ = false;
+    std::atomic<bool> shutting_down_{false};
     std::thread expiry_thread_;
 };
 

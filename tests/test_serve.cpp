@@ -1,7 +1,9 @@
 // rockllm serve driven over HTTP: the store as Ollama left it, generation, load/unload, shutdown.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <sstream>
+#include <thread>
 
 #include <sys/wait.h>
 
@@ -142,4 +144,32 @@ TEST_CASE("serve: DNS-rebinding Host check, CORS origins and preflight, HEAD, 40
     REQUIRE(wrong);
     CHECK(wrong->status == 405);
     CHECK(wrong->body == "405 method not allowed");
+}
+
+TEST_CASE("serve: SIGTERM ends running streams with a last line and exits 0") {
+    Daemon daemon;
+    std::atomic<int> chunks{0};
+    std::string received;
+    std::thread streaming([&] {
+        httplib::Client c = daemon.client();
+        httplib::Request req;
+        req.method = "POST";
+        req.path = "/api/generate";
+        req.body = json{{"model", "stories"}, {"prompt", "Once upon a time"}, {"raw", true},
+                        {"options", {{"temperature", 0}, {"num_predict", 1000000}}}}.dump();
+        req.set_header("Content-Type", "application/json");
+        req.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
+            received.append(data, size);
+            ++chunks;
+            return true;
+        };
+        c.send(req);
+    });
+    for (int i = 0; i < 600 && chunks < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(chunks >= 3);
+    CHECK(daemon.stop() == 0);
+    streaming.join();
+    const auto lines = rockllm::test::ndjson_lines(received);
+    REQUIRE(!lines.empty());
+    CHECK(lines.back() == json{{"error", "the server is shutting down"}});
 }
