@@ -112,8 +112,24 @@ std::string render_conversation(const LoadedModel& model, const std::string& dis
     messages.insert(messages.begin(), model.stored_messages().begin(), model.stored_messages().end());
     if (!model.system_prompt().empty() && !starts_with_system)
         messages.insert(messages.begin(), ChatMessage{"system", model.system_prompt()});
+    // Too long for the context: drop the oldest messages (but the system ones and the last) until
+    // the prompt fits, as Ollama does; the earliest start that fits wins.
+    auto render_from = [&](size_t first) {
+        std::vector<ChatMessage> kept;
+        for (size_t j = 0; j < first; ++j)
+            if (messages[j].role == "system") kept.push_back(messages[j]);
+        kept.insert(kept.end(), messages.begin() + static_cast<std::ptrdiff_t>(first), messages.end());
+        return t.render(kept, tools, think);
+    };
     try {
-        return t.render(messages, tools, think);
+        std::string prompt = render_from(0);
+        if (messages.size() < 2 || model.count_tokens(prompt) <= model.num_ctx()) return prompt;
+        size_t start = messages.size() - 1;
+        for (size_t i = messages.size() - 1; i-- > 0;) {
+            if (model.count_tokens(render_from(i)) > model.num_ctx()) break;
+            start = i;
+        }
+        return render_from(start);
     } catch (const gotmpl::TemplateError& e) {
         throw HttpError(500, std::string("rendering the prompt: ") + e.what());
     }
@@ -153,6 +169,15 @@ void stream_generation(httplib::Response& res, std::shared_ptr<Scheduler::Lease>
         sink.done();
         return true;
     });
+}
+
+void add_metrics(json& chunk, const GenerationStats& stats, int64_t load_ns, int64_t total_ns) {
+    const std::pair<const char*, int64_t> metrics[] = {
+        {"total_duration", total_ns},         {"load_duration", load_ns},
+        {"prompt_eval_count", stats.prompt_eval_count}, {"prompt_eval_duration", stats.prompt_eval_duration_ns},
+        {"eval_count", stats.eval_count},     {"eval_duration", stats.eval_duration_ns}};
+    for (const auto& [key, value] : metrics)
+        if (value != 0) chunk[key] = value;
 }
 
 std::string ndjson(const nlohmann::json& line) { return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }

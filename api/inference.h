@@ -36,7 +36,8 @@ void reject_format(const nlohmann::json& body);
 
 // A conversation rendered with the model's template, as Ollama prepares it: the model's stored
 // MESSAGEs first, its SYSTEM first of all unless the conversation starts with a system message;
-// tools and thinking only for templates that use them (HttpError 400 otherwise).
+// tools and thinking only for templates that use them (HttpError 400 otherwise). A conversation
+// longer than the context loses its oldest messages (never the system ones or the last).
 std::string render_conversation(const LoadedModel& model, const std::string& display, std::vector<ChatMessage> messages,
                                 const nlohmann::json& tools, const ThinkSetting& think);
 // generate's prompt when not raw: [system, stored messages, user prompt] through the model's
@@ -72,6 +73,9 @@ void stream_generation(httplib::Response& res, std::shared_ptr<Scheduler::Lease>
 
 // A JSON value as one NDJSON line (invalid UTF-8 from the model replaced).
 std::string ndjson(const nlohmann::json& line);
+// The final chunk's counts and nanosecond durations; zero values left out, as Ollama's omitempty.
+void add_metrics(nlohmann::json& chunk, const GenerationStats& stats, int64_t load_ns, int64_t total_ns);
+
 // One NDJSON line; false when the client has gone away.
 bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line);
 

@@ -21,17 +21,12 @@ int64_t ns_since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
 }
 
-json generate_final_chunk(const std::string& model, const LoadedModel& loaded, const GenerationStats& stats,
+json generate_final_chunk(const std::string& model, int64_t load_ns, const GenerationStats& stats,
                           const std::string& response, bool with_context, int64_t total_ns) {
     json j = {{"model", model},       {"created_at", rfc3339_now()}, {"response", response},
               {"done", true},         {"done_reason", stats.done_reason}};
     if (with_context) j["context"] = stats.context;
-    j["total_duration"] = total_ns;
-    j["load_duration"] = loaded.load_duration_ns();
-    j["prompt_eval_count"] = stats.prompt_eval_count;
-    j["prompt_eval_duration"] = stats.prompt_eval_duration_ns;
-    j["eval_count"] = stats.eval_count;
-    j["eval_duration"] = stats.eval_duration_ns;
+    add_metrics(j, stats, load_ns, total_ns);
     return j;
 }
 
@@ -72,31 +67,25 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
 
     if (!stream) {
         const auto [text, stats] = collect_generation(*lease, request);
-        send_json(res, 200, generate_final_chunk(display, model, stats, text, !raw, ns_since(start)));
+        send_json(res, 200, generate_final_chunk(display, lease->load_duration_ns(), stats, text, !raw, ns_since(start)));
         return;
     }
-    LoadedModel* loaded = &model;
     stream_generation(res, lease, request, display,
                       {"application/x-ndjson", "/api/generate",
                        [display](const std::string& piece) {
                            return ndjson({{"model", display}, {"created_at", rfc3339_now()}, {"response", piece}, {"done", false}});
                        },
-                       [display, loaded, raw, start](const GenerationStats& stats) {
-                           return ndjson(generate_final_chunk(display, *loaded, stats, "", !raw, ns_since(start)));
+                       [display, load_ns = lease->load_duration_ns(), raw, start](const GenerationStats& stats) {
+                           return ndjson(generate_final_chunk(display, load_ns, stats, "", !raw, ns_since(start)));
                        },
                        [](const std::string& error) { return ndjson({{"error", error}}); }});
 }
 
-json chat_final_chunk(const std::string& model, const LoadedModel& loaded, const GenerationStats& stats,
+json chat_final_chunk(const std::string& model, int64_t load_ns, const GenerationStats& stats,
                       const std::string& content, int64_t total_ns) {
     json j = {{"model", model}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", content}}},
               {"done", true}, {"done_reason", stats.done_reason}};
-    j["total_duration"] = total_ns;
-    j["load_duration"] = loaded.load_duration_ns();
-    j["prompt_eval_count"] = stats.prompt_eval_count;
-    j["prompt_eval_duration"] = stats.prompt_eval_duration_ns;
-    j["eval_count"] = stats.eval_count;
-    j["eval_duration"] = stats.eval_duration_ns;
+    add_metrics(j, stats, load_ns, total_ns);
     return j;
 }
 
@@ -134,18 +123,17 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
 
     if (!stream) {
         const auto [text, stats] = collect_generation(*lease, request);
-        send_json(res, 200, chat_final_chunk(display, model, stats, text, ns_since(start)));
+        send_json(res, 200, chat_final_chunk(display, lease->load_duration_ns(), stats, text, ns_since(start)));
         return;
     }
-    LoadedModel* loaded = &model;
     stream_generation(res, lease, request, display,
                       {"application/x-ndjson", "/api/chat",
                        [display](const std::string& piece) {
                            return ndjson({{"model", display}, {"created_at", rfc3339_now()},
                                           {"message", {{"role", "assistant"}, {"content", piece}}}, {"done", false}});
                        },
-                       [display, loaded, start](const GenerationStats& stats) {
-                           return ndjson(chat_final_chunk(display, *loaded, stats, "", ns_since(start)));
+                       [display, load_ns = lease->load_duration_ns(), start](const GenerationStats& stats) {
+                           return ndjson(chat_final_chunk(display, load_ns, stats, "", ns_since(start)));
                        },
                        [](const std::string& error) { return ndjson({{"error", error}}); }});
 }
@@ -195,7 +183,7 @@ void embed(ServerContext& context, const httplib::Request& req, httplib::Respons
     json answer = {{"model", stored.name.display()}, {"embeddings", embeddings}};
     if (!inputs.empty()) {
         answer["total_duration"] = ns_since(start);
-        answer["load_duration"] = model.load_duration_ns();
+        if (lease->load_duration_ns() > 0) answer["load_duration"] = lease->load_duration_ns();
         answer["prompt_eval_count"] = tokens;
     }
     send_json(res, 200, answer);

@@ -132,6 +132,10 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
     return m;
 }
 
+int64_t LoadedModel::count_tokens(const std::string& prompt) const {
+    return static_cast<int64_t>(tokenizer_->encode(prompt, /*add_special=*/true, /*parse_special=*/true).size());
+}
+
 std::string LoadedModel::detokenize(std::span<const int32_t> tokens) const {
     for (int32_t t : tokens)
         if (t < 0 || t >= tokenizer_->vocabulary().size()) throw std::invalid_argument("context holds a token id outside the vocabulary");

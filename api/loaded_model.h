@@ -82,6 +82,7 @@ public:
 
     // Runs the prompt as given (no template) in a slot and streams text; on_text returning false cancels.
     GenerationStats generate(int slot, const GenerationRequest& request, const std::function<bool(const std::string&)>& on_text);
+    int64_t count_tokens(const std::string& prompt) const;
     // Text of tokens from an earlier response's "context", to continue a conversation.
     std::string detokenize(std::span<const int32_t> tokens) const;
     // Embeds a text in a slot. Too long for the context: cut to fit when truncate, else

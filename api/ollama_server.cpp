@@ -1,6 +1,7 @@
 #include "api/ollama_server.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,11 @@ OllamaServer::OllamaServer(ModelStore store, ServerOptions options)
     });
     s.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content("Ollama is running", "text/plain; charset=utf-8"); });
     s.Get("/api/version", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"version", kVersion}}); });
+    if (options_.debug)
+        s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+            std::fprintf(stderr, "rockllm: %s | %d | %s | %s \"%s\"\n", rfc3339_now().c_str(), res.status, req.remote_addr.c_str(),
+                         req.method.c_str(), req.path.c_str());
+        });
     register_model_routes(s, context_);
     register_inference_routes(s, context_);
     register_openai_routes(s, context_);

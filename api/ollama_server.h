@@ -21,6 +21,7 @@ struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 11434;
     std::vector<std::string> origins;  // OLLAMA_ORIGINS
+    bool debug = false;                // OLLAMA_DEBUG: a log line per request
     SchedulerOptions scheduler;
 };
 

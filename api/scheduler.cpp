@@ -1,6 +1,7 @@
 #include "api/scheduler.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +12,10 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 std::string key_of(const StoredModel& m) { return m.name.display() + "@" + m.manifest.digest; }
+
+void log_unload(const LoadedModel& model, const char* why) {
+    std::fprintf(stderr, "rockllm: unloaded %s (%s)\n", model.stored().name.display().c_str(), why);
+}
 
 }  // namespace
 
@@ -59,6 +64,7 @@ bool Scheduler::evict_one_idle(std::vector<std::shared_ptr<LoadedModel>>& unload
     for (auto it = loaded_.begin(); it != loaded_.end(); ++it)
         if (it->second.active == 0 && (victim == loaded_.end() || it->second.expires < victim->second.expires)) victim = it;
     if (victim == loaded_.end()) return false;
+    log_unload(*victim->second.model, "to make room for another model");
     unloaded.push_back(std::move(victim->second.model));  // freed by the caller, outside the lock
     loaded_.erase(victim);
     return true;
@@ -75,12 +81,14 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
     } guard{pending_};
 
     const Key key = key_of(stored);
+    int64_t load_ns = 0;  // set when this request loads the model
     for (;;) {
         if (stopping_ || shutting_down_) throw ServerBusy("the server is shutting down");
         // A model re-created under the same name replaces the old version once that is idle.
         for (auto it = loaded_.begin(); it != loaded_.end();) {
             const bool old_version = it->first != key && it->second.model->stored().name.same_as(stored.name);
             if (old_version && it->second.active == 0) {
+                log_unload(*it->second.model, "replaced by a new version");
                 unloaded.push_back(std::move(it->second.model));
                 it = loaded_.erase(it);
             } else {
@@ -95,7 +103,9 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
                 *free_slot = true;
                 ++e.active;
                 const int slot = static_cast<int>(free_slot - e.busy.begin());
-                return std::unique_ptr<Lease>(new Lease(*this, e.model, slot, keep_alive));
+                std::unique_ptr<Lease> lease(new Lease(*this, e.model, slot, keep_alive));
+                lease->load_duration_ns_ = load_ns;
+                return lease;
             }
         } else if (found == loaded_.end() && !loading_) {
             if (static_cast<int>(loaded_.size()) >= options_.max_loaded_models && !evict_one_idle(unloaded)) {
@@ -137,6 +147,10 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
             loading_ = false;
             changed_.notify_all();
             if (!model) std::rethrow_exception(failure);
+            load_ns = model->load_duration_ns();
+            std::fprintf(stderr, "rockllm: loaded %s in %.0f ms (%.1f MB with %d slot(s) of %lld tokens)\n",
+                         stored.name.display().c_str(), static_cast<double>(load_ns) / 1e6,
+                         static_cast<double>(model->size_bytes()) / 1e6, model->num_slots(), static_cast<long long>(model->num_ctx()));
             Entry e;
             e.busy.assign(static_cast<size_t>(model->num_slots()), false);
             e.model = std::move(model);
@@ -161,6 +175,7 @@ void Scheduler::release(LoadedModel* model, int slot, std::optional<KeepAlive> k
             e.keep_alive = keep_alive.value_or(options_.default_keep_alive);
             e.expires = e.keep_alive.forever ? SteadyClock::time_point::max() : SteadyClock::now() + e.keep_alive.duration;
             if (e.active == 0 && (e.unload_requested || e.keep_alive.is_zero())) {
+                log_unload(*e.model, e.unload_requested ? "on request" : "keep_alive 0");
                 unloaded = std::move(e.model);
                 loaded_.erase(it);
             }
@@ -178,6 +193,7 @@ void Scheduler::unload(const ModelName& name) {
             if (!it->second.model->stored().name.same_as(name)) {
                 ++it;
             } else if (it->second.active == 0) {
+                log_unload(*it->second.model, "on request");
                 unloaded.push_back(std::move(it->second.model));
                 it = loaded_.erase(it);
             } else {
@@ -222,6 +238,7 @@ void Scheduler::expire_loop() {
         const auto now = SteadyClock::now();
         for (auto it = loaded_.begin(); it != loaded_.end();) {
             if (it->second.active == 0 && it->second.expires <= now) {
+                log_unload(*it->second.model, "keep_alive expired");
                 unloaded.push_back(std::move(it->second.model));
                 it = loaded_.erase(it);
             } else {

@@ -53,6 +53,8 @@ public:
         ~Lease();
         LoadedModel& model() { return *model_; }
         int slot() const { return slot_; }
+        // The time this request spent loading the model; 0 when it was loaded already.
+        int64_t load_duration_ns() const { return load_duration_ns_; }
         // Generation should end now: the server is stopping.
         bool shutting_down() const { return scheduler_.shutting_down(); }
 
@@ -64,6 +66,7 @@ public:
         std::shared_ptr<LoadedModel> model_;
         int slot_;
         std::optional<KeepAlive> keep_alive_;
+        int64_t load_duration_ns_ = 0;
     };
 
     struct Running {

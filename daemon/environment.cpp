@@ -113,6 +113,11 @@ int64_t byte_size(const char* name) {
 
 }  // namespace
 
+bool debug_enabled() {
+    const std::string v = variable("OLLAMA_DEBUG");
+    return !v.empty() && v != "0" && v != "false" && v != "FALSE";
+}
+
 std::vector<std::string> extra_origins() {
     std::vector<std::string> out;
     const std::string v = variable("OLLAMA_ORIGINS");

@@ -22,6 +22,8 @@ ListenAddress parse_ollama_host(const std::string& value);
 std::string models_directory();
 // OLLAMA_CONTEXT_LENGTH, else 4096 (Ollama's default on machines with < 24 GiB of VRAM, i.e. ours).
 int64_t default_context_length();
+// OLLAMA_DEBUG: "1", "true" or a level above 0.
+bool debug_enabled();
 // OLLAMA_ORIGINS: extra allowed browser origins, comma separated.
 std::vector<std::string> extra_origins();
 // OLLAMA_CONTEXT_LENGTH, OLLAMA_NUM_PARALLEL, OLLAMA_MAX_LOADED_MODELS (0: 3), OLLAMA_MAX_QUEUE,

@@ -22,6 +22,7 @@ int run_serve_command(const std::vector<std::string>& args) {
         address = parse_ollama_host(host_env ? host_env : "");
         options.scheduler = scheduler_options();
         options.origins = extra_origins();
+        options.debug = debug_enabled();
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }
@@ -36,7 +37,10 @@ int run_serve_command(const std::vector<std::string>& args) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    OllamaServer server(ModelStore(models), options);
+    ModelStore store(models);
+    if (const int removed = store.remove_stale_temporaries(); removed > 0)
+        std::fprintf(stderr, "rockllm: removed %d unfinished file(s) an earlier run left in %s\n", removed, models.c_str());
+    OllamaServer server(std::move(store), options);
     std::thread signal_thread([&] {
         int signal = 0;
         sigwait(&signals, &signal);

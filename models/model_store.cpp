@@ -1,6 +1,7 @@
 #include "models/model_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -180,6 +181,21 @@ void ModelStore::remove(const StoredModel& model) const {
     // Empty tag, model, namespace and host directories go; manifests/ itself stays.
     for (fs::path dir = path.parent_path(); dir != root_ / "manifests" && dir.has_parent_path(); dir = dir.parent_path())
         if (!fs::remove(dir, ec)) break;  // not empty (or gone): stop climbing
+}
+
+int ModelStore::remove_stale_temporaries() const {
+    int removed = 0;
+    std::error_code ec;
+    const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const fs::path& top : {root_ / "blobs", root_ / "manifests"}) {
+        for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec)) {
+            std::error_code entry_ec;
+            if (!it->is_regular_file(entry_ec) || it->path().filename().string().rfind(".tmp-", 0) != 0) continue;
+            if (fs::last_write_time(it->path(), entry_ec) < cutoff && fs::remove(it->path(), entry_ec)) ++removed;
+        }
+        ec.clear();
+    }
+    return removed;
 }
 
 fs::path ModelStore::manifest_path(const ModelName& n) const {

@@ -104,6 +104,9 @@ public:
     // directories left empty. Blobs the model did not reference are never touched, so a store
     // shared with Ollama keeps whatever Ollama is in the middle of writing.
     void remove(const StoredModel& model) const;
+    // Removes the temporary files (".tmp-*") of writes a crash interrupted, once they are an hour
+    // old (younger ones may belong to a write in progress). Returns how many went.
+    int remove_stale_temporaries() const;
 
 private:
     // Removes those blobs of the manifest that no stored manifest references.

@@ -156,3 +156,22 @@ TEST_CASE("serve: /v1/chat/completions, plain and streamed") {
     CHECK(post(c, "/v1/chat/completions", R"({"model":"nope","messages":[{"role":"user","content":"x"}]})", 404)
               .at("error").at("type") == "not_found_error");
 }
+
+TEST_CASE("serve: a conversation longer than the context loses its oldest messages, not the system or the last") {
+    Daemon daemon(rockllm::test::Env{{"OLLAMA_CONTEXT_LENGTH", "64"}}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const Reference ref = once_upon_a_time();
+    rockllm::test::create_stories(c, "teller", {{"template", "{{- range .Messages }}{{ .Content }}{{ end }}"}});
+    std::string long_text;
+    for (int i = 0; i < 40; ++i) long_text += " the cat sat on the mat.";
+    const json messages = {{{"role", "system"}, {"content", "Once"}},
+                           {{"role", "user"}, {"content", long_text}},
+                           {{"role", "assistant"}, {"content", long_text}},
+                           {{"role", "user"}, {"content", " upon a time"}}};
+    const json answer = post(c, "/api/chat",
+                             json{{"model", "teller"}, {"messages", messages}, {"stream", false},
+                                  {"options", {{"temperature", 0}, {"num_predict", 8}}}}.dump(), 200);
+    CHECK(answer.at("prompt_eval_count") == 5);  // "Once" + " upon a time": both long turns dropped
+    CHECK(ref.continuation.rfind(answer.at("message").at("content").get<std::string>(), 0) == 0);
+    CHECK(answer.at("message").at("content").get<std::string>().size() > 10);
+}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,9 @@
 namespace rockllm {
 
 struct ChatMessage {
+    ChatMessage() = default;
+    ChatMessage(std::string role, std::string content) : role(std::move(role)), content(std::move(content)) {}
+
     std::string role;  // system, user, assistant, tool
     std::string content;
     std::string thinking;
