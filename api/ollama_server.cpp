@@ -73,7 +73,24 @@ OllamaServer::OllamaServer(ModelStore store, ServerOptions options)
 
 OllamaServer::~OllamaServer() { http_.reset(); }
 
-bool OllamaServer::listen() { return http_->listen(options_.host, options_.port); }
+bool OllamaServer::listen(const std::function<void()>& on_listening) {
+    if (!http_->bind_to_port(options_.host, options_.port)) return false;
+    if (on_listening) on_listening();
+    return http_->listen_after_bind();
+}
+
+bool OllamaServer::responsive(std::chrono::milliseconds within) { return context_.scheduler.responsive(within); }
+
+std::string OllamaServer::status_line() const {
+    std::string line = "listening on ";
+    line.append(options_.host).append(":").append(std::to_string(options_.port));
+    const auto running = context_.scheduler.running();
+    if (running.empty()) return line + "; no model loaded";
+    line += "; loaded:";
+    for (const auto& r : running) line.append(" ").append(r.stored.name.display());
+    return line;
+}
+
 void OllamaServer::stop() {
     context_.scheduler.begin_shutdown();  // running generations end, their streams get a last line
     http_->stop();

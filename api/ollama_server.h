@@ -3,6 +3,8 @@
 // listener and what they share.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,9 +32,14 @@ public:
     OllamaServer(ModelStore store, ServerOptions options);
     ~OllamaServer();
 
-    // Binds and serves until stop(); false when the address cannot be bound.
-    bool listen();
+    // Binds, calls on_listening, and serves until stop(); false when the address cannot be bound.
+    bool listen(const std::function<void()>& on_listening = {});
     void stop();
+
+    // Whether the scheduler answers within the time (for the service watchdog).
+    bool responsive(std::chrono::milliseconds within);
+    // One line for systemd's STATUS=: the address and the loaded models.
+    std::string status_line() const;
 
 private:
     ServerOptions options_;

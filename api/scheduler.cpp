@@ -54,6 +54,18 @@ void Scheduler::begin_shutdown() {
     changed_.notify_all();
 }
 
+bool Scheduler::responsive(std::chrono::milliseconds within) const {
+    const auto deadline = SteadyClock::now() + within;
+    do {
+        if (mutex_.try_lock()) {
+            mutex_.unlock();
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    } while (SteadyClock::now() < deadline);
+    return false;
+}
+
 int Scheduler::pending() const {
     std::lock_guard lock(mutex_);
     return pending_;

@@ -88,6 +88,8 @@ public:
     // Loaded models, the one expiring last first (as /api/ps lists them).
     std::vector<Running> running() const;
     int pending() const;
+    // Whether the scheduler's lock can be taken within the time: a stuck scheduler is not.
+    bool responsive(std::chrono::milliseconds within) const;
     // Refuses new requests and tells running ones to finish (SIGTERM).
     void begin_shutdown();
     bool shutting_down() const { return shutting_down_; }

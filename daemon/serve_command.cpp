@@ -1,8 +1,11 @@
 #include "daemon/serve_command.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
 #include <pthread.h>
@@ -10,8 +13,49 @@
 #include "api/ollama_server.h"
 #include "daemon/command_line.h"
 #include "daemon/environment.h"
+#include "daemon/sd_notify.h"
+#include "llm/kernels/vec_dot.h"
+#include "llm/thread_pool.h"
 
 namespace rockllm {
+
+namespace {
+
+// Pings systemd's watchdog while the scheduler answers, with a STATUS line of what is loaded.
+class Watchdog {
+public:
+    Watchdog(OllamaServer& server, std::chrono::microseconds interval) : server_(server), interval_(interval / 2) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~Watchdog() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        wake_.notify_all();
+        thread_.join();
+    }
+
+private:
+    void run() {
+        std::unique_lock lock(mutex_);
+        while (!wake_.wait_for(lock, interval_, [this] { return stop_; })) {
+            // A scheduler that does not answer within the interval is stuck: stop pinging, and
+            // systemd restarts the service.
+            if (!server_.responsive(std::chrono::duration_cast<std::chrono::milliseconds>(interval_))) continue;
+            sd_notify("WATCHDOG=1\nSTATUS=" + server_.status_line());
+        }
+    }
+
+    OllamaServer& server_;
+    std::chrono::microseconds interval_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+}  // namespace
 
 int run_serve_command(const std::vector<std::string>& args) {
     if (!args.empty()) throw UsageError("serve takes no arguments (configure it with OLLAMA_* variables)");
@@ -45,10 +89,18 @@ int run_serve_command(const std::vector<std::string>& args) {
         int signal = 0;
         sigwait(&signals, &signal);
         std::fprintf(stderr, "rockllm: received %s, shutting down\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        sd_notify("STOPPING=1");
         server.stop();
     });
-    std::fprintf(stderr, "rockllm: listening on %s:%d, models in %s\n", options.host.c_str(), options.port, models.c_str());
-    const bool ok = server.listen();
+    std::unique_ptr<Watchdog> watchdog;
+    const bool ok = server.listen([&] {
+        std::fprintf(stderr, "rockllm: listening on %s:%d, models in %s\n", options.host.c_str(), options.port, models.c_str());
+        std::fprintf(stderr, "rockllm: backend CPU (%s kernels, %d threads); the NPU backend is not part of this build yet\n",
+                     kernels::isa_name(kernels::detected_isa()), default_thread_count());
+        sd_notify("READY=1\nSTATUS=" + server.status_line());
+        if (const auto interval = watchdog_interval()) watchdog = std::make_unique<Watchdog>(server, *interval);
+    });
+    watchdog.reset();
     if (!ok) {
         std::fprintf(stderr, "Error: cannot listen on %s:%d (address in use?)\n", options.host.c_str(), options.port);
         pthread_kill(signal_thread.native_handle(), SIGTERM);  // release the waiting thread
