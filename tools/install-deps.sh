@@ -6,7 +6,7 @@ if [ "$(id -u)" -ne 0 ]; then exec sudo "$0" "$@"; fi
 packages=(
   build-essential cmake ninja-build pkg-config ca-certificates
   libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libssl-dev libdrm-dev doctest-dev
-  systemd dpkg-dev file lintian
+  systemd dpkg-dev file lintian curl
 )
 # systemd: systemd-analyze/sysusers/tmpfiles check the service files; dpkg-dev, file and lintian
 # build and check the Debian packages.
