@@ -35,6 +35,12 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # Depends: from the shared libraries the binary links
+if(CMAKE_CROSSCOMPILING AND ROCKLLM_ARM64_SYSROOT)
+  # sentencepiece comes extracted, not installed, so dpkg has no shlibs entry to derive its
+  # dependency from: name it here, at the version the build used.
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${ROCKLLM_ARM64_SYSROOT}/usr/lib/aarch64-linux-gnu)
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libsentencepiece0 (>= ${SENTENCEPIECE_VERSION})")
+endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/debian/postinst

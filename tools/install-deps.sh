@@ -10,7 +10,17 @@ packages=(
 )
 # systemd: systemd-analyze/sysusers/tmpfiles check the service files; dpkg-dev, file and lintian
 # build and check the Debian packages.
-if [ "${1:-}" = "--aarch64" ]; then packages+=(g++-aarch64-linux-gnu qemu-user-static); fi
+if [ "${1:-}" = "--aarch64" ]; then
+  # The cross compiler, qemu-user for the cross-built tests, and the arm64 -dev packages (Debian
+  # multiarch) the arm64 package links; sentencepiece's cannot be co-installed and is extracted
+  # by tools/build-arm64-package.sh instead.
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    apt-get update -qq
+  fi
+  packages+=(g++-aarch64-linux-gnu qemu-user-static
+             libcpp-httplib-dev:arm64 libpcre2-dev:arm64 libssl-dev:arm64 libdrm-dev:arm64)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

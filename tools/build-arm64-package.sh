@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Cross-builds rockllm for arm64 (the boards) with cmake/aarch64-linux-gnu.cmake and packages it
+# as rockllm_<version>_arm64.deb; then shows the package and runs the arm64 binary's usage under
+# qemu-user. Needs tools/install-deps.sh --aarch64. Usage: tools/build-arm64-package.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build-arm64-package}
+sysroot="$(pwd)/$out/sysroot"
+
+# sentencepiece (and protobuf-lite, which it links) for arm64, extracted rather than installed:
+# its -dev package cannot be co-installed with the amd64 one.
+if [ ! -f "$sysroot/usr/lib/aarch64-linux-gnu/pkgconfig/sentencepiece.pc" ]; then
+  mkdir -p "$out/debs" "$sysroot"
+  chmod 777 "$out/debs"  # apt downloads as its _apt user
+  (cd "$out/debs" && apt-get download -qq libsentencepiece-dev:arm64 libsentencepiece0:arm64 libprotobuf-lite32:arm64)
+  for deb in "$out"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
+  sed -i "s|^prefix=.*|prefix=$sysroot/usr|" "$sysroot/usr/lib/aarch64-linux-gnu/pkgconfig/sentencepiece.pc"
+fi
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+export ROCKLLM_ARM64_SYSROOT="$sysroot"
+cmake -S . -B "$out" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DROCKLLM_BUILD_TESTS=OFF \
+  -DCMAKE_TOOLCHAIN_FILE="$(pwd)/cmake/aarch64-linux-gnu.cmake" >/dev/null
+cmake --build "$out" -j "$(nproc)"
+file "$out/rockllm"
+rm -f "$out"/rockllm_*.deb
+(cd "$out" && cpack -G DEB >/dev/null)
+deb=$(ls "$out"/rockllm_*_arm64.deb)
+echo "== dpkg-deb --info $deb"
+dpkg-deb --info "$deb"
+echo "== dpkg-deb --contents $deb"
+dpkg-deb --contents "$deb"
+echo "== the arm64 binary under qemu-user"
+LD_LIBRARY_PATH="$sysroot/usr/lib/aarch64-linux-gnu" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$out/rockllm" help | head -3
