@@ -45,8 +45,8 @@ Available Commands:
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-        std::fputs(kUsage, args.empty() ? stderr : stdout);
-        return args.empty() ? 1 : 0;
+        std::fputs(kUsage, stdout);  // as `ollama` with no arguments: the usage, and success
+        return 0;
     }
     const std::string command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());

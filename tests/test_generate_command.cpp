@@ -104,7 +104,13 @@ TEST_CASE("rockllm generate: errors go to stderr with a non-zero exit") {
     CHECK(bad_top_p.exit_code != 0);
     CHECK(bad_top_p.err.find("top_p") != std::string::npos);
 
+    // No arguments: the usage on stdout and success, as `ollama` does.
     const Run usage = run_rockllm({});
-    CHECK(usage.exit_code != 0);
-    CHECK(usage.err.find("generate") != std::string::npos);
+    CHECK(usage.exit_code == 0);
+    CHECK(usage.out.find("Usage:") != std::string::npos);
+    CHECK(usage.out.find("serve") != std::string::npos);
+    CHECK(usage.out.find("pull") != std::string::npos);
+    const Run unknown = run_rockllm({"frobnicate"});
+    CHECK(unknown.exit_code != 0);
+    CHECK(unknown.err.find("unknown command \"frobnicate\"") != std::string::npos);
 }
