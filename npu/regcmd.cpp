@@ -1,0 +1,45 @@
+#include "npu/regcmd.h"
+
+#include <cstdio>
+
+namespace rockllm::npu {
+
+namespace {
+
+std::string register_name(Register reg) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "0x%04x", reg.offset);
+    return buffer;
+}
+
+}  // namespace
+
+uint32_t RegcmdBuilder::compose(Register reg, std::initializer_list<std::pair<Field, uint32_t>> fields) {
+    uint32_t value = 0;
+    for (const auto& [field, v] : fields) {
+        if (v > field.max())
+            throw NpuError("register " + register_name(reg) + ": value " + std::to_string(v) + " does not fit its " +
+                           std::to_string(field.width) + "-bit field at bit " + std::to_string(field.shift));
+        value |= v << field.shift;
+    }
+    return value;
+}
+
+RegcmdBuilder& RegcmdBuilder::write(Register reg, uint32_t value) {
+    entries_.push_back(encode_entry(static_cast<uint16_t>(reg.block), value, reg.offset));
+    return *this;
+}
+
+RegcmdBuilder& RegcmdBuilder::write(Register reg, std::initializer_list<std::pair<Field, uint32_t>> fields) {
+    return write(reg, compose(reg, fields));
+}
+
+std::vector<uint64_t> RegcmdBuilder::finish(uint32_t enable_mask) {
+    entries_.push_back(0);  // filler: the next task's PC_BASE_ADDRESS when tasks are chained
+    write(pc::kRegisterAmounts, 0);
+    entries_.push_back(kPreOpEnableEntry);
+    entries_.push_back(encode_entry(kOpEnableTarget, enable_mask, pc::kOperationEnable.offset));
+    return std::move(entries_);
+}
+
+}  // namespace rockllm::npu

@@ -1,0 +1,149 @@
+// The RK3588 NPU registers rockllm programs, described once: blocks with their regcmd target
+// words, registers with their offsets, fields with their bit positions. Command streams are built
+// from these names (regcmd.h) and the simulator decodes with the same table, so a value is never
+// a bare number in the code that uses it. Facts: ../shared/docs/rk3588-npu.md §3 (TRM, Mesa).
+#pragma once
+
+#include <cstdint>
+
+namespace rockllm::npu {
+
+// A register block and the target word that addresses it in a regcmd entry (bits 63:48). Bit 48
+// is set by every known implementation on register writes; its purpose is undocumented.
+enum class Block : uint16_t {
+    Pc = 0x0101,
+    Cna = 0x0201,
+    Core = 0x0801,
+    Dpu = 0x1001,
+    DpuRdma = 0x2001,
+};
+
+struct Register {
+    Block block;
+    uint16_t offset;  // the full offset, e.g. 0x1070
+};
+
+// A bit field of a register value.
+struct Field {
+    uint8_t shift;
+    uint8_t width;
+    constexpr uint32_t mask() const { return width >= 32 ? 0xffffffffu : ((1u << width) - 1) << shift; }
+    constexpr uint32_t max() const { return width >= 32 ? 0xffffffffu : (1u << width) - 1; }
+    constexpr uint32_t get(uint32_t value) const { return (value & mask()) >> shift; }
+};
+
+// Precision codes of CNA/CORE (input, processing) and of DPU/DPU_RDMA (which adds int32, fp32).
+enum class Precision : uint32_t { Int8 = 0, Int16 = 1, Fp16 = 2, Bf16 = 3, Int32 = 4, Fp32 = 5 };
+
+namespace pc {
+constexpr Register kOperationEnable{Block::Pc, 0x0008};
+constexpr Register kBaseAddress{Block::Pc, 0x0010};
+constexpr Register kRegisterAmounts{Block::Pc, 0x0014};
+}  // namespace pc
+
+// Every block but PC has S_POINTER at +4; 0xE = pointer_pp_en | executer_pp_en | pointer_pp_mode.
+constexpr uint32_t kSPointerPingPong = 0xE;
+
+namespace cna {
+constexpr Register kConvCon1{Block::Cna, 0x100C};
+constexpr Field kProcPrecision{7, 3}, kInPrecision{4, 3}, kConvMode{0, 4};
+constexpr Register kConvCon2{Block::Cna, 0x1010};
+constexpr Field kKernelGroup{16, 8}, kFeatureGrains{4, 10};
+constexpr Register kConvCon3{Block::Cna, 0x1014};
+constexpr Field kConvYStride{3, 3}, kConvXStride{0, 3};
+constexpr Register kDataSize0{Block::Cna, 0x1020};
+constexpr Field kDatainWidth{16, 11}, kDatainHeight{0, 11};
+constexpr Register kDataSize1{Block::Cna, 0x1024};
+constexpr Field kDatainChannelRealMinus1{16, 14}, kDatainChannel{0, 16};
+constexpr Register kDataSize2{Block::Cna, 0x1028};
+constexpr Field kDataoutWidth{0, 11};
+constexpr Register kDataSize3{Block::Cna, 0x102C};
+constexpr Field kDataoutAtomics{0, 22};
+constexpr Register kWeightSize0{Block::Cna, 0x1030};  // weight bytes in all
+constexpr Register kWeightSize1{Block::Cna, 0x1034};
+constexpr Field kWeightBytesPerKernel{0, 19};
+constexpr Register kWeightSize2{Block::Cna, 0x1038};
+constexpr Field kWeightWidth{24, 5}, kWeightHeight{16, 5}, kWeightKernels{0, 14};
+constexpr Register kCbufCon0{Block::Cna, 0x1040};
+constexpr Field kWeightReuse{13, 1}, kDataReuse{12, 1}, kWeightBank{4, 4}, kDataBank{0, 4};
+constexpr Register kCbufCon1{Block::Cna, 0x1044};
+constexpr Field kDataEntries{0, 13};
+constexpr Register kCvtCon0{Block::Cna, 0x104C};
+constexpr Field kDataSign{3, 1}, kCvtType{1, 1}, kCvtBypass{0, 1};
+constexpr Register kCvtCon1{Block::Cna, 0x1050}, kCvtCon2{Block::Cna, 0x1054}, kCvtCon3{Block::Cna, 0x1058}, kCvtCon4{Block::Cna, 0x105C};
+constexpr Field kCvtScale{16, 16};
+constexpr Register kFcCon0{Block::Cna, 0x1060}, kFcCon1{Block::Cna, 0x1064}, kPadCon0{Block::Cna, 0x1068};
+constexpr Register kFeatureDataAddr{Block::Cna, 0x1070};
+constexpr Register kFcCon2{Block::Cna, 0x1074};
+constexpr Register kDmaCon0{Block::Cna, 0x1078};
+constexpr Field kWeightBurstLen{16, 4}, kDataBurstLen{0, 4};
+constexpr Register kDmaCon1{Block::Cna, 0x107C};
+constexpr Field kLineStride{0, 28};
+constexpr Register kDmaCon2{Block::Cna, 0x1080};
+constexpr Field kSurfStride{0, 28};
+constexpr Register kFcDataSize0{Block::Cna, 0x1084};
+constexpr Field kDmaWidth{16, 14}, kDmaHeight{0, 11};
+constexpr Register kFcDataSize1{Block::Cna, 0x1088};
+constexpr Field kDmaChannel{0, 16};
+constexpr Register kDcompCtrl{Block::Cna, 0x1100}, kDcompRegnum{Block::Cna, 0x1104};
+constexpr Register kDcompAddr0{Block::Cna, 0x1110};  // weight base IOVA, 16-byte aligned
+constexpr uint16_t kDcompAmount0 = 0x1140;            // DCOMP_AMOUNT0..15 at +4 each
+constexpr Register kCvtCon5{Block::Cna, 0x1180}, kPadCon1{Block::Cna, 0x1184};
+}  // namespace cna
+
+namespace core {
+constexpr Register kMiscCfg{Block::Core, 0x3010};
+constexpr Field kProcPrecision{8, 3}, kQdEn{0, 1};
+constexpr Register kDataoutSize0{Block::Core, 0x3014};
+constexpr Field kDataoutHeightMinus1{16, 16}, kDataoutWidthMinus1{0, 16};
+constexpr Register kDataoutSize1{Block::Core, 0x3018};
+constexpr Field kDataoutChannelMinus1{0, 16};
+constexpr Register kClipTruncate{Block::Core, 0x301C};
+constexpr Register kUndocumented3030{Block::Core, 0x3030};  // written 0 by Mesa and MTX
+}  // namespace core
+
+namespace dpu {
+constexpr Register kSPointer{Block::Dpu, 0x4004};
+constexpr Register kFeatureModeCfg{Block::Dpu, 0x400C};
+constexpr Field kBurstLen{5, 4}, kConvMode{3, 2}, kOutputMode{1, 2}, kFlyingMode{0, 1};
+constexpr Register kDataFormat{Block::Dpu, 0x4010};
+constexpr Field kOutPrecision{29, 3}, kInPrecision{26, 3}, kProcPrecision{0, 3};
+constexpr Register kDstBaseAddr{Block::Dpu, 0x4020};   // output IOVA, 16-byte aligned
+constexpr Register kDstSurfStride{Block::Dpu, 0x4024};  // bytes between output surfaces, [31:4]
+constexpr Register kDataCubeWidth{Block::Dpu, 0x4030}, kDataCubeHeight{Block::Dpu, 0x4034};
+constexpr Field kCubeMinus1{0, 13};
+constexpr Register kDataCubeChannel{Block::Dpu, 0x403C};
+constexpr Field kOrigChannelMinus1{16, 13}, kChannelMinus1{0, 13};
+constexpr Register kBsCfg{Block::Dpu, 0x4040};
+constexpr uint32_t kBsAllBypass = 0x53;  // bits 0, 1, 4, 6
+constexpr Register kBsOwCfg{Block::Dpu, 0x4050};
+constexpr Field kSizeE2{8, 3}, kSizeE1{5, 3}, kSizeE0{2, 3}, kOdBypass{1, 1};
+constexpr Register kWdmaSize0{Block::Dpu, 0x4058};
+constexpr Field kWdmaChannelMinus1{0, 13};
+constexpr Register kWdmaSize1{Block::Dpu, 0x405C};
+constexpr Field kWdmaHeightMinus1{16, 13}, kWdmaWidthMinus1{0, 13};
+constexpr Register kBnCfg{Block::Dpu, 0x4060};
+constexpr uint32_t kBnAllBypass = 0x53;
+constexpr Register kEwCfg{Block::Dpu, 0x4070};
+constexpr uint32_t kEwAllBypass = 0x383;  // ew, op, lut, op_cvt and relu bypass
+constexpr Register kEwCvtScaleValue{Block::Dpu, 0x4078};
+constexpr Register kOutCvtOffset{Block::Dpu, 0x4080}, kOutCvtScale{Block::Dpu, 0x4084}, kOutCvtShift{Block::Dpu, 0x4088};
+constexpr Field kFp32ToFp16En{16, 1}, kOutCvtScaleValue{0, 16};
+constexpr Register kSurfaceAdd{Block::Dpu, 0x40C0};
+constexpr Register kUndocumented40C4{Block::Dpu, 0x40C4};
+}  // namespace dpu
+
+namespace dpu_rdma {
+constexpr Register kSPointer{Block::DpuRdma, 0x5004};
+constexpr Register kFeatureModeCfg{Block::DpuRdma, 0x5044};
+constexpr Field kMrdmaDisable{4, 1};
+constexpr Register kErdmaCfg{Block::DpuRdma, 0x5034};
+constexpr Field kErdmaDisable{0, 1};
+}  // namespace dpu_rdma
+
+// The op-enable mask of a task's last entry (the GLOBAL OPERATION_ENABLE bits).
+namespace enable {
+constexpr uint32_t kCna = 1u << 0, kCore = 1u << 2, kDpu = 1u << 3, kDpuRdma = 1u << 4;
+}
+
+}  // namespace rockllm::npu

@@ -1,0 +1,156 @@
+#include "npu/simulator.h"
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "llm/ggml_type.h"
+#include "npu/matmul_layout.h"
+
+namespace rockllm::npu {
+
+namespace {
+
+std::string hex(uint32_t v) {
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "0x%04x", v);
+    return buffer;
+}
+
+// The block whose register page holds an offset (0x1000 CNA, 0x3000 CORE, ...).
+bool target_matches(uint16_t target, uint16_t offset) {
+    switch (offset >> 12) {
+        case 0x0: return target == static_cast<uint16_t>(Block::Pc);
+        case 0x1: return target == static_cast<uint16_t>(Block::Cna);
+        case 0x3: return target == static_cast<uint16_t>(Block::Core);
+        case 0x4: return target == static_cast<uint16_t>(Block::Dpu);
+        case 0x5: return target == static_cast<uint16_t>(Block::DpuRdma);
+        default: return false;
+    }
+}
+
+}  // namespace
+
+Simulator::Simulator(DeviceMemory memory, TimingModel timing) : memory_(std::move(memory)), timing_(timing) {}
+
+uint32_t Simulator::reg(Register r) const {
+    const auto it = registers_.find(r.offset);
+    if (it == registers_.end()) throw NpuError("register " + hex(r.offset) + " was never written in this task");
+    return it->second;
+}
+
+void Simulator::run_task(uint64_t regcmd_iova, uint32_t regcmd_count) {
+    if (regcmd_count < kTailEntries) throw NpuError("a task needs at least its 4-entry tail");
+    const uint8_t* bytes = memory_(regcmd_iova, size_t{regcmd_count} * 8);
+    registers_.clear();
+    for (uint32_t i = 0; i < regcmd_count; ++i) {
+        uint64_t entry;
+        std::memcpy(&entry, bytes + size_t{i} * 8, 8);
+        if (entry == 0 || entry == kPreOpEnableEntry) continue;
+        const DecodedEntry e = decode_entry(entry);
+        if (e.target == kOpEnableTarget && e.offset == pc::kOperationEnable.offset) {
+            if (i + 1 != regcmd_count) throw NpuError("op-enable must be the task's last entry");
+            execute(e.value);
+            return;
+        }
+        if (!target_matches(e.target, e.offset))
+            throw NpuError("regcmd entry " + std::to_string(i) + ": target " + hex(e.target) + " does not address register " + hex(e.offset));
+        registers_[e.offset] = e.value;
+    }
+    throw NpuError("the task's regcmd has no op-enable entry: the core would never start");
+}
+
+void Simulator::execute(uint32_t enable_mask) {
+    auto require = [](bool ok, Register r, const std::string& what) {
+        if (!ok) throw NpuError("simulator: register " + hex(r.offset) + ": " + what + " is not a configuration this simulator models");
+    };
+    const uint32_t needed = enable::kCna | enable::kCore | enable::kDpu;
+    require((enable_mask & needed) == needed, pc::kOperationEnable, "an op-enable mask without CNA, CORE and DPU");
+
+    // The operation: a direct 1×1 convolution, stride 1, writing to memory with no post-processing.
+    require(field(cna::kConvCon1, cna::kConvMode) == 0, cna::kConvCon1, "a convolution mode other than direct");
+    const uint32_t in = field(cna::kConvCon1, cna::kInPrecision);
+    require(in == field(cna::kConvCon1, cna::kProcPrecision) && (in == uint32_t(Precision::Int8) || in == uint32_t(Precision::Fp16)),
+            cna::kConvCon1, "a precision other than int8 or fp16");
+    const bool int8 = in == uint32_t(Precision::Int8);
+    const MatmulType type = int8 ? MatmulType::Int8 : MatmulType::Fp16;
+    require(field(core::kMiscCfg, core::kProcPrecision) == in, core::kMiscCfg, "a CORE precision unlike CNA's");
+    require(field(dpu::kDataFormat, dpu::kInPrecision) == in && field(dpu::kDataFormat, dpu::kProcPrecision) == in,
+            dpu::kDataFormat, "a DPU input precision unlike CNA's");
+    const uint32_t out = field(dpu::kDataFormat, dpu::kOutPrecision);
+    require(out == uint32_t(int8 ? Precision::Int32 : Precision::Fp32), dpu::kDataFormat, "an output precision other than int32/fp32");
+    require(field(cna::kConvCon3, cna::kConvXStride) == 1 && field(cna::kConvCon3, cna::kConvYStride) == 1, cna::kConvCon3, "a stride other than 1");
+    require(field(cna::kWeightSize2, cna::kWeightWidth) == 1 && field(cna::kWeightSize2, cna::kWeightHeight) == 1, cna::kWeightSize2, "a kernel other than 1×1");
+    require(field(cna::kDataSize0, cna::kDatainWidth) == 1, cna::kDataSize0, "a feature width other than 1");
+    require(reg(dpu::kBsCfg) == dpu::kBsAllBypass && reg(dpu::kBnCfg) == dpu::kBnAllBypass && reg(dpu::kEwCfg) == dpu::kEwAllBypass,
+            dpu::kBsCfg, "a DPU with a post-processing stage enabled");
+    require(field(dpu::kFeatureModeCfg, dpu::kOutputMode) == 2 && field(dpu::kFeatureModeCfg, dpu::kFlyingMode) == 0,
+            dpu::kFeatureModeCfg, "a DPU not writing to memory");
+    require(reg(cna::kDcompCtrl) == 0, cna::kDcompCtrl, "weight decompression");
+
+    // The sizes, each from the register that holds it, and their agreement everywhere else.
+    const int64_t m = field(cna::kDataSize0, cna::kDatainHeight);
+    const int64_t k = field(cna::kDataSize1, cna::kDatainChannel);
+    const int64_t n = field(cna::kWeightSize2, cna::kWeightKernels);
+    const int64_t bpe = int8 ? 1 : 2;
+    require(m > 0 && m % 4 == 0, cna::kDataSize0, "a height that is not a positive multiple of 4");
+    require(k > 0 && k % 32 == 0 && field(cna::kDataSize1, cna::kDatainChannelRealMinus1) == k - 1, cna::kDataSize1,
+            "a channel count that is not a multiple of 32");
+    require(n > 0 && n % (int8 ? 32 : 16) == 0, cna::kWeightSize2, "a kernel count off the kernel-group alignment");
+    require(reg(cna::kWeightSize0) == uint32_t(n * k * bpe), cna::kWeightSize0, "a weight size unlike N·K");
+    require(field(cna::kWeightSize1, cna::kWeightBytesPerKernel) == k * bpe, cna::kWeightSize1, "bytes per kernel unlike K");
+    require(field(core::kDataoutSize0, core::kDataoutHeightMinus1) == m - 1 && field(core::kDataoutSize1, core::kDataoutChannelMinus1) == n - 1,
+            core::kDataoutSize0, "a CORE output cube unlike M×N");
+    require(field(dpu::kDataCubeHeight, dpu::kCubeMinus1) == m - 1 && field(dpu::kDataCubeChannel, dpu::kChannelMinus1) == n - 1,
+            dpu::kDataCubeHeight, "a DPU cube unlike M×N");
+    require(field(dpu::kWdmaSize0, dpu::kWdmaChannelMinus1) == n - 1 && field(dpu::kWdmaSize1, dpu::kWdmaHeightMinus1) == m - 1,
+            dpu::kWdmaSize0, "a write-DMA size unlike M×N");
+    require(field(cna::kDmaCon1, cna::kLineStride) == 4 && field(cna::kDmaCon2, cna::kSurfStride) == uint32_t(4 * (m / 4 - 1)),
+            cna::kDmaCon1, "feature strides other than the known-good dense ones");
+    const int banks = static_cast<int>(field(cna::kCbufCon0, cna::kDataBank));
+    require(banks * 32768 >= m * k * bpe && banks + static_cast<int>(field(cna::kCbufCon0, cna::kWeightBank)) <= 12, cna::kCbufCon0,
+            "CBUF banks that do not hold the feature data");
+    const uint32_t surface_stride = reg(dpu::kDstSurfStride);
+    require(surface_stride % 16 == 0 && surface_stride >= m * 16, dpu::kDstSurfStride, "an output surface stride smaller than M atoms");
+
+    const MatmulShape shape{m, k, n};
+    const uint64_t weights_iova = reg(cna::kDcompAddr0), output_iova = reg(dpu::kDstBaseAddr);
+    require(weights_iova % 16 == 0, cna::kDcompAddr0, "a weight address that is not 16-byte aligned");
+    require(output_iova % 16 == 0, dpu::kDstBaseAddr, "an output address that is not 16-byte aligned");
+    const uint8_t* a = memory_(reg(cna::kFeatureDataAddr), feature_bytes(shape, type));
+    const uint8_t* b = memory_(weights_iova, weight_bytes(shape, type));
+    const size_t surfaces = static_cast<size_t>(n / 4);
+    uint8_t* c = memory_(output_iova, (surfaces - 1) * surface_stride + static_cast<size_t>(m) * 16);
+
+    for (int64_t row = 0; row < m; ++row)
+        for (int64_t col = 0; col < n; ++col) {
+            uint8_t* dst = c + static_cast<size_t>(col / 4) * surface_stride + static_cast<size_t>(row * 16 + (col % 4) * 4);
+            if (int8) {
+                int32_t sum = 0;
+                for (int64_t i = 0; i < k; ++i)
+                    sum += int32_t(int8_t(a[feature_offset(shape, type, row, i)])) * int32_t(int8_t(b[weight_offset(shape, type, col, i)]));
+                std::memcpy(dst, &sum, 4);
+            } else {
+                float sum = 0;
+                for (int64_t i = 0; i < k; ++i) {
+                    uint16_t x, y;
+                    std::memcpy(&x, a + feature_offset(shape, type, row, i), 2);
+                    std::memcpy(&y, b + weight_offset(shape, type, col, i), 2);
+                    sum += fp16_to_fp32(x) * fp16_to_fp32(y);  // the product is exact in fp32
+                }
+                std::memcpy(dst, &sum, 4);
+            }
+        }
+
+    const uint64_t macs = static_cast<uint64_t>(m * n * k);
+    const uint64_t read = feature_bytes(shape, type) + weight_bytes(shape, type), written = output_bytes(shape);
+    counters_.tasks += 1;
+    counters_.macs += macs;
+    counters_.bytes_read += read;
+    counters_.bytes_written += written;
+    const double compute = static_cast<double>(macs) / ((int8 ? timing_.int8_macs_per_cycle : timing_.fp16_macs_per_cycle) * timing_.clock_hz);
+    const double transfer = static_cast<double>(read + written) / timing_.dram_bytes_per_s;
+    counters_.projected_seconds += std::max(compute, transfer) + timing_.task_overhead_s;
+}
+
+}  // namespace rockllm::npu
