@@ -10,7 +10,10 @@
 
 #include "llm/ggml_type.h"
 #include "npu/matmul_layout.h"
+#include "npu/device.h"
+#include "npu/matmul_plan.h"
 #include "npu/matmul_task.h"
+#include "npu/npu_matmul.h"
 #include "npu/simulator.h"
 
 using namespace rockllm;
@@ -177,4 +180,58 @@ TEST_CASE("NPU simulator: refuses streams and configurations it does not model, 
     wrong_target[3] = encode_entry(uint16_t(Block::Core), 0, cna::kConvCon1.offset);
     CHECK_THROWS_WITH_AS(run(wrong_target), doctest::Contains("does not address"), NpuError);
     CHECK_THROWS_AS(sim.run_task(0x7fff0000, 10), NpuError);
+}
+
+TEST_CASE("NPU matmul: large shapes split into tasks (M blocks, N blocks, K blocks summed) match the reference") {
+    struct Case {
+        MatmulShape shape;
+        MatmulType type;
+    };
+    for (const Case& c : {Case{{129, 9000, 40}, MatmulType::Int8}, Case{{700, 2048, 33}, MatmulType::Int8},
+                          Case{{2, 4500, 4200}, MatmulType::Int8}, Case{{129, 8300, 20}, MatmulType::Fp16},
+                          Case{{1, 896, 4864}, MatmulType::Fp16}}) {
+        const MatmulShape s = c.shape;
+        CAPTURE(s.m);
+        CAPTURE(s.k);
+        CAPTURE(s.n);
+        const MatmulPlan plan = plan_matmul(s, c.type);
+        CHECK(!plan.tiles.empty());
+        const Problem p = random_problem(s, c.type, static_cast<uint32_t>(s.m + s.k + s.n));
+        SimulatedDevice device;
+        const void* b = c.type == MatmulType::Int8 ? static_cast<const void*>(p.b8.data()) : p.b16.data();
+        const void* a = c.type == MatmulType::Int8 ? static_cast<const void*>(p.a8.data()) : p.a16.data();
+        NpuMatmul matmul(device, c.type, s.n, s.k, b);
+        std::vector<uint32_t> out(static_cast<size_t>(s.m * s.n));
+        matmul.run(a, s.m, out.data());
+        CHECK(device.counters().tasks == plan.tiles.size());
+        // Check a spread of entries against the reference (all of them would take long at these sizes).
+        int mismatches = 0;
+        for (int64_t i = 0; i < s.m; i += std::max<int64_t>(1, s.m / 7))
+            for (int64_t j = 0; j < s.n; j += std::max<int64_t>(1, s.n / 11)) {
+                double reference = 0, magnitude = 0;
+                for (int64_t x = 0; x < s.k; ++x) {
+                    const double product = c.type == MatmulType::Int8
+                                               ? double(p.a8[size_t(i * s.k + x)]) * p.b8[size_t(j * s.k + x)]
+                                               : double(fp16_to_fp32(p.a16[size_t(i * s.k + x)])) * fp16_to_fp32(p.b16[size_t(j * s.k + x)]);
+                    reference += product;
+                    magnitude += std::abs(product);
+                }
+                const uint32_t bits = out[size_t(i * s.n + j)];
+                if (c.type == MatmulType::Int8) {
+                    mismatches += int32_t(bits) != reference;
+                } else {
+                    float v;
+                    std::memcpy(&v, &bits, 4);
+                    mismatches += std::abs(v - reference) > double(s.k) * 0x1p-24 * magnitude + 1e-30;
+                }
+            }
+        CHECK(mismatches == 0);
+    }
+    // K blocks of 8192 + 808; rows in 11 banks of 32 KiB at 8192 bytes a row: 44, so 3 M blocks.
+    const MatmulPlan split = plan_matmul({129, 9000, 40}, MatmulType::Int8);
+    CHECK(split.block_k == 8192);
+    CHECK(split.block_m == 44);
+    CHECK(split.tiles.size() == 6);
+    CHECK(plan_matmul({2, 4500, 4200}, MatmulType::Int8).tiles.size() == 2);   // N: 4096 + 104
+    CHECK_THROWS_AS(plan_matmul({0, 32, 32}, MatmulType::Int8), NpuError);
 }

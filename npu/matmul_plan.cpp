@@ -1,0 +1,44 @@
+#include "npu/matmul_plan.h"
+
+#include <algorithm>
+
+#include "npu/matmul_task.h"
+#include "npu/regcmd.h"
+
+namespace rockllm::npu {
+
+namespace {
+
+constexpr int64_t kMaxBlockK = 8192;
+constexpr int64_t kMaxBlockN = 4096;
+constexpr int64_t kMaxBlockM = 1020;  // CNA feature_grains (M + 1) is a 10-bit field
+
+int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+}  // namespace
+
+MatmulPlan plan_matmul(MatmulShape s, MatmulType type) {
+    if (s.m <= 0 || s.k <= 0 || s.n <= 0) throw NpuError("matmul sizes must be positive");
+    const MatmulShape padded = padded_shape(s, type);
+    const int64_t bpe = static_cast<int64_t>(input_bytes(type));
+    MatmulPlan plan{s, type, 0, 0, 0, {}};
+    plan.block_k = std::min(padded.k, kMaxBlockK);
+    plan.block_n = std::min(padded.n, kMaxBlockN);
+    const int64_t rows_in_banks = (kCbufBanks - 1) * kCbufBankBytes / (plan.block_k * bpe) / 4 * 4;
+    plan.block_m = std::min({round_up(s.m, 4), rows_in_banks, kMaxBlockM});
+    for (int64_t m0 = 0; m0 < s.m; m0 += plan.block_m)
+        for (int64_t n0 = 0; n0 < s.n; n0 += plan.block_n)
+            for (int64_t k0 = 0; k0 < s.k; k0 += plan.block_k) {
+                MatmulTile t;
+                t.m0 = m0;
+                t.n0 = n0;
+                t.k0 = k0;
+                t.shape = {std::min(plan.block_m, s.m - m0), std::min(plan.block_k, s.k - k0), std::min(plan.block_n, s.n - n0)};
+                t.padded = padded_shape(t.shape, type);
+                if (!fits_one_task(t.padded, type)) throw NpuError("internal: a planned tile does not fit one task");
+                plan.tiles.push_back(t);
+            }
+    return plan;
+}
+
+}  // namespace rockllm::npu

@@ -1,0 +1,35 @@
+// A matmul on the NPU with resident weights: B is packed once, at load, into device buffers tile by
+// tile; each call packs only A and unpacks C (the CPU's share of the work), and runs the tiles'
+// tasks as one job. C[M×N] = A[M×K] · B[N×K]ᵀ: int8 × int8 → int32 exactly, fp16 × fp16 → fp32.
+#pragma once
+
+#include <map>
+#include <utility>
+
+#include "npu/device.h"
+#include "npu/matmul_plan.h"
+
+namespace rockllm::npu {
+
+class NpuMatmul {
+public:
+    // b: N rows of K elements (int8_t, or fp16 bits as uint16_t).
+    NpuMatmul(NpuDevice& device, MatmulType type, int64_t n, int64_t k, const void* b);
+    ~NpuMatmul();
+    NpuMatmul(const NpuMatmul&) = delete;
+    NpuMatmul& operator=(const NpuMatmul&) = delete;
+
+    // a: M rows of K elements; c: M rows of N results (int32_t for Int8, float for Fp16).
+    void run(const void* a, int64_t m, void* c);
+
+    int64_t n() const { return n_; }
+    int64_t k() const { return k_; }
+
+private:
+    NpuDevice& device_;
+    MatmulType type_;
+    int64_t n_, k_;
+    std::map<std::pair<int64_t, int64_t>, DeviceBuffer> weights_;  // by (n0, k0) of the tile
+};
+
+}  // namespace rockllm::npu
