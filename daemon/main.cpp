@@ -8,6 +8,7 @@
 #include "daemon/bench_command.h"
 #include "daemon/client_commands.h"
 #include "daemon/generate_command.h"
+#include "daemon/npu_command.h"
 #include "daemon/serve_command.h"
 
 namespace {
@@ -37,12 +38,14 @@ Available Commands:
               [--repetitions 3] [--output table|json] [--kv-type F16|F32]
   synth       Write a model with a real model's shape and random weights (for benchmarks)
               --shape NAME --type Q8_0|Q4_K_M|... --out FILE.gguf [--seed S]
+  npu         The NPU: rockllm npu info | selftest (ROCKLLM_NPU_SIMULATE=rocket|rknpu simulates one)
   help        Help about any command
 )";
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    rockllm::preload_simulated_npu(argv);
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
         std::fputs(kUsage, stdout);  // as `ollama` with no arguments: the usage, and success
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
         if (command == "generate") return rockllm::run_generate_command(rest);
         if (command == "bench") return rockllm::run_bench_command(rest);
         if (command == "synth") return rockllm::run_synth_command(rest);
+        if (command == "npu") return rockllm::run_npu_command(rest);
         if (rockllm::is_client_command(command)) return rockllm::run_client_command(command, rest);
         std::fprintf(stderr, "Error: unknown command \"%s\" for \"rockllm\"\n\n%s", command.c_str(), kUsage);
         return 1;

@@ -29,6 +29,9 @@ public:
     virtual ~NpuDevice() = default;
     virtual DeviceBuffer allocate(size_t bytes) = 0;
     virtual void release(const DeviceBuffer& buffer) = 0;
+    // The CPU finished writing the buffer: caches are cleaned for the NPU (Rocket FINI_BO,
+    // rknpu MEM_SYNC to device).
+    virtual void cpu_write_done(const DeviceBuffer& buffer) = 0;
     // Runs the tasks in order on one core and waits for them; outputs are the buffers they write
     // (their CPU view is valid afterwards). Throws NpuError on a failed or timed-out job.
     virtual void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) = 0;
@@ -41,6 +44,7 @@ public:
     explicit SimulatedDevice(TimingModel timing = {});
     DeviceBuffer allocate(size_t bytes) override;
     void release(const DeviceBuffer& buffer) override;
+    void cpu_write_done(const DeviceBuffer&) override {}
     void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) override;
     const SimulatorCounters& counters() const { return simulator_.counters(); }
 

@@ -17,6 +17,7 @@ NpuMatmul::NpuMatmul(NpuDevice& device, MatmulType type, int64_t n, int64_t k, c
             weights_[{t.n0, t.k0}] = buffer;
             const auto* rows = static_cast<const uint8_t*>(b) + (static_cast<size_t>(t.n0 * k + t.k0)) * bpe;
             pack_weights(rows, k, {t.shape.m, t.shape.k, t.shape.n}, type, buffer.host);
+            device_.cpu_write_done(buffer);
         }
     } catch (...) {
         for (auto& [key, buffer] : weights_) device_.release(buffer);
@@ -47,10 +48,12 @@ void NpuMatmul::run(const void* a, int64_t m, void* c) {
         const DeviceBuffer output = buffers.emplace_back(device_.allocate(output_bytes(t.padded)));
         const auto* rows = static_cast<const uint8_t*>(a) + static_cast<size_t>(t.m0 * k_ + t.k0) * bpe;
         pack_feature(rows, k_, t.shape, type_, feature.host);
+        device_.cpu_write_done(feature);
         const std::vector<uint64_t> regcmd =
             build_matmul_task(t.padded, type_, {feature.iova, weights_.at({t.n0, t.k0}).iova, output.iova});
         const DeviceBuffer commands = buffers.emplace_back(device_.allocate(regcmd.size() * 8));
         std::memcpy(commands.host, regcmd.data(), regcmd.size() * 8);
+        device_.cpu_write_done(commands);
         tasks.push_back({commands.iova, static_cast<uint32_t>(regcmd.size())});
         outputs.push_back(output);
     }

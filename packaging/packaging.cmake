@@ -4,6 +4,8 @@
 include(GNUInstallDirs)
 
 install(TARGETS rockllm RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The simulated NPU device (ROCKLLM_NPU_SIMULATE), found by rockllm at ../lib/rockllm/.
+install(TARGETS rockllm_fake_npu LIBRARY DESTINATION lib/rockllm)
 install(FILES systemd/rockllm.service DESTINATION lib/systemd/system)
 install(FILES systemd/rockllm.sysusers DESTINATION lib/sysusers.d RENAME rockllm.conf)
 install(FILES systemd/rockllm.tmpfiles DESTINATION lib/tmpfiles.d RENAME rockllm.conf)

@@ -1,0 +1,158 @@
+#include "daemon/npu_command.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include <unistd.h>
+
+#include "daemon/command_line.h"
+#include "llm/ggml_type.h"
+#include "npu/drm_device.h"
+#include "npu/npu_matmul.h"
+
+namespace rockllm {
+
+namespace {
+
+using namespace rockllm::npu;
+
+const char* driver_name(DriverKind d) { return d == DriverKind::Rocket ? "rocket" : "rknpu"; }
+
+DeviceNode require_node() {
+    const auto node = find_npu_node();
+    if (!node)
+        throw std::runtime_error("no NPU found: looked for /dev/accel/accel* (the mainline rocket driver) and DRM nodes named "
+                                 "rknpu (Rockchip's driver). On a board, check `dmesg | grep -i -e rocket -e rknpu`");
+    return *node;
+}
+
+int info() {
+    const DeviceNode node = require_node();
+    std::printf("driver    %s %s\nnode      %s\ncores     3 (RK3588)\n", driver_name(node.driver), node.version.c_str(), node.path.c_str());
+    if (const char* simulated = std::getenv("ROCKLLM_NPU_SIMULATE")) std::printf("simulated yes (ROCKLLM_NPU_SIMULATE=%s)\n", simulated);
+    return 0;
+}
+
+// One shape: random inputs, the NPU's result against a CPU reference; returns the worst error
+// (absolute for int8, relative to the magnitude of the products for fp16) and whether it passes.
+std::pair<double, bool> check_shape(NpuDevice& device, MatmulType type, int64_t m, int64_t k, int64_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    const size_t a_count = size_t(m * k), b_count = size_t(n * k);
+    std::vector<int8_t> a8(a_count), b8(b_count);
+    std::vector<uint16_t> a16(a_count), b16(b_count);
+    std::uniform_int_distribution<int> small(-128, 127);
+    std::normal_distribution<float> normal(0, 1);
+    for (size_t i = 0; i < a_count; ++i) type == MatmulType::Int8 ? void(a8[i] = int8_t(small(rng))) : void(a16[i] = fp32_to_fp16(normal(rng)));
+    for (size_t i = 0; i < b_count; ++i) type == MatmulType::Int8 ? void(b8[i] = int8_t(small(rng))) : void(b16[i] = fp32_to_fp16(normal(rng)));
+    const bool int8 = type == MatmulType::Int8;
+    NpuMatmul matmul(device, type, n, k, int8 ? static_cast<const void*>(b8.data()) : b16.data());
+    std::vector<uint32_t> c(size_t(m * n));
+    matmul.run(int8 ? static_cast<const void*>(a8.data()) : a16.data(), m, c.data());
+    double worst = 0;
+    bool pass = true;
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+            double reference = 0, magnitude = 0;
+            for (int64_t x = 0; x < k; ++x) {
+                const double p = int8 ? double(a8[size_t(i * k + x)]) * b8[size_t(j * k + x)]
+                                      : double(fp16_to_fp32(a16[size_t(i * k + x)])) * fp16_to_fp32(b16[size_t(j * k + x)]);
+                reference += p;
+                magnitude += std::abs(p);
+            }
+            const uint32_t bits = c[size_t(i * n + j)];
+            if (int8) {
+                const double error = std::abs(double(int32_t(bits)) - reference);
+                worst = std::max(worst, error);
+                pass = pass && error == 0;
+            } else {
+                float v;
+                std::memcpy(&v, &bits, 4);
+                const double error = std::abs(v - reference) / std::max(magnitude, 1e-30);
+                worst = std::max(worst, error);
+                pass = pass && error <= double(k) * 0x1p-24;  // fp32 accumulation of exact fp16 products
+            }
+        }
+    return {worst, pass};
+}
+
+int selftest() {
+    const DeviceNode node = require_node();
+    const auto device = open_npu_device(node);
+    std::printf("NPU selftest on %s (%s %s): C = A·Bᵀ against the CPU\n", node.path.c_str(), driver_name(node.driver), node.version.c_str());
+    std::printf("%-6s %6s %6s %6s  %-12s %s\n", "type", "M", "K", "N", "max error", "result");
+    struct Shape {
+        int64_t m, k, n;
+    };
+    const Shape shapes[] = {{1, 8, 8}, {2, 100, 48}, {7, 512, 100}, {64, 1000, 512}, {129, 9000, 40}, {1, 896, 4864}};
+    int failures = 0;
+    uint32_t seed = 1;
+    for (const MatmulType type : {MatmulType::Int8, MatmulType::Fp16})
+        for (const Shape& s : shapes) {
+            bool pass = false;
+            double worst = 0;
+            std::string error;
+            try {
+                std::tie(worst, pass) = check_shape(*device, type, s.m, s.k, s.n, seed++);
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+            failures += !pass;
+            std::printf("%-6s %6lld %6lld %6lld  %-12.3g %s%s%s\n", type == MatmulType::Int8 ? "int8" : "fp16", (long long)s.m, (long long)s.k,
+                        (long long)s.n, worst, pass ? "pass" : "FAIL", error.empty() ? "" : ": ", error.c_str());
+        }
+    std::printf(failures ? "%d shape(s) failed: do not trust this NPU\n" : "all shapes pass\n", failures);
+    return failures ? 1 : 0;
+}
+
+}  // namespace
+
+int run_npu_command(const std::vector<std::string>& args) {
+    if (args.size() != 1 || (args[0] != "info" && args[0] != "selftest")) throw UsageError("usage: rockllm npu info|selftest");
+    try {
+        return args[0] == "info" ? info() : selftest();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "Error: %s\n", e.what());
+        return 1;
+    }
+}
+
+void preload_simulated_npu(char** argv) {
+    const char* simulate = std::getenv("ROCKLLM_NPU_SIMULATE");
+    if (!simulate || !*simulate) return;
+    if (std::strcmp(simulate, "rocket") != 0 && std::strcmp(simulate, "rknpu") != 0) {
+        std::fprintf(stderr, "Error: ROCKLLM_NPU_SIMULATE must be \"rocket\" or \"rknpu\", not \"%s\"\n", simulate);
+        std::exit(2);
+    }
+    const char* preload = std::getenv("LD_PRELOAD");
+    if (preload && std::strstr(preload, "librockllm_fake_npu.so")) return;  // already in place
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    fs::path library;
+    for (const fs::path& candidate : {exe.parent_path() / "librockllm_fake_npu.so", exe.parent_path() / "../lib/rockllm/librockllm_fake_npu.so"})
+        if (fs::exists(candidate, ec)) {
+            library = fs::canonical(candidate, ec);
+            break;
+        }
+    if (library.empty()) {
+        std::fprintf(stderr, "Error: ROCKLLM_NPU_SIMULATE is set, but librockllm_fake_npu.so is not next to %s\n", exe.c_str());
+        std::exit(2);
+    }
+    std::string value = library.string();
+    if (preload && *preload) value.append(":").append(preload);
+    setenv("LD_PRELOAD", value.c_str(), 1);
+    // Sanitizer builds want their runtime first in the list; the simulated device is not instrumented.
+    std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
+    if (!asan.empty()) asan.append(":");
+    asan.append("verify_asan_link_order=0");
+    setenv("ASAN_OPTIONS", asan.c_str(), 1);
+    execv(exe.c_str(), argv);
+    std::fprintf(stderr, "Error: cannot re-execute %s with the simulated NPU: %s\n", exe.c_str(), std::strerror(errno));
+    std::exit(2);
+}
+
+}  // namespace rockllm

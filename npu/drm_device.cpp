@@ -1,0 +1,260 @@
+#include "npu/drm_device.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <xf86drm.h>
+
+#include "npu/matmul_task.h"
+#include "npu/uapi/rknpu.h"
+#include "npu/uapi/rocket.h"
+
+namespace rockllm::npu {
+
+namespace {
+
+constexpr int64_t kJobTimeoutNs = 2'000'000'000;  // Rocket's own job timeout is 500 ms
+constexpr uint32_t kCanary = 0xA5A5A5A5;           // fills outputs before a job, see job_ran()
+
+std::string errno_text() { return std::strerror(errno); }
+
+int retrying_ioctl(int fd, unsigned long request, void* arg) {
+    int r;
+    do {
+        r = ::ioctl(fd, request, arg);
+    } while (r == -1 && (errno == EINTR || errno == EAGAIN));
+    return r;
+}
+
+// The node's DRM driver name and version, or nullopt when it is not a DRM node.
+std::optional<std::pair<std::string, std::string>> drm_identity(int fd) {
+    drmVersionPtr v = drmGetVersion(fd);
+    if (!v) return std::nullopt;
+    std::pair<std::string, std::string> out{std::string(v->name, static_cast<size_t>(v->name_len)),
+                                            std::to_string(v->version_major) + "." + std::to_string(v->version_minor) + "." +
+                                                std::to_string(v->version_patchlevel)};
+    drmFreeVersion(v);
+    return out;
+}
+
+int open_node(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0 && (errno == EACCES || errno == EPERM))
+        throw NpuError("cannot open " + path + ": " + errno_text() +
+                       ". Add the user to the render group (sudo usermod -aG render $USER, then log in again); the rockllm "
+                       "package's udev rule (/usr/lib/udev/rules.d/70-rockllm-npu.rules) gives that group the NPU nodes");
+    return fd;
+}
+
+// A job that the driver dropped leaves its outputs as they were: Rocket's SUBMIT returns 0 even
+// then, and an output with no fence does not make PREP_BO wait.
+void fill_canary(const DeviceBuffer& b) {
+    for (size_t i = 0; i + 4 <= b.size; i += 4) std::memcpy(b.host + i, &kCanary, 4);
+}
+bool job_ran(const DeviceBuffer& b) {
+    for (size_t i = 0; i + 4 <= std::min<size_t>(b.size, 64); i += 4) {
+        uint32_t v;
+        std::memcpy(&v, b.host + i, 4);
+        if (v != kCanary) return true;
+    }
+    return false;
+}
+
+class RocketDevice : public NpuDevice {
+public:
+    explicit RocketDevice(int fd) : fd_(fd) {}
+    ~RocketDevice() override { ::close(fd_); }
+
+    DeviceBuffer allocate(size_t bytes) override {
+        if (bytes == 0 || bytes > UINT32_MAX) throw NpuError("an NPU buffer must hold 1 byte to 4 GiB");
+        uapi::rocket::CreateBo create{};
+        create.size = static_cast<uint32_t>(bytes);
+        if (retrying_ioctl(fd_, uapi::rocket::kCreateBo, &create) != 0) throw NpuError("ROCKET_CREATE_BO: " + errno_text());
+        void* host = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<off_t>(create.offset));
+        if (host == MAP_FAILED) {
+            const std::string why = errno_text();
+            close_handle(create.handle);
+            throw NpuError("mmap of an NPU buffer: " + why);
+        }
+        return {create.handle, create.dma_address, static_cast<uint8_t*>(host), bytes};
+    }
+
+    void release(const DeviceBuffer& b) override {
+        ::munmap(b.host, b.size);
+        close_handle(b.handle);
+    }
+
+    void cpu_write_done(const DeviceBuffer& b) override {
+        uapi::rocket::FiniBo fini{b.handle, 0};
+        if (retrying_ioctl(fd_, uapi::rocket::kFiniBo, &fini) != 0) throw NpuError("ROCKET_FINI_BO: " + errno_text());
+    }
+
+    void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) override {
+        for (const DeviceBuffer& out : outputs) {
+            fill_canary(out);
+            cpu_write_done(out);
+        }
+        std::vector<uapi::rocket::Task> list;
+        for (const TaskRef& t : tasks) list.push_back({static_cast<uint32_t>(t.regcmd_iova), t.regcmd_count});
+        std::vector<uint32_t> out_handles;
+        for (const DeviceBuffer& out : outputs) out_handles.push_back(out.handle);
+        uapi::rocket::Job job{};
+        job.tasks = reinterpret_cast<uintptr_t>(list.data());
+        job.out_bo_handles = reinterpret_cast<uintptr_t>(out_handles.data());
+        job.task_count = static_cast<uint32_t>(list.size());
+        job.task_struct_size = sizeof(uapi::rocket::Task);
+        job.out_bo_handle_count = static_cast<uint32_t>(out_handles.size());
+        uapi::rocket::Submit submit{};
+        submit.jobs = reinterpret_cast<uintptr_t>(&job);
+        submit.job_count = 1;
+        submit.job_struct_size = sizeof(job);
+        if (retrying_ioctl(fd_, uapi::rocket::kSubmit, &submit) != 0) throw NpuError("ROCKET_SUBMIT: " + errno_text());
+        // Waiting is PREP_BO on the outputs: the job's fence is on them. The deadline is absolute.
+        timespec now{};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        const int64_t deadline = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec + kJobTimeoutNs;
+        for (const DeviceBuffer& out : outputs) {
+            uapi::rocket::PrepBo prep{out.handle, 0, deadline};
+            if (retrying_ioctl(fd_, uapi::rocket::kPrepBo, &prep) != 0)
+                throw NpuError(errno == ETIMEDOUT ? "NPU job timed out (the core is reset by the kernel)" : "ROCKET_PREP_BO: " + errno_text());
+            if (!job_ran(out)) throw NpuError("the NPU job did not run: the driver dropped it (a bad task or buffer)");
+        }
+    }
+
+private:
+    void close_handle(uint32_t handle) {
+        drm_gem_close close{handle, 0};
+        ::ioctl(fd_, DRM_IOCTL_GEM_CLOSE, &close);
+    }
+    int fd_;
+};
+
+class RknpuDevice : public NpuDevice {
+public:
+    explicit RknpuDevice(int fd) : fd_(fd) {}
+    ~RknpuDevice() override {
+        if (tasks_.host) release(tasks_);
+        ::close(fd_);
+    }
+
+    DeviceBuffer allocate(size_t bytes) override { return allocate_with(bytes, 0); }
+
+    void release(const DeviceBuffer& b) override {
+        ::munmap(b.host, b.size);
+        const auto it = objects_.find(b.handle);
+        uapi::rknpu::MemDestroy destroy{b.handle, 0, it == objects_.end() ? 0 : it->second};
+        ::ioctl(fd_, uapi::rknpu::kMemDestroy, &destroy);
+        objects_.erase(b.handle);
+    }
+
+    void cpu_write_done(const DeviceBuffer& b) override { sync(b, uapi::rknpu::kSyncToDevice); }
+
+    void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) override {
+        for (const DeviceBuffer& out : outputs) {
+            fill_canary(out);
+            cpu_write_done(out);
+        }
+        // The task array lives in a buffer the kernel maps itself.
+        const size_t bytes = tasks.size() * sizeof(uapi::rknpu::Task);
+        if (tasks_.size < bytes) {
+            if (tasks_.host) release(tasks_);
+            tasks_ = allocate_with(std::max<size_t>(bytes, 4096), uapi::rknpu::kMemKernelMapping);
+        }
+        for (size_t i = 0; i < tasks.size(); ++i) {
+            uapi::rknpu::Task t{};
+            t.enable_mask = 0x1D;
+            t.int_mask = 0x300;  // DPU groups 0 and 1: the task ends in a DPU write-out
+            t.int_clear = 0x1FFFF;
+            t.regcfg_amount = tasks[i].regcmd_count - 4;
+            t.regcmd_addr = tasks[i].regcmd_iova;
+            std::memcpy(tasks_.host + i * sizeof t, &t, sizeof t);
+        }
+        cpu_write_done(tasks_);
+        uapi::rknpu::Submit submit{};
+        submit.flags = uapi::rknpu::kJobPc | uapi::rknpu::kJobBlock | uapi::rknpu::kJobPingPong;
+        submit.timeout = 6000;
+        submit.task_number = static_cast<uint32_t>(tasks.size());
+        submit.task_obj_addr = objects_.at(tasks_.handle);
+        submit.core_mask = uapi::rknpu::kCore0;
+        submit.fence_fd = -1;
+        submit.subcore_task[0] = {0, static_cast<uint32_t>(tasks.size())};
+        if (retrying_ioctl(fd_, uapi::rknpu::kSubmit, &submit) != 0)
+            throw NpuError(errno == ETIMEDOUT ? "NPU job timed out" : "RKNPU_SUBMIT: " + errno_text());
+        if (submit.task_counter != tasks.size())
+            throw NpuError("the NPU ran " + std::to_string(submit.task_counter) + " of " + std::to_string(tasks.size()) + " tasks");
+        for (const DeviceBuffer& out : outputs) {
+            sync(out, uapi::rknpu::kSyncFromDevice);
+            if (!job_ran(out)) throw NpuError("the NPU job did not write its output");
+        }
+    }
+
+private:
+    DeviceBuffer allocate_with(size_t bytes, uint32_t extra_flags) {
+        if (bytes == 0) throw NpuError("an NPU buffer cannot be empty");
+        uapi::rknpu::MemCreate create{};
+        create.flags = uapi::rknpu::kMemNonContiguous | uapi::rknpu::kMemCacheable | uapi::rknpu::kMemIommu |
+                       uapi::rknpu::kMemZeroing | extra_flags;
+        create.size = bytes;
+        if (retrying_ioctl(fd_, uapi::rknpu::kMemCreate, &create) != 0) throw NpuError("RKNPU_MEM_CREATE: " + errno_text());
+        objects_[create.handle] = create.obj_addr;
+        uapi::rknpu::MemMap map{create.handle, 0, 0};
+        void* host = MAP_FAILED;
+        if (retrying_ioctl(fd_, uapi::rknpu::kMemMap, &map) == 0)
+            host = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<off_t>(map.offset));
+        if (host == MAP_FAILED) {
+            const std::string why = errno_text();
+            uapi::rknpu::MemDestroy destroy{create.handle, 0, create.obj_addr};
+            ::ioctl(fd_, uapi::rknpu::kMemDestroy, &destroy);
+            objects_.erase(create.handle);
+            throw NpuError("mapping an NPU buffer: " + why);
+        }
+        if (create.dma_addr + bytes > kIovaLimit) throw NpuError("the driver placed a buffer outside the 32-bit NPU window");
+        return {create.handle, create.dma_addr, static_cast<uint8_t*>(host), bytes};
+    }
+
+    void sync(const DeviceBuffer& b, uint32_t direction) {
+        uapi::rknpu::MemSync s{direction, 0, objects_.at(b.handle), 0, b.size};
+        if (retrying_ioctl(fd_, uapi::rknpu::kMemSync, &s) != 0) throw NpuError("RKNPU_MEM_SYNC: " + errno_text());
+    }
+
+    int fd_;
+    std::map<uint32_t, uint64_t> objects_;  // handle → obj_addr
+    DeviceBuffer tasks_;
+};
+
+}  // namespace
+
+std::optional<DeviceNode> find_npu_node() {
+    // Open candidate nodes directly (no directory listing): /dev/accel is Rocket's; rknpu is a DRM
+    // node whose number varies with the board's display devices.
+    std::vector<std::pair<std::string, DriverKind>> candidates;
+    for (int i = 0; i < 4; ++i) candidates.emplace_back("/dev/accel/accel" + std::to_string(i), DriverKind::Rocket);
+    for (int i = 128; i < 136; ++i) candidates.emplace_back("/dev/dri/renderD" + std::to_string(i), DriverKind::Rknpu);
+    for (int i = 0; i < 8; ++i) candidates.emplace_back("/dev/dri/card" + std::to_string(i), DriverKind::Rknpu);
+    for (const auto& [path, kind] : candidates) {
+        if (::access(path.c_str(), F_OK) != 0) continue;
+        const int fd = open_node(path);
+        if (fd < 0) continue;
+        const auto identity = drm_identity(fd);
+        ::close(fd);
+        if (!identity) continue;
+        if ((kind == DriverKind::Rocket && identity->first == "rocket") || (kind == DriverKind::Rknpu && identity->first == "rknpu"))
+            return DeviceNode{kind, path, identity->second};
+    }
+    return std::nullopt;
+}
+
+std::unique_ptr<NpuDevice> open_npu_device(const DeviceNode& node) {
+    const int fd = open_node(node.path);
+    if (fd < 0) throw NpuError("cannot open " + node.path + ": " + errno_text());
+    if (node.driver == DriverKind::Rocket) return std::make_unique<RocketDevice>(fd);
+    return std::make_unique<RknpuDevice>(fd);
+}
+
+}  // namespace rockllm::npu

@@ -1,0 +1,352 @@
+// librockllm_fake_npu.so: a simulated RK3588 NPU behind the real driver path. Preloaded
+// (LD_PRELOAD) into a process with ROCKLLM_NPU_SIMULATE=rocket or =rknpu, it presents the device
+// node (/dev/accel/accel0, or /dev/dri/renderD129 named "rknpu") and answers open, access, ioctl,
+// mmap and close on it as the kernel driver would: per-fd address spaces, buffer objects backed by
+// memory files, and jobs run by the register-level simulator. Rocket's quirks are kept: SUBMIT
+// returns 0 even for a job it drops, and IOVAs start at 0.
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "npu/simulator.h"
+#include "npu/uapi/rknpu.h"
+#include "npu/uapi/rocket.h"
+
+namespace {
+
+using namespace rockllm::npu;
+
+enum class Mode { Off, Rocket, Rknpu };
+
+Mode mode() {
+    static const Mode m = [] {
+        const char* v = std::getenv("ROCKLLM_NPU_SIMULATE");
+        if (v && std::strcmp(v, "rocket") == 0) return Mode::Rocket;
+        if (v && std::strcmp(v, "rknpu") == 0) return Mode::Rknpu;
+        return Mode::Off;
+    }();
+    return m;
+}
+
+const char* node_path() { return mode() == Mode::Rocket ? "/dev/accel/accel0" : "/dev/dri/renderD129"; }
+bool is_node(const char* path) { return mode() != Mode::Off && path && std::strcmp(path, node_path()) == 0; }
+
+template <class F>
+F real(const char* name) {
+    static_assert(sizeof(F) == sizeof(void*));
+    void* f = dlsym(RTLD_NEXT, name);
+    F out;
+    std::memcpy(&out, &f, sizeof out);
+    return out;
+}
+
+struct Bo {
+    uint32_t handle = 0;
+    uint64_t iova = 0, size = 0, mmap_offset = 0, obj_addr = 0;
+    uint32_t flags = 0;
+    int memfd = -1;
+    uint8_t* view = nullptr;  // the shim's own mapping, shared with the client's
+};
+
+// One open() of the node: an address space of its own, as the drivers give every fd.
+struct FakeFd {
+    std::map<uint32_t, Bo> bos;
+    uint32_t next_handle = 1;
+    uint64_t next_iova = 0;
+    uint64_t next_offset = uint64_t{1} << 32;
+    std::vector<uint32_t> hung;  // outputs of a job the core could not run: PREP_BO times out
+    std::unique_ptr<Simulator> simulator;
+};
+
+std::mutex g_mutex;
+std::map<int, FakeFd>& fds() {
+    static auto* m = new std::map<int, FakeFd>();  // never destroyed: used until the process ends
+    return *m;
+}
+
+uint8_t* resolve(FakeFd& f, uint64_t iova, size_t bytes) {
+    for (auto& [h, bo] : f.bos)
+        if (iova >= bo.iova && iova + bytes <= bo.iova + bo.size) return bo.view + (iova - bo.iova);
+    throw NpuError("IOMMU fault at NPU address " + std::to_string(iova));
+}
+
+int fail(int error) {
+    errno = error;
+    return -1;
+}
+
+int create_bo(FakeFd& f, uint64_t size, uint32_t flags, Bo*& out) {
+    if (size == 0) return fail(EINVAL);
+    const uint64_t pages = (size + 4095) / 4096 * 4096;
+    if (f.next_iova + pages > (uint64_t{1} << 32)) return fail(ENOMEM);
+    Bo bo;
+    bo.memfd = memfd_create("rockllm-fake-npu-bo", MFD_CLOEXEC);
+    if (bo.memfd < 0 || ftruncate(bo.memfd, static_cast<off_t>(pages)) != 0) return fail(ENOMEM);
+    void* view = real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(nullptr, pages, PROT_READ | PROT_WRITE, MAP_SHARED, bo.memfd, 0);
+    if (view == MAP_FAILED) return fail(ENOMEM);
+    bo.view = static_cast<uint8_t*>(view);
+    bo.handle = f.next_handle++;
+    bo.size = size;
+    bo.flags = flags;
+    bo.iova = f.next_iova;
+    f.next_iova += pages;
+    bo.mmap_offset = f.next_offset;
+    f.next_offset += pages;
+    bo.obj_addr = 0xffff000000000000ull | (uint64_t{bo.handle} << 12);
+    out = &(f.bos[bo.handle] = bo);
+    return 0;
+}
+
+void destroy_bo(FakeFd& f, uint32_t handle) {
+    auto it = f.bos.find(handle);
+    if (it == f.bos.end()) return;
+    munmap(it->second.view, (it->second.size + 4095) / 4096 * 4096);
+    real<int (*)(int)>("close")(it->second.memfd);
+    f.bos.erase(it);
+}
+
+int answer_version(drm_version_t* v) {
+    const std::string name = mode() == Mode::Rocket ? "rocket" : "rknpu";
+    const std::string date = "20260101", desc = "rockllm simulated NPU";
+    auto put = [](char* dst, size_t& len, const std::string& s) {
+        if (dst && len) std::memcpy(dst, s.data(), std::min(len, s.size()));
+        len = s.size();
+    };
+    v->version_major = mode() == Mode::Rocket ? 1 : 0;
+    v->version_minor = mode() == Mode::Rocket ? 0 : 9;
+    v->version_patchlevel = mode() == Mode::Rocket ? 0 : 8;
+    put(v->name, v->name_len, name);
+    put(v->date, v->date_len, date);
+    put(v->desc, v->desc_len, desc);
+    return 0;
+}
+
+int rocket_ioctl(FakeFd& f, unsigned long request, void* arg) {
+    namespace r = uapi::rocket;
+    if (request == r::kCreateBo) {
+        auto* c = static_cast<r::CreateBo*>(arg);
+        Bo* bo;
+        if (create_bo(f, c->size, 0, bo) != 0) return -1;
+        c->handle = bo->handle;
+        c->dma_address = bo->iova;
+        c->offset = bo->mmap_offset;
+        return 0;
+    }
+    if (request == r::kPrepBo) {
+        auto* p = static_cast<r::PrepBo*>(arg);
+        if (!f.bos.count(p->handle) || p->reserved) return fail(EINVAL);
+        for (auto it = f.hung.begin(); it != f.hung.end(); ++it)
+            if (*it == p->handle) {
+                f.hung.erase(it);
+                return fail(ETIMEDOUT);
+            }
+        return 0;
+    }
+    if (request == r::kFiniBo) return f.bos.count(static_cast<r::FiniBo*>(arg)->handle) ? 0 : fail(EINVAL);
+    if (request == r::kSubmit) {
+        auto* s = static_cast<r::Submit*>(arg);
+        if (s->reserved || s->job_struct_size < sizeof(r::Job)) return fail(EINVAL);
+        for (uint32_t j = 0; j < s->job_count; ++j) {
+            r::Job job;
+            std::memcpy(&job, reinterpret_cast<const uint8_t*>(s->jobs) + size_t{j} * s->job_struct_size, sizeof job);
+            if (job.task_count == 0 || job.task_struct_size < sizeof(r::Task)) continue;  // dropped, and SUBMIT still says 0
+            std::vector<uint32_t> outputs(job.out_bo_handle_count);
+            std::memcpy(outputs.data(), reinterpret_cast<const void*>(job.out_bo_handles), outputs.size() * 4);
+            bool handles_ok = true;
+            for (uint32_t h : outputs) handles_ok = handles_ok && f.bos.count(h);
+            if (!handles_ok) continue;
+            try {
+                for (uint32_t t = 0; t < job.task_count; ++t) {
+                    r::Task task;
+                    std::memcpy(&task, reinterpret_cast<const uint8_t*>(job.tasks) + size_t{t} * job.task_struct_size, sizeof task);
+                    f.simulator->run_task(task.regcmd, task.regcmd_count);
+                }
+            } catch (const NpuError& e) {
+                std::fprintf(stderr, "rockllm-fake-npu: the job hangs the core: %s\n", e.what());
+                f.hung.insert(f.hung.end(), outputs.begin(), outputs.end());
+            }
+        }
+        return 0;
+    }
+    return fail(ENOTTY);
+}
+
+int rknpu_ioctl(FakeFd& f, unsigned long request, void* arg) {
+    namespace k = uapi::rknpu;
+    if (request == k::kAction) {
+        auto* a = static_cast<k::Action*>(arg);
+        if (a->flags == k::kActionGetDrvVersion) a->value = 908;  // 0.9.8
+        else if (a->flags == k::kActionGetHwVersion) a->value = 0x46495245;
+        else return fail(EINVAL);
+        return 0;
+    }
+    if (request == k::kMemCreate) {
+        auto* c = static_cast<k::MemCreate*>(arg);
+        Bo* bo;
+        if (c->handle != 0) return fail(EINVAL);  // imports are not simulated
+        if (create_bo(f, c->size, c->flags, bo) != 0) return -1;
+        c->handle = bo->handle;
+        c->obj_addr = bo->obj_addr;
+        c->dma_addr = bo->iova;
+        return 0;
+    }
+    if (request == k::kMemMap) {
+        auto* m = static_cast<k::MemMap*>(arg);
+        auto it = f.bos.find(m->handle);
+        if (it == f.bos.end()) return fail(EINVAL);
+        m->offset = it->second.mmap_offset;
+        return 0;
+    }
+    if (request == k::kMemDestroy) {
+        auto* d = static_cast<k::MemDestroy*>(arg);
+        if (!f.bos.count(d->handle)) return fail(EINVAL);
+        destroy_bo(f, d->handle);
+        return 0;
+    }
+    if (request == k::kMemSync) {
+        auto* s = static_cast<k::MemSync*>(arg);
+        for (auto& [h, bo] : f.bos)
+            if (bo.obj_addr == s->obj_addr) return s->offset + s->size <= bo.size ? 0 : fail(EINVAL);
+        return fail(EINVAL);
+    }
+    if (request == k::kSubmit) {
+        auto* s = static_cast<k::Submit*>(arg);
+        if (!(s->flags & k::kJobPc)) return fail(EINVAL);
+        const Bo* tasks = nullptr;
+        for (auto& [h, bo] : f.bos)
+            if (bo.obj_addr == s->task_obj_addr) tasks = &bo;
+        if (!tasks || !(tasks->flags & k::kMemKernelMapping)) return fail(EINVAL);  // the kernel reads tasks through its own mapping
+        if ((size_t{s->task_start} + s->task_number) * sizeof(k::Task) > tasks->size) return fail(EINVAL);
+        s->task_counter = 0;
+        try {
+            for (uint32_t i = 0; i < s->task_number; ++i) {
+                k::Task t;
+                std::memcpy(&t, tasks->view + (size_t{s->task_start} + i) * sizeof t, sizeof t);
+                f.simulator->run_task(t.regcmd_addr, t.regcfg_amount + 4);
+                ++s->task_counter;
+            }
+        } catch (const NpuError& e) {
+            std::fprintf(stderr, "rockllm-fake-npu: the job hangs the core: %s\n", e.what());
+            return fail(ETIMEDOUT);
+        }
+        return 0;
+    }
+    return fail(ENOTTY);
+}
+
+int register_fd(int fd) {
+    std::lock_guard lock(g_mutex);
+    FakeFd& f = fds()[fd];
+    f.simulator = std::make_unique<Simulator>([&f](uint64_t iova, size_t bytes) { return resolve(f, iova, bytes); });
+    static bool announced = false;
+    if (!announced) {
+        std::fprintf(stderr, "rockllm: NPU simulated (ROCKLLM_NPU_SIMULATE=%s): %s is a register-level simulator, not hardware\n",
+                     mode() == Mode::Rocket ? "rocket" : "rknpu", node_path());
+        announced = true;
+    }
+    return fd;
+}
+
+int open_node() {
+    const int fd = memfd_create("rockllm-fake-npu", MFD_CLOEXEC);
+    return fd < 0 ? -1 : register_fd(fd);
+}
+
+}  // namespace
+
+extern "C" {
+
+int open(const char* path, int flags, ...) {
+    mode_t m = 0;
+    if (flags & O_CREAT) {
+        va_list args;
+        va_start(args, flags);
+        m = static_cast<mode_t>(va_arg(args, int));
+        va_end(args);
+    }
+    if (is_node(path)) return open_node();
+    return real<int (*)(const char*, int, ...)>("open")(path, flags, m);
+}
+int open64(const char* path, int flags, ...) __attribute__((alias("open")));
+
+int openat(int dirfd, const char* path, int flags, ...) {
+    mode_t m = 0;
+    if (flags & O_CREAT) {
+        va_list args;
+        va_start(args, flags);
+        m = static_cast<mode_t>(va_arg(args, int));
+        va_end(args);
+    }
+    if (is_node(path)) return open_node();
+    return real<int (*)(int, const char*, int, ...)>("openat")(dirfd, path, flags, m);
+}
+int openat64(int dirfd, const char* path, int flags, ...) __attribute__((alias("openat")));
+
+int access(const char* path, int how) {
+    if (is_node(path)) return 0;
+    return real<int (*)(const char*, int)>("access")(path, how);
+}
+
+int ioctl(int fd, unsigned long request, ...) {
+    va_list args;
+    va_start(args, request);
+    void* arg = va_arg(args, void*);
+    va_end(args);
+    {
+        std::lock_guard lock(g_mutex);
+        auto it = fds().find(fd);
+        if (it != fds().end()) {
+            if (request == DRM_IOCTL_VERSION) return answer_version(static_cast<drm_version_t*>(arg));
+            if (request == DRM_IOCTL_GEM_CLOSE) {
+                destroy_bo(it->second, static_cast<drm_gem_close*>(arg)->handle);
+                return 0;
+            }
+            return mode() == Mode::Rocket ? rocket_ioctl(it->second, request, arg) : rknpu_ioctl(it->second, request, arg);
+        }
+    }
+    return real<int (*)(int, unsigned long, void*)>("ioctl")(fd, request, arg);
+}
+
+void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
+    {
+        std::lock_guard lock(g_mutex);
+        auto it = fds().find(fd);
+        if (it != fds().end()) {
+            for (auto& [h, bo] : it->second.bos)
+                if (bo.mmap_offset == static_cast<uint64_t>(offset) && length <= (bo.size + 4095) / 4096 * 4096)
+                    return real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, prot, flags, bo.memfd, 0);
+            errno = EINVAL;
+            return MAP_FAILED;
+        }
+    }
+    return real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, prot, flags, fd, offset);
+}
+void* mmap64(void* addr, size_t length, int prot, int flags, int fd, off_t offset) __attribute__((alias("mmap")));
+
+int close(int fd) {
+    {
+        std::lock_guard lock(g_mutex);
+        auto it = fds().find(fd);
+        if (it != fds().end()) {
+            std::vector<uint32_t> handles;
+            for (auto& [h, bo] : it->second.bos) handles.push_back(h);
+            for (uint32_t h : handles) destroy_bo(it->second, h);
+            fds().erase(it);
+        }
+    }
+    return real<int (*)(int)>("close")(fd);
+}
+
+}  // extern "C"
