@@ -37,9 +37,16 @@ int info() {
     return 0;
 }
 
-// One shape: random inputs, the NPU's result against a CPU reference; returns the worst error
-// (absolute for int8, relative to the magnitude of the products for fp16) and whether it passes.
-std::pair<double, bool> check_shape(NpuDevice& device, MatmulType type, int64_t m, int64_t k, int64_t n, uint32_t seed) {
+struct ShapeResult {
+    double worst = 0;
+    bool pass = false;
+    NpuMatmul::CallTimes times;
+};
+
+// One shape: random inputs, the NPU's result against a CPU reference; the worst error (absolute
+// for int8, relative to the magnitude of the products for fp16), whether it passes, and where the
+// call's time went.
+ShapeResult check_shape(NpuDevice& device, MatmulType type, int64_t m, int64_t k, int64_t n, uint32_t seed) {
     std::mt19937 rng(seed);
     const size_t a_count = size_t(m * k), b_count = size_t(n * k);
     std::vector<int8_t> a8(a_count), b8(b_count);
@@ -52,6 +59,7 @@ std::pair<double, bool> check_shape(NpuDevice& device, MatmulType type, int64_t 
     NpuMatmul matmul(device, type, n, k, int8 ? static_cast<const void*>(b8.data()) : b16.data());
     std::vector<uint32_t> c(size_t(m * n));
     matmul.run(int8 ? static_cast<const void*>(a8.data()) : a16.data(), m, c.data());
+    const NpuMatmul::CallTimes times = matmul.last_call();
     double worst = 0;
     bool pass = true;
     for (int64_t i = 0; i < m; ++i)
@@ -76,14 +84,15 @@ std::pair<double, bool> check_shape(NpuDevice& device, MatmulType type, int64_t 
                 pass = pass && error <= double(k) * 0x1p-24;  // fp32 accumulation of exact fp16 products
             }
         }
-    return {worst, pass};
+    return {worst, pass, times};
 }
 
 int selftest() {
     const DeviceNode node = require_node();
     const auto device = open_npu_device(node);
     std::printf("NPU selftest on %s (%s %s): C = A·Bᵀ against the CPU\n", node.path.c_str(), driver_name(node.driver), node.version.c_str());
-    std::printf("%-6s %6s %6s %6s  %-12s %s\n", "type", "M", "K", "N", "max error", "result");
+    std::printf("%-6s %6s %6s %6s  %-12s %10s %10s %12s  %s\n", "type", "M", "K", "N", "max error", "pack A us", "unpack us",
+                "device us", "result");
     struct Shape {
         int64_t m, k, n;
     };
@@ -92,17 +101,17 @@ int selftest() {
     uint32_t seed = 1;
     for (const MatmulType type : {MatmulType::Int8, MatmulType::Fp16})
         for (const Shape& s : shapes) {
-            bool pass = false;
-            double worst = 0;
+            ShapeResult r;
             std::string error;
             try {
-                std::tie(worst, pass) = check_shape(*device, type, s.m, s.k, s.n, seed++);
+                r = check_shape(*device, type, s.m, s.k, s.n, seed++);
             } catch (const std::exception& e) {
                 error = e.what();
             }
-            failures += !pass;
-            std::printf("%-6s %6lld %6lld %6lld  %-12.3g %s%s%s\n", type == MatmulType::Int8 ? "int8" : "fp16", (long long)s.m, (long long)s.k,
-                        (long long)s.n, worst, pass ? "pass" : "FAIL", error.empty() ? "" : ": ", error.c_str());
+            failures += !r.pass;
+            std::printf("%-6s %6lld %6lld %6lld  %-12.3g %10.1f %10.1f %12.1f  %s%s%s\n", type == MatmulType::Int8 ? "int8" : "fp16",
+                        (long long)s.m, (long long)s.k, (long long)s.n, r.worst, r.times.pack_ns / 1e3, r.times.unpack_ns / 1e3,
+                        r.times.device_ns / 1e3, r.pass ? "pass" : "FAIL", error.empty() ? "" : ": ", error.c_str());
         }
     std::printf(failures ? "%d shape(s) failed: do not trust this NPU\n" : "all shapes pass\n", failures);
     return failures ? 1 : 0;

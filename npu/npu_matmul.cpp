@@ -1,5 +1,6 @@
 #include "npu/npu_matmul.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "npu/matmul_task.h"
@@ -29,7 +30,13 @@ NpuMatmul::~NpuMatmul() {
     for (auto& [key, buffer] : weights_) device_.release(buffer);
 }
 
+namespace {
+using Clock = std::chrono::steady_clock;
+int64_t ns_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count(); }
+}  // namespace
+
 void NpuMatmul::run(const void* a, int64_t m, void* c) {
+    const auto start = Clock::now();
     const size_t bpe = input_bytes(type_);
     const MatmulPlan plan = plan_matmul({m, k_, n_}, type_);
     std::vector<DeviceBuffer> buffers;  // released on every path out
@@ -57,7 +64,9 @@ void NpuMatmul::run(const void* a, int64_t m, void* c) {
         tasks.push_back({commands.iova, static_cast<uint32_t>(regcmd.size())});
         outputs.push_back(output);
     }
+    const auto packed = Clock::now();
     device_.run(tasks, outputs);
+    const auto ran = Clock::now();
 
     // Unpack each tile and add the K blocks of one output tile together.
     std::vector<uint8_t> tile_result;
@@ -82,6 +91,7 @@ void NpuMatmul::run(const void* a, int64_t m, void* c) {
                 }
             }
     }
+    last_call_ = {ns_between(start, packed), ns_between(packed, ran), ns_between(ran, Clock::now())};
 }
 
 }  // namespace rockllm::npu

@@ -22,6 +22,12 @@ public:
     // a: M rows of K elements; c: M rows of N results (int32_t for Int8, float for Fp16).
     void run(const void* a, int64_t m, void* c);
 
+    // Where the last run's time went: the CPU's packing of A and unpacking of C, and the device.
+    struct CallTimes {
+        int64_t pack_ns = 0, device_ns = 0, unpack_ns = 0;
+    };
+    const CallTimes& last_call() const { return last_call_; }
+
     int64_t n() const { return n_; }
     int64_t k() const { return k_; }
 
@@ -30,6 +36,7 @@ private:
     MatmulType type_;
     int64_t n_, k_;
     std::map<std::pair<int64_t, int64_t>, DeviceBuffer> weights_;  // by (n0, k0) of the tile
+    CallTimes last_call_;
 };
 
 }  // namespace rockllm::npu

@@ -36,7 +36,7 @@ TEST_CASE("NPU driver path: npu info and selftest on the simulated Rocket and rk
         const Output selftest = run_rockllm("ROCKLLM_NPU_SIMULATE=" + driver, "npu selftest");
         CHECK_MESSAGE(selftest.status == 0, selftest.out << selftest.err);
         CHECK(selftest.out.find("all shapes pass") != std::string::npos);
-        CHECK(selftest.out.find("int8      129   9000     40  0") != std::string::npos);  // K split, exact
+        CHECK(selftest.out.find("int8      129   9000     40  0 ") != std::string::npos);  // K split, exact
         CHECK(selftest.out.find("FAIL") == std::string::npos);
     }
 }
