@@ -30,6 +30,20 @@ json generate_final_chunk(const std::string& model, int64_t load_ns, const Gener
     return j;
 }
 
+// An empty prompt or conversation: load the model, or with keep_alive 0 unload it (checked before
+// loading, as Ollama does); the answer is the given chunk, done, with done_reason load/unload.
+json load_or_unload(ServerContext& context, const StoredModel& stored, const std::optional<KeepAlive>& keep_alive, json answer) {
+    answer["done"] = true;
+    if (keep_alive && keep_alive->is_zero()) {
+        context.scheduler.unload(stored.name);
+        answer["done_reason"] = "unload";
+    } else {
+        acquire_model(context, stored, keep_alive);  // loads; the lease ends at once
+        answer["done_reason"] = "load";
+    }
+    return answer;
+}
+
 void generate(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const auto start = Clock::now();
     const json body = parse_body(req);
@@ -45,15 +59,7 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     const std::string display = stored.name.display();
 
     if (prompt.empty()) {
-        json answer = {{"model", display}, {"created_at", rfc3339_now()}, {"response", ""}, {"done", true}};
-        if (keep_alive && keep_alive->is_zero()) {
-            context.scheduler.unload(stored.name);
-            answer["done_reason"] = "unload";
-        } else {
-            acquire_model(context, stored, keep_alive);  // loads; the lease ends at once
-            answer["done_reason"] = "load";
-        }
-        send_json(res, 200, answer);
+        send_json(res, 200, load_or_unload(context, stored, keep_alive, {{"model", display}, {"created_at", rfc3339_now()}, {"response", ""}}));
         return;
     }
 
@@ -101,15 +107,9 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     const std::string display = stored.name.display();
 
     if (messages.empty()) {
-        json answer = {{"model", display}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", ""}}}, {"done", true}};
-        if (keep_alive && keep_alive->is_zero()) {
-            context.scheduler.unload(stored.name);
-            answer["done_reason"] = "unload";
-        } else {
-            acquire_model(context, stored, keep_alive);
-            answer["done_reason"] = "load";
-        }
-        send_json(res, 200, answer);
+        send_json(res, 200,
+                  load_or_unload(context, stored, keep_alive,
+                                 {{"model", display}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", ""}}}}));
         return;
     }
     reject_format(body);

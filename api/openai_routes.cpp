@@ -67,6 +67,29 @@ json usage(const GenerationStats& stats) {
             {"total_tokens", stats.prompt_eval_count + stats.eval_count}};
 }
 
+// How an OpenAI stream is written: one SSE event per piece, then the finish event, the usage
+// event when asked for, and [DONE]; an error as OpenAI's error object, then [DONE].
+// envelope(choices) gives a chunk object around its "choices".
+StreamFormat openai_stream(const char* route, std::function<json(const json& choices)> envelope,
+                           std::function<json(const std::string& piece)> piece_choice,
+                           std::function<json(const std::string& finish_reason)> finish_choice, bool include_usage) {
+    auto sse = [](const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; };
+    return {"text/event-stream", route,
+            [envelope, piece_choice, sse](const std::string& piece) { return sse(envelope(json::array({piece_choice(piece)}))); },
+            [envelope, finish_choice, sse, include_usage](const GenerationStats& stats) {
+                std::string out = sse(envelope(json::array({finish_choice(stats.done_reason)})));
+                if (include_usage) {
+                    json u = envelope(json::array());
+                    u["usage"] = usage(stats);
+                    out += sse(u);
+                }
+                return out + "data: [DONE]\n\n";
+            },
+            [sse](const std::string& error) {
+                return sse({{"error", {{"message", error}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}) + "data: [DONE]\n\n";
+            }};
+}
+
 void completions(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const json body = parse_body(req);
     const std::string model_text = string_field(body, "model");
@@ -94,24 +117,16 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
         send_json(res, 200, answer);
         return;
     }
-    auto sse = [](const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; };
     stream_generation(res, lease, request, display,
-                      {"text/event-stream", "/v1/completions",
-                       [chunk, sse](const std::string& piece) { return sse(chunk(piece, nullptr)); },
-                       [chunk, sse, include_usage](const GenerationStats& stats) {
-                           std::string out = sse(chunk("", stats.done_reason));
-                           if (include_usage) {
-                               json u = chunk("", nullptr);
-                               u["choices"] = json::array();
-                               u["usage"] = usage(stats);
-                               out += sse(u);
-                           }
-                           return out + "data: [DONE]\n\n";
-                       },
-                       [sse](const std::string& error) {
-                           return sse({{"error", {{"message", error}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}) +
-                                  "data: [DONE]\n\n";
-                       }});
+                      openai_stream("/v1/completions",
+                                    [chunk](const json& choices) {
+                                        json c = chunk("", nullptr);
+                                        c["choices"] = choices;
+                                        return c;
+                                    },
+                                    [](const std::string& piece) { return json{{"text", piece}, {"index", 0}, {"finish_reason", nullptr}}; },
+                                    [](const std::string& reason) { return json{{"text", ""}, {"index", 0}, {"finish_reason", reason}}; },
+                                    include_usage));
 }
 
 // OpenAI messages as native ones: content as a string or as text parts; tool calls with their
@@ -185,30 +200,18 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
         send_json(res, 200, answer);
         return;
     }
-    auto sse = [](const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; };
     stream_generation(res, lease, request, display,
-                      {"text/event-stream", "/v1/chat/completions",
-                       [envelope, sse](const std::string& piece) {
-                           json chunk = envelope("chat.completion.chunk");
-                           chunk["choices"] = {{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", piece}}}, {"finish_reason", nullptr}}};
-                           return sse(chunk);
-                       },
-                       [envelope, sse, include_usage](const GenerationStats& stats) {
-                           json finish = envelope("chat.completion.chunk");
-                           finish["choices"] = {{{"index", 0}, {"delta", json::object()}, {"finish_reason", stats.done_reason}}};
-                           std::string out = sse(finish);
-                           if (include_usage) {
-                               json u = envelope("chat.completion.chunk");
-                               u["choices"] = json::array();
-                               u["usage"] = usage(stats);
-                               out += sse(u);
-                           }
-                           return out + "data: [DONE]\n\n";
-                       },
-                       [sse](const std::string& error) {
-                           return sse({{"error", {{"message", error}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}) +
-                                  "data: [DONE]\n\n";
-                       }});
+                      openai_stream("/v1/chat/completions",
+                                    [envelope](const json& choices) {
+                                        json c = envelope("chat.completion.chunk");
+                                        c["choices"] = choices;
+                                        return c;
+                                    },
+                                    [](const std::string& piece) {
+                                        return json{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", piece}}}, {"finish_reason", nullptr}};
+                                    },
+                                    [](const std::string& reason) { return json{{"index", 0}, {"delta", json::object()}, {"finish_reason", reason}}; },
+                                    include_usage));
 }
 
 // Little-endian float32 bytes in base64, as OpenAI's encoding_format "base64".
