@@ -95,6 +95,21 @@ void reject_format(const nlohmann::json& body) {
     throw HttpError(501, "structured outputs (\"format\") are not supported yet");
 }
 
+void enable_default_thinking(const LoadedModel& model, ThinkSetting& think) {
+    if (!think.is_set && model.chat_template() && model.chat_template()->supports_thinking()) think.enabled = true;
+}
+
+std::shared_ptr<OutputParser> output_parser_for(const LoadedModel& model, const std::string& prompt, const ThinkSetting& think, bool tools) {
+    const std::string text = model.chat_template() ? model.chat_template()->text() : "";
+    OutputTags tags = tags_from_template(text, think.enabled, tools);
+    // A template that ends the prompt with the open tag has the answer start inside the reasoning.
+    std::string end = prompt;
+    while (!end.empty() && std::isspace(static_cast<unsigned char>(end.back()))) end.pop_back();
+    const bool opened = !tags.think_open.empty() && end.size() >= tags.think_open.size() &&
+                        end.compare(end.size() - tags.think_open.size(), tags.think_open.size(), tags.think_open) == 0;
+    return std::make_shared<OutputParser>(std::move(tags), opened);
+}
+
 const ChatTemplate& template_of(const LoadedModel& model, const std::string& display) {
     const ChatTemplate* t = model.chat_template();
     if (!t)

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/server_context.h"
+#include "llm/template/output_parser.h"
 
 namespace httplib {
 class DataSink;
@@ -45,6 +46,12 @@ std::string render_conversation(const LoadedModel& model, const std::string& dis
 // text of an earlier response's "context" goes first.
 std::string templated_prompt(const LoadedModel& model, const std::string& display, const nlohmann::json& body,
                              const ThinkSetting& think);
+// Ollama turns thinking on for models whose template can think, unless the request says otherwise.
+void enable_default_thinking(const LoadedModel& model, ThinkSetting& think);
+// The parser that splits this answer into content, thinking and tool calls (tags from the template).
+std::shared_ptr<OutputParser> output_parser_for(const LoadedModel& model, const std::string& prompt, const ThinkSetting& think,
+                                                bool tools);
+
 // The model's template; HttpError 501 for models that only carry a Jinja chat template.
 const ChatTemplate& template_of(const LoadedModel& model, const std::string& display);
 

@@ -113,27 +113,49 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
         return;
     }
     reject_format(body);
-    const ThinkSetting think = parse_think(body);
+    ThinkSetting think = parse_think(body);
     const json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : json::array();
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
     LoadedModel& model = lease->model();
     if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support chat");
-    const GenerationRequest request =
-        generation_request(model, render_conversation(model, display, messages, tools, think), body.value("options", json::object()));
+    enable_default_thinking(model, think);
+    const std::string prompt = render_conversation(model, display, messages, tools, think);
+    const GenerationRequest request = generation_request(model, prompt, body.value("options", json::object()));
+    auto parser = output_parser_for(model, prompt, think, !tools.empty());
 
+    auto message = [](const OutputDelta& d, const json& tool_calls) {
+        json m = {{"role", "assistant"}, {"content", d.content}};
+        if (!d.thinking.empty()) m["thinking"] = d.thinking;
+        if (!tool_calls.empty()) m["tool_calls"] = tool_calls;
+        return m;
+    };
     if (!stream) {
         const auto [text, stats] = collect_generation(*lease, request);
-        send_json(res, 200, chat_final_chunk(display, lease->load_duration_ns(), stats, text, ns_since(start)));
+        OutputDelta all = parser->push(text);
+        const OutputDelta rest = parser->finish();
+        all.content += rest.content;
+        all.thinking += rest.thinking;
+        json answer = chat_final_chunk(display, lease->load_duration_ns(), stats, "", ns_since(start));
+        answer["message"] = message(all, parser->tool_calls());
+        send_json(res, 200, answer);
         return;
     }
+    auto chunk = [display, message](const OutputDelta& d, const json& tool_calls) {
+        return ndjson({{"model", display}, {"created_at", rfc3339_now()}, {"message", message(d, tool_calls)}, {"done", false}});
+    };
     stream_generation(res, lease, request, display,
                       {"application/x-ndjson", "/api/chat",
-                       [display](const std::string& piece) {
-                           return ndjson({{"model", display}, {"created_at", rfc3339_now()},
-                                          {"message", {{"role", "assistant"}, {"content", piece}}}, {"done", false}});
+                       [parser, chunk](const std::string& piece) {
+                           const OutputDelta d = parser->push(piece);
+                           return d.content.empty() && d.thinking.empty() ? std::string() : chunk(d, json::array());
                        },
-                       [display, load_ns = lease->load_duration_ns(), start](const GenerationStats& stats) {
-                           return ndjson(chat_final_chunk(display, load_ns, stats, "", ns_since(start)));
+                       [parser, chunk, display, load_ns = lease->load_duration_ns(), start](const GenerationStats& stats) {
+                           const OutputDelta d = parser->finish();
+                           std::string out;
+                           if (!d.content.empty() || !d.thinking.empty()) out += chunk(d, json::array());
+                           // Tool calls come whole, in a chunk of their own, before the final one.
+                           if (!parser->tool_calls().empty()) out += chunk({}, parser->tool_calls());
+                           return out + ndjson(chat_final_chunk(display, load_ns, stats, "", ns_since(start)));
                        },
                        [](const std::string& error) { return ndjson({{"error", error}}); }});
 }

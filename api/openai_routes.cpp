@@ -67,17 +67,22 @@ json usage(const GenerationStats& stats) {
             {"total_tokens", stats.prompt_eval_count + stats.eval_count}};
 }
 
-// How an OpenAI stream is written: one SSE event per piece, then the finish event, the usage
-// event when asked for, and [DONE]; an error as OpenAI's error object, then [DONE].
-// envelope(choices) gives a chunk object around its "choices".
+// How an OpenAI stream is written: an SSE event per choice a piece yields (none, while the parser
+// holds text back), the events of the end, the usage event when asked for, and [DONE]; an error
+// as OpenAI's error object, then [DONE]. envelope(choices) gives a chunk object around its "choices".
 StreamFormat openai_stream(const char* route, std::function<json(const json& choices)> envelope,
-                           std::function<json(const std::string& piece)> piece_choice,
-                           std::function<json(const std::string& finish_reason)> finish_choice, bool include_usage) {
+                           std::function<std::vector<json>(const std::string& piece)> piece_choices,
+                           std::function<std::vector<json>(const std::string& finish_reason)> finish_choices, bool include_usage) {
     auto sse = [](const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; };
     return {"text/event-stream", route,
-            [envelope, piece_choice, sse](const std::string& piece) { return sse(envelope(json::array({piece_choice(piece)}))); },
-            [envelope, finish_choice, sse, include_usage](const GenerationStats& stats) {
-                std::string out = sse(envelope(json::array({finish_choice(stats.done_reason)})));
+            [envelope, piece_choices, sse](const std::string& piece) {
+                std::string out;
+                for (const json& choice : piece_choices(piece)) out += sse(envelope(json::array({choice})));
+                return out;
+            },
+            [envelope, finish_choices, sse, include_usage](const GenerationStats& stats) {
+                std::string out;
+                for (const json& choice : finish_choices(stats.done_reason)) out += sse(envelope(json::array({choice})));
                 if (include_usage) {
                     json u = envelope(json::array());
                     u["usage"] = usage(stats);
@@ -88,6 +93,17 @@ StreamFormat openai_stream(const char* route, std::function<json(const json& cho
             [sse](const std::string& error) {
                 return sse({{"error", {{"message", error}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}) + "data: [DONE]\n\n";
             }};
+}
+
+// Tool calls in OpenAI's shape: arguments as a JSON string, type "function".
+json openai_tool_calls(const json& calls) {
+    json out = json::array();
+    for (const json& c : calls)
+        out.push_back({{"index", c["function"].value("index", 0)},
+                       {"id", c.value("id", "")},
+                       {"type", "function"},
+                       {"function", {{"name", c["function"]["name"]}, {"arguments", c["function"]["arguments"].dump()}}}});
+    return out;
 }
 
 void completions(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
@@ -124,8 +140,12 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
                                         c["choices"] = choices;
                                         return c;
                                     },
-                                    [](const std::string& piece) { return json{{"text", piece}, {"index", 0}, {"finish_reason", nullptr}}; },
-                                    [](const std::string& reason) { return json{{"text", ""}, {"index", 0}, {"finish_reason", reason}}; },
+                                    [](const std::string& piece) {
+                                        return std::vector<json>{{{"text", piece}, {"index", 0}, {"finish_reason", nullptr}}};
+                                    },
+                                    [](const std::string& reason) {
+                                        return std::vector<json>{{{"text", ""}, {"index", 0}, {"finish_reason", reason}}};
+                                    },
                                     include_usage));
 }
 
@@ -187,15 +207,31 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     const std::string display = stored.name.display();
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
     LoadedModel& model = lease->model();
-    const GenerationRequest request = generation_request(model, render_conversation(model, display, messages, tools, think), native_options(body));
+    enable_default_thinking(model, think);
+    const std::string prompt = render_conversation(model, display, messages, tools, think);
+    const GenerationRequest request = generation_request(model, prompt, native_options(body));
+    auto parser = output_parser_for(model, prompt, think, !tools.empty());
     const std::string id = next_id("chatcmpl-");
     auto envelope = [id, display](const char* object) {
         return json{{"id", id}, {"object", object}, {"created", unix_now()}, {"model", display}, {"system_fingerprint", "fp_ollama"}};
     };
+    auto delta = [](const OutputDelta& d) {
+        json j = {{"role", "assistant"}, {"content", d.content}};
+        if (!d.thinking.empty()) j["reasoning"] = d.thinking;
+        return j;
+    };
+    // Ollama's finish reason for an answer that called tools.
+    auto finish_reason = [parser](const std::string& reason) { return parser->tool_calls().empty() ? reason : std::string("tool_calls"); };
     if (!stream) {
         const auto [text, stats] = collect_generation(*lease, request);
+        OutputDelta all = parser->push(text);
+        const OutputDelta rest = parser->finish();
+        all.content += rest.content;
+        all.thinking += rest.thinking;
+        json message = delta(all);
+        if (!parser->tool_calls().empty()) message["tool_calls"] = openai_tool_calls(parser->tool_calls());
         json answer = envelope("chat.completion");
-        answer["choices"] = {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", stats.done_reason}}};
+        answer["choices"] = {{{"index", 0}, {"message", message}, {"finish_reason", finish_reason(stats.done_reason)}}};
         answer["usage"] = usage(stats);
         send_json(res, 200, answer);
         return;
@@ -207,10 +243,24 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
                                         c["choices"] = choices;
                                         return c;
                                     },
-                                    [](const std::string& piece) {
-                                        return json{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", piece}}}, {"finish_reason", nullptr}};
+                                    [parser, delta](const std::string& piece) {
+                                        const OutputDelta d = parser->push(piece);
+                                        if (d.content.empty() && d.thinking.empty()) return std::vector<json>{};
+                                        return std::vector<json>{{{"index", 0}, {"delta", delta(d)}, {"finish_reason", nullptr}}};
                                     },
-                                    [](const std::string& reason) { return json{{"index", 0}, {"delta", json::object()}, {"finish_reason", reason}}; },
+                                    [parser, delta, finish_reason](const std::string& reason) {
+                                        std::vector<json> out;
+                                        const OutputDelta d = parser->finish();
+                                        if (!d.content.empty() || !d.thinking.empty())
+                                            out.push_back({{"index", 0}, {"delta", delta(d)}, {"finish_reason", nullptr}});
+                                        if (!parser->tool_calls().empty()) {
+                                            json calls = delta({});
+                                            calls["tool_calls"] = openai_tool_calls(parser->tool_calls());
+                                            out.push_back({{"index", 0}, {"delta", calls}, {"finish_reason", nullptr}});
+                                        }
+                                        out.push_back({{"index", 0}, {"delta", json::object()}, {"finish_reason", finish_reason(reason)}});
+                                        return out;
+                                    },
                                     include_usage));
 }
 

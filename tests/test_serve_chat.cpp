@@ -175,3 +175,52 @@ TEST_CASE("serve: a conversation longer than the context loses its oldest messag
     CHECK(ref.continuation.rfind(answer.at("message").at("content").get<std::string>(), 0) == 0);
     CHECK(answer.at("message").at("content").get<std::string>().size() > 10);
 }
+
+TEST_CASE("serve: thinking and tool-call markup are split out of the answer, streamed and not") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const Reference ref = once_upon_a_time();  // ", there was a little girl named Lily. She loved ..."
+    // A template whose thinking tags are "," and ".": the story's first sentence becomes the reasoning.
+    rockllm::test::create_stories(c, "thinker", {{"template", "{{- range .Messages }}{{ .Content }}{{ if .Thinking }},{{ .Thinking }}.{{ end }}{{ end }}"}});
+    const json request = {{"model", "thinker"}, {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
+                          {"options", {{"temperature", 0}, {"num_predict", 30}}}};
+    json plain = request;
+    plain["stream"] = false;
+    const json answer = post(c, "/api/chat", plain.dump(), 200);
+    const size_t period = ref.continuation.find('.');
+    CHECK(answer.at("message").at("thinking") == ref.continuation.substr(1, period - 1));  // thinking on by default
+    const std::string content = answer.at("message").at("content");
+    CHECK(content.rfind("She loved", 0) == 0);
+    CHECK(ref.continuation.find(content) != std::string::npos);
+
+    auto streamed = c.Post("/api/chat", request.dump(), "application/json");
+    REQUIRE(streamed);
+    std::string thinking, text;
+    for (const json& line : rockllm::test::ndjson_lines(streamed->body)) {
+        const json& m = line.at("message");
+        thinking += m.value("thinking", "");
+        text += m.value("content", "");
+        CHECK(m.value("content", "").find('.') == std::string::npos);  // no tag in content... until the answer's own periods
+        if (!text.empty()) break;
+    }
+    CHECK(thinking == answer["message"]["thinking"]);
+
+    // The OpenAI layer names it "reasoning".
+    const json openai = post(c, "/v1/chat/completions",
+                             json{{"model", "thinker"}, {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
+                                  {"temperature", 0}, {"max_tokens", 30}}.dump(), 200);
+    CHECK(openai.at("choices")[0].at("message").at("reasoning") == answer["message"]["thinking"]);
+    CHECK(openai.at("choices")[0].at("message").at("content") == content);
+
+    json off = plain;
+    off["think"] = false;
+    CHECK(post(c, "/api/chat", off.dump(), 200).at("message").at("content").get<std::string>().rfind(", there was", 0) == 0);
+
+    // A template whose tool-call tag is "girl": what follows it is parsed for calls, never shown.
+    rockllm::test::create_stories(c, "caller", {{"template", "{{- range .Messages }}{{ .Content }}{{ if .ToolCalls }}girl{}{{ end }}{{ end }}{{ if .Tools }}{{ end }}"}});
+    json tools_request = {{"model", "caller"}, {"stream", false}, {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
+                          {"tools", {{{"type", "function"}, {"function", {{"name", "f"}, {"parameters", json::object()}}}}}},
+                          {"options", {{"temperature", 0}, {"num_predict", 30}}}};
+    const std::string before_tag = ref.continuation.substr(0, ref.continuation.find("girl"));
+    CHECK(post(c, "/api/chat", tools_request.dump(), 200).at("message").at("content") == before_tag);
+}

@@ -27,7 +27,7 @@ void add_think(json& data, const ThinkSetting& think) {
 }  // namespace
 
 ChatTemplate::ChatTemplate(const std::string& text)
-    : template_(parse_with_response(text)), messages_style_(template_.references("Messages")) {}
+    : text_(text), template_(parse_with_response(text)), messages_style_(template_.references("Messages")) {}
 
 std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const json& tools, const ThinkSetting& think) const {
     // Collate: the system messages joined, consecutive messages of one role (but tool) merged.

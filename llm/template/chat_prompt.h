@@ -42,11 +42,13 @@ public:
     // generate with a suffix (fill in the middle): the template sees only .Prompt and .Suffix.
     std::string render_infill(const std::string& prompt, const std::string& suffix) const;
 
+    const std::string& text() const { return text_; }
     bool supports_tools() const { return template_.references("Tools"); }
     bool supports_insert() const { return template_.references("Suffix"); }
     bool supports_thinking() const { return template_.references("Thinking") || template_.references("Think"); }
 
 private:
+    std::string text_;
     gotmpl::Template template_;
     bool messages_style_;
 };

@@ -1,0 +1,185 @@
+#include "llm/template/output_parser.h"
+
+#include <cctype>
+#include <random>
+
+namespace rockllm {
+
+using nlohmann::json;
+
+namespace {
+
+std::string trim(std::string s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+    return s;
+}
+
+// How much of the end of text could be the start of tag (so must be held back).
+size_t partial_tag_suffix(const std::string& text, const std::string& tag) {
+    for (size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n)
+        if (text.compare(text.size() - n, n, tag, 0, n) == 0) return n;
+    return 0;
+}
+
+std::string call_id() {
+    static thread_local std::mt19937 rng(std::random_device{}());
+    static const char* alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::string id = "call_";
+    for (int i = 0; i < 8; ++i) id += alphabet[rng() % 36];
+    return id;
+}
+
+}  // namespace
+
+OutputTags tags_from_template(const std::string& t, bool thinking, bool tools) {
+    OutputTags tags;
+    if (thinking) {
+        tags.think_open = "<think>";
+        tags.think_close = "</think>";
+        // The action that prints .Thinking ("{{ .Thinking }}", "{{- .Thinking -}}"), not one that tests it.
+        size_t at = std::string::npos;
+        for (size_t from = 0; (from = t.find(".Thinking", from)) != std::string::npos; ++from) {
+            const size_t open_action = t.rfind("{{", from);
+            if (open_action == std::string::npos) break;
+            const std::string head = t.substr(open_action + 2, from - open_action - 2);
+            if (head.find_first_not_of(" -") == std::string::npos) {
+                at = from;
+                break;
+            }
+        }
+        if (at != std::string::npos) {
+            const size_t action_start = t.rfind("{{", at);
+            const size_t action_end = t.find("}}", at) + 2;
+            const size_t before = t.rfind("}}", action_start);
+            const std::string open = trim(t.substr(before == std::string::npos ? 0 : before + 2, action_start - (before == std::string::npos ? 0 : before + 2)));
+            const size_t after = t.find("{{", action_end);
+            const std::string close = trim(t.substr(action_end, (after == std::string::npos ? t.size() : after) - action_end));
+            if (!open.empty() && !close.empty() && open.size() < 32 && close.size() < 32) {
+                tags.think_open = open;
+                tags.think_close = close;
+            }
+        }
+    }
+    if (tools) {
+        for (const char* marker : {"if .ToolCalls }}", "if $.ToolCalls }}"}) {
+            const size_t at = t.find(marker);
+            if (at == std::string::npos) continue;
+            // The literal text up to where the JSON starts: a '{', or a '[' after the tag's own first character.
+            size_t start = at + std::string(marker).size();
+            while (start < t.size() && std::isspace(static_cast<unsigned char>(t[start]))) ++start;
+            const size_t json_start = t.find_first_of("{[", start + 1);
+            tags.tool_call = trim(t.substr(start, (json_start == std::string::npos ? t.size() : json_start) - start));
+            break;
+        }
+    }
+    return tags;
+}
+
+OutputParser::OutputParser(OutputTags tags, bool prompt_opens_thinking)
+    : tags_(std::move(tags)),
+      state_(tags_.think_open.empty() ? State::Content : prompt_opens_thinking ? State::Thinking : State::Start) {}
+
+OutputDelta OutputParser::push(const std::string& piece) {
+    pending_ += piece;
+    return drain(false);
+}
+
+OutputDelta OutputParser::finish() { return drain(true); }
+
+OutputDelta OutputParser::drain(bool final) {
+    OutputDelta out;
+    for (;;) {
+        if (state_ == State::Start) {
+            // Thinking starts with the open tag (after whitespace); anything else is content.
+            size_t i = 0;
+            while (i < pending_.size() && std::isspace(static_cast<unsigned char>(pending_[i]))) ++i;
+            const std::string rest = pending_.substr(i);
+            if (rest.compare(0, tags_.think_open.size(), tags_.think_open) == 0) {
+                pending_ = rest.substr(tags_.think_open.size());
+                state_ = State::Thinking;
+                continue;
+            }
+            if (!final && (rest.empty() || tags_.think_open.compare(0, rest.size(), rest) == 0)) return out;  // undecided
+            state_ = State::Content;
+            continue;
+        }
+        if (state_ == State::Thinking) {
+            const size_t close = pending_.find(tags_.think_close);
+            if (close != std::string::npos) {
+                out.thinking += pending_.substr(0, close);
+                pending_ = pending_.substr(close + tags_.think_close.size());
+                state_ = State::Content;
+                after_thinking_ = true;
+                continue;
+            }
+            const size_t keep = final ? 0 : partial_tag_suffix(pending_, tags_.think_close);
+            out.thinking += pending_.substr(0, pending_.size() - keep);
+            pending_.erase(0, pending_.size() - keep);
+            return out;
+        }
+        if (state_ == State::Content) {
+            if (after_thinking_) {  // the answer starts at its first non-blank character
+                const size_t text = pending_.find_first_not_of(" \t\r\n");
+                pending_.erase(0, text == std::string::npos ? pending_.size() : text);
+                if (pending_.empty() && !final) return out;
+                after_thinking_ = false;
+            }
+            const size_t tag = tags_.tool_call.empty() ? std::string::npos : pending_.find(tags_.tool_call);
+            if (tag != std::string::npos) {
+                out.content += pending_.substr(0, tag);
+                pending_ = pending_.substr(tag + tags_.tool_call.size());
+                state_ = State::ToolCalls;
+                continue;
+            }
+            const size_t keep = final || tags_.tool_call.empty() ? 0 : partial_tag_suffix(pending_, tags_.tool_call);
+            out.content += pending_.substr(0, pending_.size() - keep);
+            pending_.erase(0, pending_.size() - keep);
+            return out;
+        }
+        parse_tool_calls(final);
+        return out;
+    }
+}
+
+void OutputParser::parse_tool_calls(bool final) {
+    // JSON objects one after another (a list is accepted too), separated by whitespace, commas or
+    // the closing tag; each parsed as soon as it is complete.
+    for (;;) {
+        size_t start = pending_.find_first_of("{[");
+        if (start == std::string::npos) {
+            if (final) pending_.clear();
+            return;
+        }
+        int depth = 0;
+        bool in_string = false, escaped = false;
+        size_t end = std::string::npos;
+        for (size_t i = start; i < pending_.size() && end == std::string::npos; ++i) {
+            const char c = pending_[i];
+            if (in_string) {
+                if (escaped) escaped = false;
+                else if (c == '\\') escaped = true;
+                else if (c == '"') in_string = false;
+            } else if (c == '"') {
+                in_string = true;
+            } else if (c == '{' || c == '[') {
+                ++depth;
+            } else if ((c == '}' || c == ']') && --depth == 0) {
+                end = i + 1;
+            }
+        }
+        if (end == std::string::npos) return;  // incomplete: wait for more
+        const json parsed = json::parse(pending_.substr(start, end - start), nullptr, false);
+        pending_.erase(0, end);
+        for (const json& call : parsed.is_array() ? parsed : json::array({parsed})) {
+            if (!call.is_object() || !call.contains("name") || !call["name"].is_string()) continue;
+            json arguments = call.contains("arguments") ? call["arguments"] : call.value("parameters", json::object());
+            if (arguments.is_string()) arguments = json::parse(arguments.get<std::string>(), nullptr, false);
+            if (!arguments.is_object()) arguments = json::object();
+            tool_calls_.push_back({{"id", call_id()},
+                                   {"function", {{"index", tool_calls_.size()}, {"name", call["name"]}, {"arguments", arguments}}}});
+        }
+    }
+}
+
+}  // namespace rockllm
