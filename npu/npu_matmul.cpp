@@ -27,6 +27,7 @@ NpuMatmul::NpuMatmul(NpuDevice& device, MatmulType type, int64_t n, int64_t k, c
 }
 
 NpuMatmul::~NpuMatmul() {
+    release_tasks();
     for (auto& [key, buffer] : weights_) device_.release(buffer);
 }
 
@@ -35,35 +36,53 @@ using Clock = std::chrono::steady_clock;
 int64_t ns_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count(); }
 }  // namespace
 
+void NpuMatmul::release_tasks() {
+    if (!tasks_) return;
+    for (auto* list : {&tasks_->features, &tasks_->outputs, &tasks_->commands})
+        for (const DeviceBuffer& b : *list) device_.release(b);
+    tasks_.reset();
+}
+
+void NpuMatmul::prepare(int64_t m) {
+    release_tasks();
+    auto p = std::make_unique<Prepared>();
+    p->m = m;
+    p->plan = plan_matmul({m, k_, n_}, type_);
+    try {
+        for (const MatmulTile& t : p->plan.tiles) {
+            const DeviceBuffer& feature = p->features.emplace_back(device_.allocate(feature_bytes(t.padded, type_)));
+            const DeviceBuffer& output = p->outputs.emplace_back(device_.allocate(output_bytes(t.padded)));
+            const std::vector<uint64_t> regcmd =
+                build_matmul_task(t.padded, type_, {feature.iova, weights_.at({t.n0, t.k0}).iova, output.iova});
+            const DeviceBuffer& commands = p->commands.emplace_back(device_.allocate(regcmd.size() * 8));
+            std::memcpy(commands.host, regcmd.data(), regcmd.size() * 8);
+            device_.cpu_write_done(commands);
+            p->tasks.push_back({commands.iova, static_cast<uint32_t>(regcmd.size())});
+        }
+    } catch (...) {
+        tasks_ = std::move(p);
+        release_tasks();
+        throw;
+    }
+    tasks_ = std::move(p);
+}
+
 void NpuMatmul::run(const void* a, int64_t m, void* c) {
     const auto start = Clock::now();
     const size_t bpe = input_bytes(type_);
-    const MatmulPlan plan = plan_matmul({m, k_, n_}, type_);
-    std::vector<DeviceBuffer> buffers;  // released on every path out
-    struct Released {
-        NpuDevice& device;
-        std::vector<DeviceBuffer>& buffers;
-        ~Released() {
-            for (const DeviceBuffer& b : buffers) device.release(b);
-        }
-    } released{device_, buffers};
-
-    std::vector<TaskRef> tasks;
-    std::vector<DeviceBuffer> outputs;
-    for (const MatmulTile& t : plan.tiles) {
-        const DeviceBuffer feature = buffers.emplace_back(device_.allocate(feature_bytes(t.padded, type_)));
-        const DeviceBuffer output = buffers.emplace_back(device_.allocate(output_bytes(t.padded)));
+    // The tasks for this M: built once and kept, so that repeated calls of one shape (a decode
+    // step's M = 1) only pack A, run, and unpack C.
+    if (!tasks_ || tasks_->m != m) prepare(m);
+    Prepared& p = *tasks_;
+    for (size_t i = 0; i < p.plan.tiles.size(); ++i) {
+        const MatmulTile& t = p.plan.tiles[i];
         const auto* rows = static_cast<const uint8_t*>(a) + static_cast<size_t>(t.m0 * k_ + t.k0) * bpe;
-        pack_feature(rows, k_, t.shape, type_, feature.host);
-        device_.cpu_write_done(feature);
-        const std::vector<uint64_t> regcmd =
-            build_matmul_task(t.padded, type_, {feature.iova, weights_.at({t.n0, t.k0}).iova, output.iova});
-        const DeviceBuffer commands = buffers.emplace_back(device_.allocate(regcmd.size() * 8));
-        std::memcpy(commands.host, regcmd.data(), regcmd.size() * 8);
-        device_.cpu_write_done(commands);
-        tasks.push_back({commands.iova, static_cast<uint32_t>(regcmd.size())});
-        outputs.push_back(output);
+        pack_feature(rows, k_, t.shape, type_, p.features[i].host);
+        device_.cpu_write_done(p.features[i]);
     }
+    const MatmulPlan& plan = p.plan;
+    const std::vector<DeviceBuffer>& outputs = p.outputs;
+    const std::vector<TaskRef>& tasks = p.tasks;
     const auto packed = Clock::now();
     device_.run(tasks, outputs);
     const auto ran = Clock::now();

@@ -1,9 +1,11 @@
 // A matmul on the NPU with resident weights: B is packed once, at load, into device buffers tile by
 // tile; each call packs only A and unpacks C (the CPU's share of the work), and runs the tiles'
-// tasks as one job. C[M×N] = A[M×K] · B[N×K]ᵀ: int8 × int8 → int32 exactly, fp16 × fp16 → fp32.
+// tasks as one job; the task buffers and commands of the last M are kept for the next call.
+// C[M×N] = A[M×K] · B[N×K]ᵀ: int8 × int8 → int32 exactly, fp16 × fp16 → fp32.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <utility>
 
 #include "npu/device.h"
@@ -32,11 +34,22 @@ public:
     int64_t k() const { return k_; }
 
 private:
+    // Buffers and commands of the tasks for one M, kept between calls.
+    struct Prepared {
+        int64_t m = 0;
+        MatmulPlan plan;
+        std::vector<DeviceBuffer> features, outputs, commands;
+        std::vector<TaskRef> tasks;
+    };
+    void prepare(int64_t m);
+    void release_tasks();
+
     NpuDevice& device_;
     MatmulType type_;
     int64_t n_, k_;
     std::map<std::pair<int64_t, int64_t>, DeviceBuffer> weights_;  // by (n0, k0) of the tile
     CallTimes last_call_;
+    std::unique_ptr<Prepared> tasks_;
 };
 
 }  // namespace rockllm::npu

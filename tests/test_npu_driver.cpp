@@ -49,3 +49,22 @@ TEST_CASE("NPU driver path: no device, and a bad ROCKLLM_NPU_SIMULATE, are clear
     CHECK(bad.status == 2);
     CHECK(bad.err.find("must be \"rocket\" or \"rknpu\"") != std::string::npos);
 }
+
+TEST_CASE("NPU driver path: a job that hangs the core and a job that never writes its output are errors") {
+    const std::string preload = std::string("LD_PRELOAD=") + ROCKLLM_FAKE_NPU_LIBRARY + " ASAN_OPTIONS=verify_asan_link_order=0 ";
+    for (const std::string driver : {"rocket", "rknpu"}) {
+        CAPTURE(driver);
+        auto probe = [&](const std::string& scenario) {
+            rockllm::test::ScratchDir dir;
+            const std::string command = preload + "ROCKLLM_NPU_SIMULATE=" + driver + " " + ROCKLLM_NPU_PROBE + " " + scenario + " >" +
+                                        dir.file("out") + " 2>/dev/null";
+            std::system(command.c_str());
+            return rockllm::test::read_text(dir.file("out"));
+        };
+        CHECK(probe("ok") == "ok\n");
+        CHECK(probe("hang").find("timed out") != std::string::npos);
+        const std::string dropped = probe("dropped");
+        CHECK(dropped.rfind("error: ", 0) == 0);
+        CHECK((dropped.find("did not run") != std::string::npos || dropped.find("did not write") != std::string::npos));
+    }
+}

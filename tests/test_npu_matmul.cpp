@@ -235,3 +235,23 @@ TEST_CASE("NPU matmul: large shapes split into tasks (M blocks, N blocks, K bloc
     CHECK(plan_matmul({2, 4500, 4200}, MatmulType::Int8).tiles.size() == 2);   // N: 4096 + 104
     CHECK_THROWS_AS(plan_matmul({0, 32, 32}, MatmulType::Int8), NpuError);
 }
+
+TEST_CASE("NPU matmul: repeated calls of one shape reuse their task buffers; another shape rebuilds them") {
+    const MatmulShape s{1, 256, 64};
+    const Problem p = random_problem(s, MatmulType::Int8, 5);
+    SimulatedDevice device;
+    NpuMatmul matmul(device, MatmulType::Int8, s.n, s.k, p.b8.data());
+    std::vector<int32_t> first(static_cast<size_t>(s.n)), second(static_cast<size_t>(s.n));
+    matmul.run(p.a8.data(), 1, first.data());
+    matmul.run(p.a8.data(), 1, second.data());
+    CHECK(first == second);
+    std::vector<int8_t> two_rows(p.a8);
+    two_rows.insert(two_rows.end(), p.a8.begin(), p.a8.end());
+    std::vector<int32_t> both(static_cast<size_t>(2 * s.n));
+    matmul.run(two_rows.data(), 2, both.data());
+    CHECK(std::vector<int32_t>(both.begin(), both.begin() + s.n) == first);
+    CHECK(std::vector<int32_t>(both.begin() + s.n, both.end()) == first);
+    int64_t reference = 0;
+    for (int64_t x = 0; x < s.k; ++x) reference += int64_t(p.a8[size_t(x)]) * p.b8[size_t(x)];
+    CHECK(first[0] == reference);
+}
