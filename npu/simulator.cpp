@@ -122,25 +122,45 @@ void Simulator::execute(uint32_t enable_mask) {
     const size_t surfaces = static_cast<size_t>(n / 4);
     uint8_t* c = memory_(output_iova, (surfaces - 1) * surface_stride + static_cast<size_t>(m) * 16);
 
-    for (int64_t row = 0; row < m; ++row)
-        for (int64_t col = 0; col < n; ++col) {
-            uint8_t* dst = c + static_cast<size_t>(col / 4) * surface_stride + static_cast<size_t>(row * 16 + (col % 4) * 4);
-            if (int8) {
-                int32_t sum = 0;
-                for (int64_t i = 0; i < k; ++i)
-                    sum += int32_t(int8_t(a[feature_offset(shape, type, row, i)])) * int32_t(int8_t(b[weight_offset(shape, type, col, i)]));
-                std::memcpy(dst, &sum, 4);
-            } else {
-                float sum = 0;
-                for (int64_t i = 0; i < k; ++i) {
-                    uint16_t x, y;
-                    std::memcpy(&x, a + feature_offset(shape, type, row, i), 2);
-                    std::memcpy(&y, b + weight_offset(shape, type, col, i), 2);
-                    sum += fp16_to_fp32(x) * fp16_to_fp32(y);  // the product is exact in fp32
-                }
-                std::memcpy(dst, &sum, 4);
+    // Read the operands out of their hardware layouts once, then multiply row by row: the same
+    // arithmetic, without recomputing layout offsets in the inner loop.
+    auto store = [&](int64_t row, int64_t col, const void* value) {
+        std::memcpy(c + static_cast<size_t>(col / 4) * surface_stride + static_cast<size_t>(row * 16 + (col % 4) * 4), value, 4);
+    };
+    if (int8) {
+        std::vector<int32_t> rows(static_cast<size_t>(m * k)), kernels(static_cast<size_t>(n * k));
+        for (int64_t r = 0; r < m; ++r)
+            for (int64_t i = 0; i < k; ++i) rows[size_t(r * k + i)] = int8_t(a[feature_offset(shape, type, r, i)]);
+        for (int64_t j = 0; j < n; ++j)
+            for (int64_t i = 0; i < k; ++i) kernels[size_t(j * k + i)] = int8_t(b[weight_offset(shape, type, j, i)]);
+        for (int64_t r = 0; r < m; ++r)
+            for (int64_t j = 0; j < n; ++j) {
+                const int32_t* x = &rows[size_t(r * k)];
+                const int32_t* y = &kernels[size_t(j * k)];
+                int32_t sum = 0;  // exact: |sum| ≤ K·2^14 stays far inside int32 for any K a task takes
+                for (int64_t i = 0; i < k; ++i) sum += x[i] * y[i];
+                store(r, j, &sum);
             }
-        }
+    } else {
+        std::vector<float> rows(static_cast<size_t>(m * k)), kernels(static_cast<size_t>(n * k));
+        auto load = [](const uint8_t* p) {
+            uint16_t h;
+            std::memcpy(&h, p, 2);
+            return fp16_to_fp32(h);
+        };
+        for (int64_t r = 0; r < m; ++r)
+            for (int64_t i = 0; i < k; ++i) rows[size_t(r * k + i)] = load(a + feature_offset(shape, type, r, i));
+        for (int64_t j = 0; j < n; ++j)
+            for (int64_t i = 0; i < k; ++i) kernels[size_t(j * k + i)] = load(b + weight_offset(shape, type, j, i));
+        for (int64_t r = 0; r < m; ++r)
+            for (int64_t j = 0; j < n; ++j) {
+                const float* x = &rows[size_t(r * k)];
+                const float* y = &kernels[size_t(j * k)];
+                float sum = 0;  // fp16 products are exact in fp32; accumulated in fp32, in K order
+                for (int64_t i = 0; i < k; ++i) sum += x[i] * y[i];
+                store(r, j, &sum);
+            }
+    }
 
     const uint64_t macs = static_cast<uint64_t>(m * n * k);
     const uint64_t read = feature_bytes(shape, type) + weight_bytes(shape, type), written = output_bytes(shape);
