@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include <unistd.h>
 
@@ -87,32 +88,67 @@ ShapeResult check_shape(NpuDevice& device, MatmulType type, int64_t m, int64_t k
     return {worst, pass, times};
 }
 
-int selftest() {
-    const DeviceNode node = require_node();
-    const auto device = open_npu_device(node);
-    std::printf("NPU selftest on %s (%s %s): C = A·Bᵀ against the CPU\n", node.path.c_str(), driver_name(node.driver), node.version.c_str());
-    std::printf("%-6s %6s %6s %6s  %-12s %10s %10s %12s  %s\n", "type", "M", "K", "N", "max error", "pack A us", "unpack us",
-                "device us", "result");
-    struct Shape {
-        int64_t m, k, n;
-    };
-    const Shape shapes[] = {{1, 8, 8}, {2, 100, 48}, {7, 512, 100}, {64, 1000, 512}, {129, 9000, 40}, {1, 896, 4864}};
+struct Shape {
+    int64_t m, k, n;
+};
+constexpr Shape kShapes[] = {{1, 8, 8}, {2, 100, 48}, {7, 512, 100}, {64, 1000, 512}, {129, 9000, 40}, {1, 896, 4864}};
+
+// Every shape, both types, on one device; the table's lines, and the number of failures.
+std::pair<std::string, int> run_shapes(NpuDevice& device, const std::string& where) {
+    std::string lines;
     int failures = 0;
     uint32_t seed = 1;
     for (const MatmulType type : {MatmulType::Int8, MatmulType::Fp16})
-        for (const Shape& s : shapes) {
+        for (const Shape& s : kShapes) {
             ShapeResult r;
             std::string error;
             try {
-                r = check_shape(*device, type, s.m, s.k, s.n, seed++);
+                r = check_shape(device, type, s.m, s.k, s.n, seed++);
             } catch (const std::exception& e) {
                 error = e.what();
             }
             failures += !r.pass;
-            std::printf("%-6s %6lld %6lld %6lld  %-12.3g %10.1f %10.1f %12.1f  %s%s%s\n", type == MatmulType::Int8 ? "int8" : "fp16",
-                        (long long)s.m, (long long)s.k, (long long)s.n, r.worst, r.times.pack_ns / 1e3, r.times.unpack_ns / 1e3,
-                        r.times.device_ns / 1e3, r.pass ? "pass" : "FAIL", error.empty() ? "" : ": ", error.c_str());
+            char line[512];
+            std::snprintf(line, sizeof line, "%-6s %-6s %6lld %6lld %6lld  %-12.3g %10.1f %10.1f %12.1f  %s%s%s\n", where.c_str(),
+                          type == MatmulType::Int8 ? "int8" : "fp16", (long long)s.m, (long long)s.k, (long long)s.n, r.worst,
+                          r.times.pack_ns / 1e3, r.times.unpack_ns / 1e3, r.times.device_ns / 1e3, r.pass ? "pass" : "FAIL",
+                          error.empty() ? "" : ": ", error.c_str());
+            lines += line;
         }
+    return {lines, failures};
+}
+
+int selftest() {
+    const DeviceNode node = require_node();
+    std::printf("NPU selftest on %s (%s %s): C = A·Bᵀ against the CPU\n", node.path.c_str(), driver_name(node.driver), node.version.c_str());
+    std::printf("%-6s %-6s %6s %6s %6s  %-12s %10s %10s %12s  %s\n", "core", "type", "M", "K", "N", "max error", "pack A us",
+                "unpack us", "device us", "result");
+    int failures = 0;
+    auto device = open_npu_device(node);
+    if (device->select_core(0)) {
+        // rknpu: each core in turn, through its core mask.
+        for (int core = 0; core < 3; ++core) {
+            device->select_core(core);
+            const auto [lines, failed] = run_shapes(*device, std::to_string(core));
+            std::fputs(lines.c_str(), stdout);
+            failures += failed;
+        }
+    } else {
+        // Rocket: the kernel places each fd's jobs; three fds working at once keep every core busy.
+        std::vector<std::unique_ptr<NpuDevice>> devices;
+        devices.push_back(std::move(device));
+        for (int i = 1; i < 3; ++i) devices.push_back(open_npu_device(node));
+        std::vector<std::pair<std::string, int>> results(devices.size());
+        std::vector<std::thread> workers;
+        for (size_t i = 0; i < devices.size(); ++i)
+            workers.emplace_back([&, i] { results[i] = run_shapes(*devices[i], "fd" + std::to_string(i + 1)); });
+        for (auto& w : workers) w.join();
+        for (const auto& [lines, failed] : results) {
+            std::fputs(lines.c_str(), stdout);
+            failures += failed;
+        }
+        std::printf("(Rocket chooses the core of each fd's jobs; three fds ran at once)\n");
+    }
     std::printf(failures ? "%d shape(s) failed: do not trust this NPU\n" : "all shapes pass\n", failures);
     return failures ? 1 : 0;
 }

@@ -35,6 +35,9 @@ public:
     // Runs the tasks in order on one core and waits for them; outputs are the buffers they write
     // (their CPU view is valid afterwards). Throws NpuError on a failed or timed-out job.
     virtual void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) = 0;
+    // Places the following jobs on one core (0..2) when the driver allows it (rknpu's core mask);
+    // false when the kernel chooses (Rocket: per fd, one job at a time).
+    virtual bool select_core(int) { return false; }
 };
 
 // The simulator behind the device interface, in process: page-aligned buffers at IOVAs from 0x1000

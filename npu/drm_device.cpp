@@ -155,6 +155,12 @@ public:
 
     void cpu_write_done(const DeviceBuffer& b) override { sync(b, uapi::rknpu::kSyncToDevice); }
 
+    bool select_core(int core) override {
+        if (core < 0 || core > 2) throw NpuError("the RK3588 NPU has cores 0, 1 and 2");
+        core_mask_ = 1u << core;
+        return true;
+    }
+
     void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) override {
         for (const DeviceBuffer& out : outputs) {
             fill_canary(out);
@@ -181,7 +187,7 @@ public:
         submit.timeout = 6000;
         submit.task_number = static_cast<uint32_t>(tasks.size());
         submit.task_obj_addr = objects_.at(tasks_.handle);
-        submit.core_mask = uapi::rknpu::kCore0;
+        submit.core_mask = core_mask_;
         submit.fence_fd = -1;
         submit.subcore_task[0] = {0, static_cast<uint32_t>(tasks.size())};
         if (retrying_ioctl(fd_, uapi::rknpu::kSubmit, &submit) != 0)
@@ -226,6 +232,7 @@ private:
     int fd_;
     std::map<uint32_t, uint64_t> objects_;  // handle → obj_addr
     DeviceBuffer tasks_;
+    uint32_t core_mask_ = uapi::rknpu::kCoreAuto;  // the driver picks the least busy core
 };
 
 }  // namespace

@@ -37,6 +37,9 @@ TEST_CASE("NPU driver path: npu info and selftest on the simulated Rocket and rk
         CHECK_MESSAGE(selftest.status == 0, selftest.out << selftest.err);
         CHECK(selftest.out.find("all shapes pass") != std::string::npos);
         CHECK(selftest.out.find("int8      129   9000     40  0 ") != std::string::npos);  // K split, exact
+        // Each core (rknpu: by core mask) or three fds at once (Rocket: the kernel places them).
+        for (const std::string& where : driver == "rknpu" ? std::vector<std::string>{"0 ", "1 ", "2 "} : std::vector<std::string>{"fd1", "fd2", "fd3"})
+            CHECK(selftest.out.find("\n" + where + std::string(7 - where.size(), ' ') + "int8   ") != std::string::npos);
         CHECK(selftest.out.find("FAIL") == std::string::npos);
     }
 }

@@ -224,6 +224,7 @@ int rknpu_ioctl(FakeFd& f, unsigned long request, void* arg) {
     if (request == k::kSubmit) {
         auto* s = static_cast<k::Submit*>(arg);
         if (!(s->flags & k::kJobPc)) return fail(EINVAL);
+        if (s->core_mask == 5 || s->core_mask == 6 || s->core_mask > 7) return fail(EINVAL);  // as the driver rejects them
         const Bo* tasks = nullptr;
         for (auto& [h, bo] : f.bos)
             if (bo.obj_addr == s->task_obj_addr) tasks = &bo;
