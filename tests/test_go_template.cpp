@@ -46,7 +46,7 @@ TEST_CASE("Go templates: if / else if / else, with, and / or / not, comparisons"
     CHECK_THROWS_AS(run("{{ lt 1 \"a\" }}"), gotmpl::TemplateError);
 }
 
-TEST_CASE("Go templates: range with variables, else, break and continue; assignment") {
+TEST_CASE("Go templates: range with variables, else, break and continue, assignment") {
     const json data = {{"Items", {"a", "b", "c", "d"}}, {"M", {{"y", 2}, {"x", 1}}}};
     CHECK(run("{{ range .Items }}[{{ . }}]{{ end }}", data) == "[a][b][c][d]");
     CHECK(run("{{ range $i, $v := .Items }}{{ $i }}={{ $v }} {{ end }}", data) == "0=a 1=b 2=c 3=d ");
@@ -69,7 +69,7 @@ TEST_CASE("Go templates: print, printf, json, escaping, pipelines") {
     CHECK(run("{{ currentDate }}").size() == 10);
 }
 
-TEST_CASE("Go templates: errors carry line and column; hostile input fails cleanly") {
+TEST_CASE("Go templates: errors carry line and column, hostile input fails cleanly") {
     CHECK_THROWS_WITH_AS(run("line one\n{{ if .X }}unclosed"), doctest::Contains("template: 2:1:"), gotmpl::TemplateError);
     CHECK_THROWS_WITH_AS(run("{{ .X"), doctest::Contains("unclosed action"), gotmpl::TemplateError);
     CHECK_THROWS_WITH_AS(run("{{ nosuchfunc 1 }}"), doctest::Contains("function \"nosuchfunc\" not defined"), gotmpl::TemplateError);

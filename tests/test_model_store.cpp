@@ -39,7 +39,7 @@ TEST_CASE("model names: anything that could leave the store is rejected") {
     CHECK_THROWS_AS(ModelName::parse(std::string("a\0b", 3)), InvalidModelName);
 }
 
-TEST_CASE("digests: SHA-256 against published values; only sha256 digests name blobs") {
+TEST_CASE("digests: SHA-256 against published values, only sha256 digests name blobs") {
     CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2
     CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     // The test data README publishes the model file's digest.

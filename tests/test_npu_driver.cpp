@@ -53,7 +53,7 @@ TEST_CASE("NPU driver path: no device, and a bad ROCKLLM_NPU_SIMULATE, are clear
     CHECK(bad.err.find("must be \"rocket\" or \"rknpu\"") != std::string::npos);
 }
 
-TEST_CASE("NPU driver path: a grid of shapes through both drivers; a job that hangs the core and one that never writes its output are errors") {
+TEST_CASE("NPU driver path: a grid of shapes through both drivers, a job that hangs the core and one that never writes its output are errors") {
     const std::string preload = std::string("LD_PRELOAD=") + ROCKLLM_FAKE_NPU_LIBRARY + " ASAN_OPTIONS=verify_asan_link_order=0 ";
     for (const std::string driver : {"rocket", "rknpu"}) {
         CAPTURE(driver);

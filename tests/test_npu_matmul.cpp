@@ -236,7 +236,7 @@ TEST_CASE("NPU matmul: large shapes split into tasks (M blocks, N blocks, K bloc
     CHECK_THROWS_AS(plan_matmul({0, 32, 32}, MatmulType::Int8), NpuError);
 }
 
-TEST_CASE("NPU matmul: repeated calls of one shape reuse their task buffers; another shape rebuilds them") {
+TEST_CASE("NPU matmul: repeated calls of one shape reuse their task buffers, another shape rebuilds them") {
     const MatmulShape s{1, 256, 64};
     const Problem p = random_problem(s, MatmulType::Int8, 5);
     SimulatedDevice device;

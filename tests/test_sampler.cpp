@@ -128,7 +128,7 @@ TEST_CASE("sampler: repeat, presence and frequency penalties change the logits a
     CHECK(sw.sample(logits) == 0);
 }
 
-TEST_CASE("sampler: same seed, same options -> same tokens; invalid options are rejected") {
+TEST_CASE("sampler: same seed, same options -> same tokens, invalid options are rejected") {
     std::vector<float> logits(100);
     for (size_t i = 0; i < logits.size(); ++i) logits[i] = std::sin(float(i)) * 3;
     auto run = [&](uint64_t seed) {

@@ -30,7 +30,7 @@ json tags(httplib::Client& c) {
 
 }  // namespace
 
-TEST_CASE("serve: blobs upload with digest checks; create, show, copy and delete models") {
+TEST_CASE("serve: blobs upload with digest checks, create, show, copy and delete models") {
     Daemon daemon({}, /*with_stories=*/false);
     httplib::Client c = daemon.client();
     CHECK(tags(c).empty());

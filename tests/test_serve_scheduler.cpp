@@ -31,7 +31,7 @@ std::string long_generation(int num_predict, bool stream) {
 
 }  // namespace
 
-TEST_CASE("serve: keep_alive decides how long a model stays loaded; /api/ps reports it") {
+TEST_CASE("serve: keep_alive decides how long a model stays loaded, /api/ps reports it") {
     Daemon daemon(rockllm::test::Env{{"OLLAMA_KEEP_ALIVE", "10m"}});
     httplib::Client c = daemon.client();
     CHECK(ps(c).empty());
@@ -83,7 +83,7 @@ TEST_CASE("serve: OLLAMA_MAX_LOADED_MODELS unloads an idle model to load another
     CHECK(loaded[0].at("name") == "other:latest");
 }
 
-TEST_CASE("serve: a full queue answers 503; a client that disconnects frees its slot") {
+TEST_CASE("serve: a full queue answers 503, a client that disconnects frees its slot") {
     Daemon daemon(rockllm::test::Env{{"OLLAMA_NUM_PARALLEL", "1"}, {"OLLAMA_MAX_QUEUE", "1"}});
     httplib::Client c = daemon.client();
     post(c, "/api/generate", R"({"model":"stories"})", 200);  // loaded before the race starts

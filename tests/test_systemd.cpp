@@ -74,7 +74,7 @@ TEST_CASE("systemd: the unit verifies cleanly, and the check would catch a mista
     CHECK(broken.output.find("NoSuchSetting") != std::string::npos);
 }
 
-TEST_CASE("systemd: sysusers creates the rockllm user in the render group; tmpfiles creates the store") {
+TEST_CASE("systemd: sysusers creates the rockllm user in the render group, tmpfiles creates the store") {
     rockllm::test::ScratchDir dir;
     const fs::path root = dir.path() / "root";
     fs::create_directories(root / "etc");

@@ -57,7 +57,7 @@ TEST_CASE("BPE byte mapping is a bijection onto printable characters") {
     CHECK(table['\n'] == "\xC4\x8A");  // U+010A 'Ċ'
 }
 
-TEST_CASE("BPE pre-tokenizer: unknown names are an error; invalid UTF-8 is kept, not dropped") {
+TEST_CASE("BPE pre-tokenizer: unknown names are an error, invalid UTF-8 is kept, not dropped") {
     CHECK_THROWS_WITH(PreTokenizer("no-such-pre"), doctest::Contains("no-such-pre"));
     const PreTokenizer gpt2("gpt-2");
     const std::string text = "ab\xFF\xFE cd";
