@@ -41,6 +41,19 @@ void normalize_vector(std::vector<float>& v) {
         for (float& x : v) x = static_cast<float>(x / norm);
 }
 
+int64_t dimensions_field(const json& body) {
+    const auto it = body.find("dimensions");
+    if (it == body.end() || it->is_null()) return 0;
+    if (!it->is_number_integer() || it->get<int64_t>() < 0) throw HttpError(400, "dimensions must be a non-negative integer");
+    return it->get<int64_t>();
+}
+
+void cut_dimensions(std::vector<float>& v, int64_t dimensions) {
+    if (dimensions <= 0 || dimensions >= static_cast<int64_t>(v.size())) return;
+    v.resize(static_cast<size_t>(dimensions));
+    normalize_vector(v);
+}
+
 std::vector<ChatMessage> parse_messages(const nlohmann::json& messages) {
     std::vector<ChatMessage> out;
     if (messages.is_null()) return out;

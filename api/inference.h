@@ -27,6 +27,10 @@ GenerationRequest generation_request(const LoadedModel& model, std::string promp
 
 // Scales to unit L2 length (after cutting an embedding to fewer dimensions).
 void normalize_vector(std::vector<float>& v);
+// A request's "dimensions": 0 when absent (keep all); HttpError 400 unless a non-negative integer.
+int64_t dimensions_field(const nlohmann::json& body);
+// Cuts an embedding to its first `dimensions` values (0: all) and scales it back to unit length.
+void cut_dimensions(std::vector<float>& v, int64_t dimensions);
 
 // The messages of a native chat request; HttpError 400 for malformed ones.
 std::vector<ChatMessage> parse_messages(const nlohmann::json& messages);

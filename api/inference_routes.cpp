@@ -131,10 +131,7 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     };
     if (!stream) {
         const auto [text, stats] = collect_generation(*lease, request);
-        OutputDelta all = parser->push(text);
-        const OutputDelta rest = parser->finish();
-        all.content += rest.content;
-        all.thinking += rest.thinking;
+        const OutputDelta all = parser->parse_all(text);
         json answer = chat_final_chunk(display, lease->load_duration_ns(), stats, "", ns_since(start));
         answer["message"] = message(all, parser->tool_calls());
         send_json(res, 200, answer);
@@ -184,21 +181,14 @@ void embed(ServerContext& context, const httplib::Request& req, httplib::Respons
     const StoredModel stored = context.find_model(model_text);
     const std::vector<std::string> inputs = embed_inputs(body);
     const bool truncate = bool_field(body, "truncate", true);
-    int64_t dimensions = 0;
-    if (body.contains("dimensions") && !body["dimensions"].is_null()) {
-        dimensions = body["dimensions"].get<int64_t>();
-        if (dimensions < 0) throw HttpError(400, "dimensions must be positive");
-    }
+    const int64_t dimensions = dimensions_field(body);
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive_from_json(body));
     LoadedModel& model = lease->model();
     json embeddings = json::array();
     int64_t tokens = 0;
     for (const std::string& input : inputs) {
         Embedding e = model.embed(lease->slot(), input, truncate, /*normalize=*/true);
-        if (dimensions > 0 && dimensions < static_cast<int64_t>(e.vector.size())) {
-            e.vector.resize(static_cast<size_t>(dimensions));
-            normalize_vector(e.vector);
-        }
+        cut_dimensions(e.vector, dimensions);
         tokens += e.token_count;
         embeddings.push_back(e.vector);
     }

@@ -224,11 +224,7 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     auto finish_reason = [parser](const std::string& reason) { return parser->tool_calls().empty() ? reason : std::string("tool_calls"); };
     if (!stream) {
         const auto [text, stats] = collect_generation(*lease, request);
-        OutputDelta all = parser->push(text);
-        const OutputDelta rest = parser->finish();
-        all.content += rest.content;
-        all.thinking += rest.thinking;
-        json message = delta(all);
+        json message = delta(parser->parse_all(text));
         if (!parser->tool_calls().empty()) message["tool_calls"] = openai_tool_calls(parser->tool_calls());
         json answer = envelope("chat.completion");
         answer["choices"] = {{{"index", 0}, {"message", message}, {"finish_reason", finish_reason(stats.done_reason)}}};
@@ -293,16 +289,13 @@ void embeddings(ServerContext& context, const httplib::Request& req, httplib::Re
     const std::string format = body.contains("encoding_format") && !body["encoding_format"].is_null() ? string_field(body, "encoding_format") : "float";
     if (format != "float" && format != "base64")
         throw HttpError(400, "invalid encoding format: " + format + " (must be \"float\" or \"base64\")");
-    const int64_t dimensions = body.contains("dimensions") && !body["dimensions"].is_null() ? body["dimensions"].get<int64_t>() : 0;
+    const int64_t dimensions = dimensions_field(body);
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
     json data = json::array();
     int64_t tokens = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {
         Embedding e = lease->model().embed(lease->slot(), inputs[i], /*truncate=*/true, /*normalize=*/true);
-        if (dimensions > 0 && dimensions < static_cast<int64_t>(e.vector.size())) {
-            e.vector.resize(static_cast<size_t>(dimensions));
-            normalize_vector(e.vector);
-        }
+        cut_dimensions(e.vector, dimensions);
         tokens += e.token_count;
         data.push_back({{"object", "embedding"},
                         {"embedding", format == "base64" ? json(base64_floats(e.vector)) : json(e.vector)},

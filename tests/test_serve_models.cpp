@@ -188,6 +188,8 @@ TEST_CASE("serve: /api/embed and /api/embeddings") {
     for (const auto& x : cut["embeddings"][0]) cut_norm += x.get<double>() * x.get<double>();
     CHECK(std::sqrt(cut_norm) == doctest::Approx(1.0).epsilon(1e-5));
 
+    CHECK(post(c, "/api/embed", R"({"model":"stories","input":"a","dimensions":"8"})", 400).at("error") ==
+          "dimensions must be a non-negative integer");
     CHECK(post(c, "/api/embed", R"({"model":"stories","input":[]})", 200).at("embeddings") == json::array());
     CHECK(post(c, "/api/embed", R"({"model":"stories","input":42})", 400).at("error") == "invalid input type");
     CHECK(post(c, "/api/embed", R"({"model":"stories","input":["a",1]})", 400).at("error") == "invalid input type");

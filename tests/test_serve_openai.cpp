@@ -117,4 +117,8 @@ TEST_CASE("serve: OpenAI-compatible /v1 routes") {
     }
     CHECK(post(c, "/v1/embeddings", R"({"model":"stories","input":"x","encoding_format":"hex"})", 400).at("error").at("type") ==
           "invalid_request_error");
+    const json cut = post(c, "/v1/embeddings", R"({"model":"stories","input":"Once upon a time","dimensions":8})", 200);
+    CHECK(cut["data"][0].at("embedding").size() == 8);
+    CHECK(post(c, "/v1/embeddings", R"({"model":"stories","input":"x","dimensions":-3})", 400).at("error").at("message") ==
+          "dimensions must be a non-negative integer");
 }

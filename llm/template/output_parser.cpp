@@ -85,6 +85,14 @@ OutputDelta OutputParser::push(const std::string& piece) {
     return drain(false);
 }
 
+OutputDelta OutputParser::parse_all(const std::string& text) {
+    OutputDelta all = push(text);
+    const OutputDelta rest = finish();
+    all.content += rest.content;
+    all.thinking += rest.thinking;
+    return all;
+}
+
 OutputDelta OutputParser::finish() { return drain(true); }
 
 OutputDelta OutputParser::drain(bool final) {

@@ -34,6 +34,8 @@ public:
     OutputDelta push(const std::string& piece);
     // The rest at the end of generation.
     OutputDelta finish();
+    // A whole answer at once (push, then finish).
+    OutputDelta parse_all(const std::string& text);
     // The calls found: [{"id": "call_xxxxxxxx", "function": {"index", "name", "arguments": {...}}}].
     const nlohmann::json& tool_calls() const { return tool_calls_; }
 
