@@ -1,5 +1,7 @@
 #include "generation.h"
 
+#include "llm/grammar/token_constraint.h"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -31,6 +33,10 @@ GenerationResult generate(Transformer& transformer, std::span<const int32_t> pro
 
     if (options.num_predict == 0) return result;  // reason Length: the prompt was only evaluated
     while (true) {
+        if (sampler.constraint() != nullptr && sampler.constraint()->finished()) {
+            result.reason = StopReason::EndToken;  // the structured answer is complete
+            return result;
+        }
         const int32_t next = sampler.sample(logits);
         if (std::find(options.end_tokens.begin(), options.end_tokens.end(), next) != options.end_tokens.end()) {
             result.reason = StopReason::EndToken;

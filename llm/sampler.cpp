@@ -1,5 +1,7 @@
 #include "sampler.h"
 
+#include "llm/grammar/token_constraint.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -77,6 +79,20 @@ void Sampler::apply_penalties(std::vector<Candidate>& candidates) const {
 }
 
 int32_t Sampler::sample(std::span<const float> logits) {
+    int32_t chosen = draw(logits);
+    if (constraint_ != nullptr) {
+        if (!constraint_->allows(chosen)) {
+            masked_.assign(logits.begin(), logits.end());
+            if (!constraint_->mask(masked_)) throw std::runtime_error("the requested format allows no token at this point");
+            chosen = draw(masked_);
+        }
+        constraint_->accept(chosen);
+    }
+    accept(chosen);
+    return chosen;
+}
+
+int32_t Sampler::draw(std::span<const float> logits) {
     if (logits.empty()) throw std::invalid_argument("no logits to sample from");
     candidates_.resize(logits.size());
     for (size_t i = 0; i < logits.size(); ++i) candidates_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
@@ -146,7 +162,6 @@ int32_t Sampler::sample(std::span<const float> logits) {
             }
         }
     }
-    accept(chosen);
     return chosen;
 }
 

@@ -24,13 +24,21 @@ struct SamplerOptions {
     uint64_t seed = 0;
 };
 
+class TokenConstraint;
+
 class Sampler {
 public:
     // n_ctx bounds the history that repeat_last_n = -1 refers to.
     explicit Sampler(const SamplerOptions& options, int64_t n_ctx = 4096);
     Sampler(float temperature, uint64_t seed);  // greedy or plain temperature sampling
 
+    // With a constraint, the token drawn is the one the constraint allows: the draw from all
+    // logits when the constraint allows it, else a draw from the allowed tokens only (which gives
+    // each allowed token its share of the allowed probability, as masking first would).
     int32_t sample(std::span<const float> logits);
+    // Constrained sampling (structured outputs); the constraint must outlive the sampling.
+    void set_constraint(TokenConstraint* constraint) { constraint_ = constraint; }
+    TokenConstraint* constraint() const { return constraint_; }
     // Tokens that count for the repetition penalties (the prompt too); sample() adds its own picks.
     void accept(int32_t token);
 
@@ -41,12 +49,15 @@ private:
         float p;
     };
     void apply_penalties(std::vector<Candidate>& candidates) const;
+    int32_t draw(std::span<const float> logits);
 
     SamplerOptions options_;
     size_t history_limit_;
     std::deque<int32_t> history_;
     std::mt19937_64 rng_;
     std::vector<Candidate> candidates_;
+    TokenConstraint* constraint_ = nullptr;
+    std::vector<float> masked_;
 };
 
 int32_t argmax(std::span<const float> logits);

@@ -56,6 +56,13 @@ std::string Tokenizer::token_to_piece(int32_t id, bool render_special) const {
     return std::string();
 }
 
+std::vector<std::string> Tokenizer::all_pieces() const {
+    std::vector<std::string> pieces;
+    pieces.reserve(static_cast<size_t>(vocab_.size()));
+    for (int32_t id = 0; id < vocab_.size(); ++id) pieces.push_back(token_to_piece(id));
+    return pieces;
+}
+
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
     std::string text;
     for (int32_t id : ids) text += token_to_piece(id);

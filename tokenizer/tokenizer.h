@@ -24,6 +24,9 @@ public:
     // A byte token gives one byte, which may be part of a multi-byte UTF-8 character.
     std::string token_to_piece(int32_t id, bool render_special = false) const;
 
+    // token_to_piece of every token, by id (what constrained sampling matches against).
+    std::vector<std::string> all_pieces() const;
+
     // The text of a sequence, as a prompt or an answer: special tokens dropped, and the space that
     // encoding put in front of the text removed again.
     std::string decode(std::span<const int32_t> ids) const;
