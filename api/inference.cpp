@@ -9,6 +9,7 @@
 
 #include "api/http_json.h"
 #include "api/loaded_model.h"
+#include "llm/grammar/json_schema_grammar.h"
 
 namespace rockllm {
 
@@ -100,12 +101,21 @@ ThinkSetting parse_think(const nlohmann::json& body) {
     throw HttpError(400, "invalid think value: " + it->dump());
 }
 
-void reject_format(const nlohmann::json& body) {
-    const auto it = body.find("format");
-    if (it == body.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty())) return;
-    if (!(it->is_string() && it->get<std::string>() == "json") && !it->is_object())
-        throw HttpError(400, "invalid format: " + it->dump() + "; expected \"json\" or a valid JSON Schema object");
-    throw HttpError(501, "structured outputs (\"format\") are not supported yet");
+std::shared_ptr<const Grammar> format_grammar(const nlohmann::ordered_json& format) {
+    if (format.is_null() || (format.is_string() && format.get<std::string>().empty())) return nullptr;
+    if (!(format.is_string() && format.get<std::string>() == "json") && !format.is_object())
+        throw HttpError(400, "invalid format: " + format.dump() + "; expected \"json\" or a valid JSON Schema object");
+    try {
+        return std::make_shared<const Grammar>(grammar_for_format(format));
+    } catch (const SchemaError& e) {
+        throw HttpError(400, std::string("invalid format: ") + e.what());
+    }
+}
+
+std::shared_ptr<const Grammar> request_format(const httplib::Request& req) {
+    const auto body = nlohmann::ordered_json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("format")) return nullptr;
+    return format_grammar(body["format"]);
 }
 
 void enable_default_thinking(const LoadedModel& model, ThinkSetting& think) {

@@ -12,6 +12,7 @@
 
 namespace httplib {
 class DataSink;
+struct Request;
 struct Response;
 }
 
@@ -36,8 +37,12 @@ void cut_dimensions(std::vector<float>& v, int64_t dimensions);
 std::vector<ChatMessage> parse_messages(const nlohmann::json& messages);
 // "think": true/false or a level; HttpError 400 ("invalid think value: ...") otherwise.
 ThinkSetting parse_think(const nlohmann::json& body);
-// "format" (structured outputs) is not supported yet: HttpError 501 when one is asked for.
-void reject_format(const nlohmann::json& body);
+// Structured outputs: the grammar of a "format" ("json" or a JSON schema; null or "" for none),
+// HttpError 400 for anything else or a schema that cannot be followed.
+std::shared_ptr<const Grammar> format_grammar(const nlohmann::ordered_json& format);
+// The native "format" of a request, read with the body's member order kept (a schema's properties
+// are generated in the order they are listed).
+std::shared_ptr<const Grammar> request_format(const httplib::Request& req);
 
 // A conversation rendered with the model's template, as Ollama prepares it: the model's stored
 // MESSAGEs first, its SYSTEM first of all unless the conversation starts with a system message;

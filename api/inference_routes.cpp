@@ -63,13 +63,14 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
         return;
     }
 
-    reject_format(body);
+    const std::shared_ptr<const Grammar> format = request_format(req);
     const ThinkSetting think = parse_think(body);
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
     LoadedModel& model = lease->model();
     if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support generate");
-    const GenerationRequest request = generation_request(model, raw ? prompt : templated_prompt(model, display, body, think),
-                                                         body.value("options", json::object()));
+    GenerationRequest request = generation_request(model, raw ? prompt : templated_prompt(model, display, body, think),
+                                                   body.value("options", json::object()));
+    request.format = format;
 
     if (!stream) {
         const auto [text, stats] = collect_generation(*lease, request);
@@ -112,15 +113,17 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
                                  {{"model", display}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", ""}}}}));
         return;
     }
-    reject_format(body);
+    const std::shared_ptr<const Grammar> format = request_format(req);
     ThinkSetting think = parse_think(body);
     const json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : json::array();
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
     LoadedModel& model = lease->model();
     if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support chat");
-    enable_default_thinking(model, think);
+    // A structured answer starts at its first token: no reasoning unless the request asks for it.
+    if (!format) enable_default_thinking(model, think);
     const std::string prompt = render_conversation(model, display, messages, tools, think);
-    const GenerationRequest request = generation_request(model, prompt, body.value("options", json::object()));
+    GenerationRequest request = generation_request(model, prompt, body.value("options", json::object()));
+    request.format = format;
     auto parser = output_parser_for(model, prompt, think, !tools.empty());
 
     auto message = [](const OutputDelta& d, const json& tool_calls) {

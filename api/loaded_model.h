@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <span>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/generation.h"
+#include "llm/grammar/token_constraint.h"
 #include "llm/model.h"
 #include "llm/sampler.h"
 #include "llm/template/chat_prompt.h"
@@ -31,6 +33,7 @@ struct GenerationRequest {
     bool seed_given = false;
     int64_t num_predict = -1;
     std::vector<std::string> stop;
+    std::shared_ptr<const Grammar> format;  // structured outputs: the answer follows this grammar
 
     // Applies the known keys of an options object over the current values; unknown keys are
     // ignored, wrong types throw std::invalid_argument naming the option.
@@ -103,6 +106,9 @@ private:
     std::vector<ChatMessage> messages_;
     int64_t size_bytes_ = 0;
     int64_t load_duration_ns_ = 0;
+    // The vocabulary sorted for constrained sampling, built the first time a request asks for a format.
+    mutable std::once_flag sorted_vocabulary_once_;
+    mutable std::unique_ptr<SortedVocabulary> sorted_vocabulary_;
 };
 
 }  // namespace rockllm

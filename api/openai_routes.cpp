@@ -189,6 +189,23 @@ std::vector<ChatMessage> openai_messages(const json& messages) {
     return out;
 }
 
+// OpenAI's response_format: "text", "json_object" (any JSON object) or "json_schema" with its schema.
+std::shared_ptr<const Grammar> response_format(const httplib::Request& req) {
+    const auto body = nlohmann::ordered_json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("response_format") || body["response_format"].is_null()) return nullptr;
+    const auto& format = body["response_format"];
+    const std::string type = format.is_object() && format.contains("type") && format["type"].is_string() ? format["type"].get<std::string>() : "";
+    if (type == "text") return nullptr;
+    if (type == "json_object") return format_grammar("json");
+    if (type == "json_schema") {
+        const auto spec = format.find("json_schema");
+        if (spec == format.end() || !spec->is_object() || !spec->contains("schema") || !(*spec)["schema"].is_object())
+            throw HttpError(400, "response_format json_schema needs a json_schema object with a schema");
+        return format_grammar((*spec)["schema"]);
+    }
+    throw HttpError(400, "invalid response_format type: " + format.dump() + " (must be \"text\", \"json_object\" or \"json_schema\")");
+}
+
 void chat_completions(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const json body = parse_body(req);
     const StoredModel stored = context.find_model(string_field(body, "model"));
@@ -196,9 +213,7 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     const bool stream = bool_field(body, "stream", false);
     const bool include_usage = stream && body.contains("stream_options") && body["stream_options"].is_object() &&
                                body["stream_options"].value("include_usage", false);
-    if (body.contains("response_format") && body["response_format"].is_object() &&
-        body["response_format"].value("type", "text") != "text")
-        throw HttpError(501, "structured outputs (response_format) are not supported yet");
+    const std::shared_ptr<const Grammar> format = response_format(req);
     ThinkSetting think;
     const std::string effort = body.contains("reasoning_effort") && body["reasoning_effort"].is_string() ? body["reasoning_effort"].get<std::string>() : "";
     if (effort == "none") think.is_set = true;
@@ -207,9 +222,10 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     const std::string display = stored.name.display();
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
     LoadedModel& model = lease->model();
-    enable_default_thinking(model, think);
+    if (!format) enable_default_thinking(model, think);
     const std::string prompt = render_conversation(model, display, messages, tools, think);
-    const GenerationRequest request = generation_request(model, prompt, native_options(body));
+    GenerationRequest request = generation_request(model, prompt, native_options(body));
+    request.format = format;
     auto parser = output_parser_for(model, prompt, think, !tools.empty());
     const std::string id = next_id("chatcmpl-");
     auto envelope = [id, display](const char* object) {

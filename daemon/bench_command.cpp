@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <random>
 #include <sstream>
 
@@ -12,9 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/command_line.h"
+#include "daemon/format_bench.h"
 #include "llm/model.h"
 #include "llm/synthetic_model.h"
 #include "llm/transformer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace rockllm {
 
@@ -67,7 +70,7 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& flag
 }  // namespace
 
 int run_bench_command(const std::vector<std::string>& args) {
-    const CommandLine cl(args, {"model", "prompt-tokens", "gen-tokens", "threads", "repetitions", "output", "kv-type"});
+    const CommandLine cl(args, {"model", "prompt-tokens", "gen-tokens", "threads", "repetitions", "output", "kv-type", "format-vocab"});
     const std::string path = cl.require("model");
     const auto prompt_lengths = parse_int_list(cl.get("prompt-tokens").value_or("128"), "prompt-tokens");
     const auto gen_lengths = parse_int_list(cl.get("gen-tokens").value_or("64"), "gen-tokens");
@@ -152,8 +155,38 @@ int run_bench_command(const std::vector<std::string>& args) {
             report("tg" + std::to_string(g), g, rates);
         }
     }
+    // Structured outputs: the constraint's cost per token, against the last generation step measured.
+    double tg_step_us = 0;
+    for (const auto& r : results)
+        if (r["test"].get<std::string>().rfind("tg", 0) == 0) tg_step_us = 1e6 / r["tokens_per_second"].get<double>();
+    nlohmann::json format_results = nlohmann::json::array();
+    if (const auto vocabularies = cl.get("format-vocab")) {
+        std::stringstream list(*vocabularies);
+        std::string item;
+        if (output == "table")
+            std::printf("\n| %-28s | %7s | %6s | %9s | %13s | %10s | %13s | %9s |\n", "format mask: vocabulary", "tokens", "tested",
+                        "us/token", "full mask us", "cache hits", "refused draws", "of a step");
+        while (std::getline(list, item, ',')) {
+            std::unique_ptr<Tokenizer> tokenizer;
+            if (item == "model") tokenizer = load_tokenizer(*file);
+            else tokenizer = load_tokenizer(gguf::File::open(item));
+            const std::string label = item == "model" ? name : std::filesystem::path(item).filename().string();
+            const FormatBenchResult f = bench_format_masking(*tokenizer, label, 512, 1);
+            nlohmann::json j = f.to_json();
+            if (tg_step_us > 0) j["fraction_of_tg_step"] = f.us_per_token / tg_step_us;
+            format_results.push_back(j);
+            if (output == "table") {
+                std::printf("| %-28.28s | %7d | %6lld | %9.1f | %13.0f | %9.0f%% | %12.0f%% | %8.1f%% |\n", label.c_str(), f.vocabulary_size,
+                            static_cast<long long>(f.tokens), f.us_per_token, f.full_mask_us, 100 * f.cache_hit_rate,
+                            100 * f.refused_draw_rate, tg_step_us > 0 ? 100 * f.us_per_token / tg_step_us : 0.0);
+                std::fflush(stdout);
+            }
+        }
+    }
+
     if (output == "json") {
-        const nlohmann::json doc = {{"results", results}, {"peak_rss_mib", peak_rss_mib()}};
+        nlohmann::json doc = {{"results", results}, {"peak_rss_mib", peak_rss_mib()}};
+        if (!format_results.empty()) doc["format_masking"] = format_results;
         std::printf("%s\n", doc.dump(2).c_str());
     } else {
         std::printf("\nkernels: %s; peak memory (RSS): %.1f MiB\n", kernels::kernel_description().c_str(),

@@ -93,7 +93,8 @@ TEST_CASE("serve: /api/chat and templated /api/generate render the model's templ
               .at("error") == "teller:latest does not support tools");
     CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"think":true})", 400).at("error") == "\"teller:latest\" does not support thinking");
     CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"think":"lots"})", 400).at("error").get<std::string>().rfind("invalid think value", 0) == 0);
-    CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"format":"json"})", 501).contains("error"));
+    CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"format":{"type":"string","pattern":"a+"}})", 400).at("error") ==
+          "invalid format: unsupported JSON schema keyword \"pattern\" (at /)");
     CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"format":42})", 400).at("error").get<std::string>().rfind("invalid format", 0) == 0);
     CHECK(post(c, "/api/chat", R"({"model":"teller","messages":"hi"})", 400).contains("error"));
     CHECK(post(c, "/api/chat", R"({"model":"teller","messages":[{"content":"no role"}]})", 400).contains("error"));
@@ -223,4 +224,59 @@ TEST_CASE("serve: thinking and tool-call markup are split out of the answer, str
                           {"options", {{"temperature", 0}, {"num_predict", 30}}}};
     const std::string before_tag = ref.continuation.substr(0, ref.continuation.find("girl"));
     CHECK(post(c, "/api/chat", tools_request.dump(), 200).at("message").at("content") == before_tag);
+}
+
+TEST_CASE("serve: structured outputs through format and response_format") {
+    Daemon daemon;
+    httplib::Client c = daemon.client();
+    const std::string schema = R"({"type":"object","properties":{"name":{"type":"string","maxLength":10},"age":{"type":"integer"},
+        "pets":{"type":"array","items":{"enum":["cat","dog"]},"maxItems":2}},"required":["name","age","pets"]})";
+    // Properties come in the schema's order (name, age, pets), not sorted.
+    const auto check_answer = [](const std::string& text) {
+        CAPTURE(text);
+        json value;
+        REQUIRE_NOTHROW(value = json::parse(text));
+        REQUIRE(value.is_object());
+        CHECK(value.at("name").is_string());
+        CHECK(value.at("age").is_number_integer());
+        CHECK(value.at("pets").size() <= 2);
+        CHECK(value.size() == 3);
+        CHECK(text.find("\"name\"") < text.find("\"age\""));
+        CHECK(text.find("\"age\"") < text.find("\"pets\""));
+    };
+    for (int seed = 1; seed <= 3; ++seed) {
+        const json answer = post(c, "/api/generate",
+                                 R"({"model":"stories","prompt":"Once upon a time","stream":false,"format":)" + schema +
+                                     R"(,"options":{"seed":)" + std::to_string(seed) + R"(,"num_predict":60}})", 200);
+        check_answer(answer.at("response").get<std::string>());
+        CHECK(answer.at("eval_count").get<int>() <= 60);
+    }
+
+    // Streamed chat with "json": the pieces add up to one JSON object.
+    auto streamed = c.Post("/api/chat",
+                           R"({"model":"stories","messages":[{"role":"user","content":"Lily"}],"format":"json","options":{"seed":7,"num_predict":40}})",
+                           "application/json");
+    REQUIRE(streamed);
+    std::string text;
+    for (const json& line : rockllm::test::ndjson_lines(streamed->body)) text += line.at("message").at("content").get<std::string>();
+    CAPTURE(text);
+    CHECK(json::parse(text).is_object());
+
+    // OpenAI: response_format json_schema and json_object.
+    const json completion = post(c, "/v1/chat/completions",
+                                 R"({"model":"stories","messages":[{"role":"user","content":"Tom"}],"seed":3,"max_tokens":60,
+                                     "response_format":{"type":"json_schema","json_schema":{"name":"person","schema":)" + schema + "}}}",
+                                 200);
+    check_answer(completion.at("choices")[0].at("message").at("content").get<std::string>());
+    const json object = post(c, "/v1/chat/completions",
+                             R"({"model":"stories","messages":[{"role":"user","content":"Tom"}],"seed":4,"max_tokens":30,
+                                 "response_format":{"type":"json_object"}})", 200);
+    CHECK(json::parse(object.at("choices")[0].at("message").at("content").get<std::string>()).is_object());
+    CHECK(post(c, "/v1/chat/completions", R"({"model":"stories","messages":[{"role":"user","content":"x"}],"response_format":{"type":"yaml"}})", 400)
+              .at("error").at("message").get<std::string>().find("invalid response_format type") == 0);
+
+    // Too few tokens for any answer of the schema: a clear error, not a broken answer.
+    const json too_short = post(c, "/api/generate",
+                                R"({"model":"stories","prompt":"x","stream":false,"format":)" + schema + R"(,"options":{"num_predict":5}})", 400);
+    CHECK(too_short.at("error").get<std::string>().find("the requested format needs at least") == 0);
 }

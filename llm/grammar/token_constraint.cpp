@@ -35,12 +35,19 @@ SortedVocabulary::SortedVocabulary(std::vector<std::string> pieces) : pieces_(st
 
 TokenConstraint::TokenConstraint(const Grammar& grammar, const SortedVocabulary& vocabulary, std::vector<int32_t> end_tokens,
                                  int64_t token_budget)
-    : grammar_(grammar),
-      vocabulary_(vocabulary),
+    : vocabulary_(vocabulary),
       end_tokens_(std::move(end_tokens)),
       budget_(token_budget),
-      matcher_(grammar),
-      min_answer_bytes_(matcher_.min_remaining()) {}
+      dfa_(grammar),
+      state_(dfa_.start()),
+      min_answer_bytes_(dfa_.min_remaining(state_)) {}
+
+void TokenConstraint::bound_memory() {
+    if (dfa_.state_count() <= kMaxDfaStates) return;
+    state_ = dfa_.keep_only(state_);
+    cache_.clear();
+    cache_index_.clear();
+}
 
 bool TokenConstraint::is_end(int32_t token) const {
     return std::find(end_tokens_.begin(), end_tokens_.end(), token) != end_tokens_.end();
@@ -55,27 +62,29 @@ bool TokenConstraint::allows(int32_t token) {
     const auto start = Clock::now();
     ++stats_.checks;
     bool allowed = false;
+    bound_memory();
     if (is_end(token)) {
-        allowed = matcher_.accepting();
+        allowed = dfa_.accepting(state_);
     } else if (token >= 0 && token < vocabulary_.size() && !vocabulary_.piece(token).empty()) {
-        GrammarMatcher trial = matcher_;
-        allowed = trial.accept(vocabulary_.piece(token)) && fits(saturate(trial.min_remaining()));
+        const int32_t after = dfa_.follow(state_, vocabulary_.piece(token));
+        allowed = after != LazyDfa::kRefused && fits(saturate(dfa_.min_remaining(after)));
     }
     stats_.check_ns += ns_since(start);
     return allowed;
 }
 
 std::shared_ptr<const TokenConstraint::Remaining> TokenConstraint::remaining_after_each_token() {
-    const std::string key = matcher_.state_key();
+    bound_memory();
+    const int32_t key = state_;
     if (const auto it = cache_index_.find(key); it != cache_index_.end()) {
         ++stats_.mask_cache_hits;
         cache_.splice(cache_.begin(), cache_, it->second);
         return it->second->second;
     }
     auto remaining = std::make_shared<Remaining>(static_cast<size_t>(vocabulary_.size()), kRefused);
-    // Walk the sorted pieces keeping the matcher state after each byte of the current one, so a
-    // piece only feeds the bytes it does not share with the one before.
-    std::vector<GrammarMatcher> states = {matcher_};
+    // Walk the sorted pieces keeping the state after each byte of the current one, so a piece only
+    // feeds the bytes it does not share with the one before.
+    std::vector<int32_t> states = {state_};
     size_t valid = 0;                                    // states[0..valid] match the current piece's prefix
     size_t dead = std::numeric_limits<size_t>::max();    // a prefix of this length was refused
     const auto& order = vocabulary_.order();
@@ -85,11 +94,11 @@ std::shared_ptr<const TokenConstraint::Remaining> TokenConstraint::remaining_aft
         valid = std::min<size_t>(valid, shared[i]);
         if (shared[i] >= dead) continue;  // starts with the refused prefix
         dead = std::numeric_limits<size_t>::max();
-        if (states.size() < piece.size() + 1) states.resize(piece.size() + 1, matcher_);
+        if (states.size() < piece.size() + 1) states.resize(piece.size() + 1, state_);
         bool ok = true;
         for (size_t d = valid; d < piece.size(); ++d) {
-            states[d + 1] = states[d];
-            if (!states[d + 1].accept_byte(static_cast<unsigned char>(piece[d]))) {
+            states[d + 1] = dfa_.next(states[d], static_cast<unsigned char>(piece[d]));
+            if (states[d + 1] == LazyDfa::kRefused) {
                 dead = d + 1;
                 valid = d;
                 ok = false;
@@ -97,7 +106,7 @@ std::shared_ptr<const TokenConstraint::Remaining> TokenConstraint::remaining_aft
             }
             valid = d + 1;
         }
-        if (ok) (*remaining)[static_cast<size_t>(order[i])] = saturate(states[piece.size()].min_remaining());
+        if (ok) (*remaining)[static_cast<size_t>(order[i])] = saturate(dfa_.min_remaining(states[piece.size()]));
     }
     cache_.emplace_front(key, remaining);
     cache_index_[key] = cache_.begin();
@@ -112,7 +121,7 @@ bool TokenConstraint::mask(std::span<float> logits) {
     const auto start = Clock::now();
     ++stats_.masks;
     const std::shared_ptr<const Remaining> remaining = remaining_after_each_token();
-    const bool accepting = matcher_.accepting();
+    const bool accepting = dfa_.accepting(state_);
     bool any = false;
     for (size_t id = 0; id < logits.size(); ++id) {
         const bool allowed = is_end(static_cast<int32_t>(id)) ? accepting : id < remaining->size() && fits((*remaining)[id]);
@@ -125,9 +134,13 @@ bool TokenConstraint::mask(std::span<float> logits) {
 
 void TokenConstraint::accept(int32_t token) {
     if (is_end(token)) {
-        if (!matcher_.accepting()) throw std::logic_error("the format does not allow the answer to end here");
-    } else if (token < 0 || token >= vocabulary_.size() || !matcher_.accept(vocabulary_.piece(token))) {
-        throw std::logic_error("the format does not allow token " + std::to_string(token) + " here");
+        if (!dfa_.accepting(state_)) throw std::logic_error("the format does not allow the answer to end here");
+    } else {
+        const int32_t after = token < 0 || token >= vocabulary_.size() || vocabulary_.piece(token).empty()
+                                  ? LazyDfa::kRefused
+                                  : dfa_.follow(state_, vocabulary_.piece(token));
+        if (after == LazyDfa::kRefused) throw std::logic_error("the format does not allow token " + std::to_string(token) + " here");
+        state_ = after;
     }
     if (budget_ > 0) --budget_;
 }

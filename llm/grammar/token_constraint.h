@@ -5,10 +5,10 @@
 // answer cut by num_predict or the context is still complete. End tokens are allowed once the
 // answer is complete.
 //
-// Computing a full mask walks the vocabulary in sorted order, sharing the matcher states of common
-// prefixes; masks are cached by grammar state, and most states recur (inside a string, between
-// members), so a step usually costs one cache lookup. The sampler first checks only the token it
-// drew and asks for the mask only when that token is refused.
+// Computing a full mask walks the vocabulary in sorted order, sharing the automaton states of common
+// prefixes, through the lazily built automaton (a table lookup per byte once a state is known);
+// masks of recent states are kept, as states recur (inside a string, between members). The
+// sampler first checks only the token it drew and asks for the mask only when that one is refused.
 #pragma once
 
 #include <chrono>
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "llm/grammar/grammar.h"
+#include "llm/grammar/lazy_dfa.h"
 
 namespace rockllm {
 
@@ -61,7 +62,7 @@ public:
     // Follows a token; throws std::logic_error for one that is not allowed.
     void accept(int32_t token);
     // The answer is complete and nothing may follow it.
-    bool finished() const { return matcher_.accepting() && !matcher_.can_continue(); }
+    bool finished() const { return dfa_.accepting(state_) && !dfa_.can_continue(state_); }
     // The fewest bytes a complete answer needs from the start.
     int32_t min_answer_bytes() const { return min_answer_bytes_; }
 
@@ -75,18 +76,21 @@ private:
     bool fits(uint16_t remaining_after) const;
     std::shared_ptr<const Remaining> remaining_after_each_token();
 
-    const Grammar& grammar_;
+    void bound_memory();
+
     const SortedVocabulary& vocabulary_;
     std::vector<int32_t> end_tokens_;
     int64_t budget_;
-    GrammarMatcher matcher_;
+    LazyDfa dfa_;
+    int32_t state_;
     int32_t min_answer_bytes_;
     ConstraintStats stats_;
 
     // Masks of recent states, least recently used last.
     static constexpr size_t kCacheSize = 48;
-    std::list<std::pair<std::string, std::shared_ptr<const Remaining>>> cache_;
-    std::unordered_map<std::string, decltype(cache_)::iterator> cache_index_;
+    static constexpr size_t kMaxDfaStates = 4096;  // about 1 KiB each
+    std::list<std::pair<int32_t, std::shared_ptr<const Remaining>>> cache_;
+    std::unordered_map<int32_t, decltype(cache_)::iterator> cache_index_;
 };
 
 }  // namespace rockllm
