@@ -136,8 +136,8 @@ std::shared_ptr<OutputParser> output_parser_for(const LoadedModel& model, const 
 const ChatTemplate& template_of(const LoadedModel& model, const std::string& display) {
     const ChatTemplate* t = model.chat_template();
     if (!t)
-        throw HttpError(501, "\"" + display + "\" carries only a Jinja chat template (tokenizer.chat_template), which rockllm "
-                             "cannot render yet; create the model with a TEMPLATE, or send \"raw\": true to /api/generate");
+        throw HttpError(501, "the chat template of \"" + display + "\" (tokenizer.chat_template) cannot be used: " + model.template_error() +
+                                 "; create the model with a TEMPLATE, or send \"raw\": true to /api/generate");
     return *t;
 }
 
@@ -169,6 +169,8 @@ std::string render_conversation(const LoadedModel& model, const std::string& dis
         }
         return render_from(start);
     } catch (const gotmpl::TemplateError& e) {
+        throw HttpError(500, std::string("rendering the prompt: ") + e.what());
+    } catch (const jinja::Error& e) {
         throw HttpError(500, std::string("rendering the prompt: ") + e.what());
     }
 }
@@ -248,6 +250,8 @@ std::string templated_prompt(const LoadedModel& model, const std::string& displa
         try {
             rendered = t.render(messages, json::array(), think);
         } catch (const gotmpl::TemplateError& e) {
+            throw HttpError(500, std::string("rendering the prompt: ") + e.what());
+        } catch (const jinja::Error& e) {
             throw HttpError(500, std::string("rendering the prompt: ") + e.what());
         }
     }

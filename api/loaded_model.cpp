@@ -113,7 +113,17 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
         } catch (const gotmpl::TemplateError& e) {
             throw std::runtime_error("the template of '" + stored.name.display() + "' cannot be parsed: " + e.what());
         }
-    } else if (!m->file_->metadata().contains("tokenizer.chat_template")) {
+    } else if (const auto jinja = m->file_->metadata().get_or<std::string>("tokenizer.chat_template", ""); !jinja.empty()) {
+        // The GGUF's own Jinja template. Its bos_token is left empty when the tokenizer adds BOS
+        // itself, so that the prompt does not start with two.
+        const Vocabulary& vocab = m->tokenizer_->vocabulary();
+        const auto token_text = [&](std::optional<int32_t> id) { return id && vocab.is_valid(*id) ? vocab.tokens[*id] : std::string(); };
+        try {
+            m->chat_template_ = ChatTemplate::jinja(jinja, vocab.add_bos ? std::string() : token_text(vocab.bos_id), token_text(vocab.eos_id));
+        } catch (const jinja::Error& e) {
+            m->template_error_ = e.what();
+        }
+    } else {
         m->chat_template_.emplace(kDefaultTemplate);
     }
     if (const Layer* layer = stored.manifest.first(media_type::kSystem)) m->system_ = read_file(store.blob_path(layer->digest).string());

@@ -76,9 +76,11 @@ public:
     int64_t size_bytes() const { return size_bytes_; }
     int64_t load_duration_ns() const { return load_duration_ns_; }
     const nlohmann::json& params() const { return params_; }  // the params layer, {} when none
-    // The prompt template: the model's template layer, else Ollama's "{{ .Prompt }}"; nullptr for a
-    // model whose only template is the GGUF's Jinja chat template, which is not supported yet.
+    // The prompt template: the model's template layer, else the GGUF's Jinja chat template, else
+    // Ollama's "{{ .Prompt }}"; nullptr when the GGUF's Jinja template cannot be parsed
+    // (template_error() says why).
     const ChatTemplate* chat_template() const { return chat_template_ ? &*chat_template_ : nullptr; }
+    const std::string& template_error() const { return template_error_; }
     const std::string& system_prompt() const { return system_; }             // the system layer
     const std::vector<ChatMessage>& stored_messages() const { return messages_; }  // the messages layer
     bool is_embedding_model() const;
@@ -102,6 +104,7 @@ private:
     std::vector<std::unique_ptr<Transformer>> slots_;
     nlohmann::json params_ = nlohmann::json::object();
     std::optional<ChatTemplate> chat_template_;
+    std::string template_error_;
     std::string system_;
     std::vector<ChatMessage> messages_;
     int64_t size_bytes_ = 0;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "llm/gguf_writer.h"
 #include "models/sha256.h"
 
 namespace rockllm::test {
@@ -96,6 +97,25 @@ json post(httplib::Client& c, const std::string& path, const std::string& body, 
     REQUIRE(r);
     CHECK_MESSAGE(r->status == expected_status, path << " " << body.substr(0, 200) << " -> " << r->status << " " << r->body.substr(0, 300));
     return json::parse(r->body, nullptr, false);
+}
+
+std::string stories_with_metadata(const std::vector<std::pair<std::string, std::string>>& strings) {
+    const gguf::File original = gguf::File::open(testdata("models/stories260K.gguf"));
+    gguf::Writer w;
+    for (const auto& [key, value] : original.metadata().entries()) w.set(key, value);
+    for (const auto& [key, value] : strings) w.set(key, gguf::Value(value));
+    for (const auto& t : original.tensors()) w.add_tensor(t.name, t.type, t.shape, std::vector<uint8_t>(t.data, t.data + t.size_bytes));
+    const std::vector<uint8_t> bytes = w.to_bytes();
+    return std::string(bytes.begin(), bytes.end());
+}
+
+void create_from_gguf(httplib::Client& c, const std::string& name, const std::string& gguf) {
+    const std::string digest = "sha256:" + sha256_hex(gguf);
+    auto upload = c.Post(("/api/blobs/" + digest).c_str(), gguf, "application/octet-stream");
+    REQUIRE(upload);
+    REQUIRE(upload->status == 201);
+    const json answer = post(c, "/api/create", json{{"model", name}, {"files", {{"model.gguf", digest}}}, {"stream", false}}.dump(), 200);
+    REQUIRE(answer.value("status", "") == "success");
 }
 
 void create_stories(httplib::Client& c, const std::string& name, const json& extra) {

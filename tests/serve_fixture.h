@@ -44,6 +44,10 @@ private:
 
 // POST with a JSON body; checks the status and returns the parsed body (discarded when not JSON).
 nlohmann::json post(httplib::Client& c, const std::string& path, const std::string& body, int expected_status);
+// stories260K with string metadata entries replaced or added, as GGUF bytes.
+std::string stories_with_metadata(const std::vector<std::pair<std::string, std::string>>& strings);
+// Uploads a GGUF as a blob and creates a model from it.
+void create_from_gguf(httplib::Client& c, const std::string& name, const std::string& gguf);
 // Uploads stories260K as a blob and creates `name` from it through /api/create.
 void create_stories(httplib::Client& c, const std::string& name, const nlohmann::json& extra = nlohmann::json::object());
 // The NDJSON lines of a body.

@@ -152,7 +152,9 @@ TEST_CASE("jinja corpus: every real chat template renders six conversations exac
         for (const auto& t : templates) request["templates"].push_back(t.second);
         std::ofstream(dir.file("request.json")) << request.dump();
     }
-    const std::string command = "python3 " + std::string(ROCKLLM_SOURCE_DIR) + "/tests/tools/jinja_reference.py < " + dir.file("request.json") +
+    // The Debian python3 that tools/install-deps.sh gives python3-jinja2 (another python3 may come first on PATH).
+    const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const std::string command = python + " " + std::string(ROCKLLM_SOURCE_DIR) + "/tests/tools/jinja_reference.py < " + dir.file("request.json") +
                                 " > " + dir.file("reference.json");
     REQUIRE_MESSAGE(std::system(command.c_str()) == 0, "python3 with jinja2 is needed (apt install python3-jinja2)");
     const ordered_json reference = ordered_json::parse(rockllm::test::read_text(dir.file("reference.json"))).at("results");

@@ -280,3 +280,34 @@ TEST_CASE("serve: structured outputs through format and response_format") {
                                 R"({"model":"stories","prompt":"x","stream":false,"format":)" + schema + R"(,"options":{"num_predict":5}})", 400);
     CHECK(too_short.at("error").get<std::string>().find("the requested format needs at least") == 0);
 }
+
+TEST_CASE("serve: a model whose only template is the GGUF's Jinja chat template") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const Reference ref = once_upon_a_time();
+    const json greedy = {{"temperature", 0}, {"num_predict", ref.tokens}};
+    // The template joins the contents and refuses a role it does not know, as real templates do.
+    const std::string jinja =
+        "{% for m in messages %}{% if m['role'] not in ['system', 'user', 'assistant'] %}"
+        "{{ raise_exception('Unknown role: ' + m['role']) }}{% endif %}{{ m['content'] }}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '' }}{% endif %}";
+    rockllm::test::create_from_gguf(c, "jinja", rockllm::test::stories_with_metadata({{"tokenizer.chat_template", jinja}}));
+    const json answer = post(c, "/api/chat",
+                             json{{"model", "jinja"}, {"stream", false}, {"options", greedy},
+                                  {"messages", {{{"role", "system"}, {"content", "Once upon"}}, {{"role", "user"}, {"content", " a time"}}}}}.dump(),
+                             200);
+    CHECK(answer.at("message").at("content") == ref.continuation);
+    CHECK(answer.at("prompt_eval_count") == 5);  // one BOS: the tokenizer's, the template's bos_token is empty
+    const json refused = post(c, "/api/chat", R"({"model":"jinja","stream":false,"messages":[{"role":"critic","content":"x"}]})", 500);
+    CHECK(refused.at("error") == "rendering the prompt: template error at line 1: Unknown role: critic");
+    const json generated = post(c, "/api/generate",
+                                json{{"model", "jinja"}, {"prompt", "Once upon a time"}, {"stream", false}, {"options", greedy}}.dump(), 200);
+    CHECK(generated.at("response") == ref.continuation);
+
+    // A Jinja template rockllm cannot parse: the chat is refused with the reason, raw generation works.
+    rockllm::test::create_from_gguf(c, "broken", rockllm::test::stories_with_metadata({{"tokenizer.chat_template", "{% while x %}{% endwhile %}"}}));
+    const json broken = post(c, "/api/chat", R"({"model":"broken","stream":false,"messages":[{"role":"user","content":"x"}]})", 501);
+    CHECK(broken.at("error").get<std::string>().find("unsupported statement 'while'") != std::string::npos);
+    CHECK(post(c, "/api/generate", R"({"model":"broken","prompt":"Once","raw":true,"stream":false,"options":{"num_predict":2}})", 200)
+              .at("eval_count") == 2);
+}

@@ -27,9 +27,62 @@ void add_think(json& data, const ThinkSetting& think) {
 }  // namespace
 
 ChatTemplate::ChatTemplate(const std::string& text)
-    : text_(text), template_(parse_with_response(text)), messages_style_(template_.references("Messages")) {}
+    : text_(text), template_(parse_with_response(text)), messages_style_(template_->references("Messages")) {}
+
+ChatTemplate ChatTemplate::jinja(const std::string& source, std::string bos_token, std::string eos_token) {
+    ChatTemplate t;
+    t.text_ = source;
+    t.jinja_ = std::make_shared<const jinja::Template>(source);
+    t.bos_token_ = std::move(bos_token);
+    t.eos_token_ = std::move(eos_token);
+    return t;
+}
+
+// A Jinja template's capabilities, from what it reads.
+bool ChatTemplate::supports_tools() const {
+    return jinja_ ? text_.find("tools") != std::string::npos : template_->references("Tools");
+}
+bool ChatTemplate::supports_insert() const { return !jinja_ && template_->references("Suffix"); }
+bool ChatTemplate::supports_thinking() const {
+    if (jinja_) return text_.find("enable_thinking") != std::string::npos || text_.find("reasoning_content") != std::string::npos;
+    return template_->references("Thinking") || template_->references("Think");
+}
+
+// Messages as transformers' apply_chat_template takes them: tool calls with their arguments as
+// objects, tool results with the call's id and function name, reasoning as reasoning_content.
+std::string ChatTemplate::render_jinja(const std::vector<ChatMessage>& messages, const json& tools, const ThinkSetting& think) const {
+    nlohmann::ordered_json context = {{"messages", nlohmann::ordered_json::array()}};
+    for (const ChatMessage& m : messages) {
+        nlohmann::ordered_json message = {{"role", m.role}, {"content", m.content}};
+        if (!m.thinking.empty()) message["reasoning_content"] = m.thinking;
+        if (m.tool_calls.is_array() && !m.tool_calls.empty()) {
+            message["tool_calls"] = nlohmann::ordered_json::array();
+            for (const json& call : m.tool_calls) {
+                nlohmann::ordered_json c = {{"type", "function"}};
+                if (call.contains("id")) c["id"] = call["id"];
+                const json function = call.value("function", json::object());
+                c["function"] = {{"name", function.value("name", "")},
+                                 {"arguments", nlohmann::ordered_json::parse(function.value("arguments", json::object()).dump())}};
+                message["tool_calls"].push_back(std::move(c));
+            }
+        }
+        if (m.role == "tool") {
+            if (!m.tool_call_id.empty()) message["tool_call_id"] = m.tool_call_id;
+            if (!m.tool_name.empty()) message["name"] = m.tool_name;
+        }
+        context["messages"].push_back(std::move(message));
+    }
+    if (tools.is_array() && !tools.empty()) context["tools"] = nlohmann::ordered_json::parse(tools.dump());
+    context["add_generation_prompt"] = true;
+    context["bos_token"] = bos_token_;
+    context["eos_token"] = eos_token_;
+    if (think.is_set) context["enable_thinking"] = think.enabled;
+    if (!think.level.empty()) context["reasoning_effort"] = think.level;
+    return jinja_->render(context);
+}
 
 std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const json& tools, const ThinkSetting& think) const {
+    if (jinja_) return render_jinja(messages, tools, think);
     // Collate: the system messages joined, consecutive messages of one role (but tool) merged.
     std::string system;
     std::vector<ChatMessage> collated;
@@ -43,7 +96,7 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const
         json data = {{"System", system}, {"Messages", json::array()}, {"Tools", tools.is_array() ? tools : json::array()}, {"Response", ""}};
         for (const ChatMessage& m : collated) data["Messages"].push_back(message_json(m));
         add_think(data, think);
-        return template_.execute(data);
+        return template_->execute(data);
     }
 
     // Legacy: one execution per (system, user, assistant) turn; the last one stops after .Response.
@@ -51,7 +104,7 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const
     auto run = [&](bool last) {
         json data = {{"System", system}, {"Prompt", prompt}, {"Response", response}};
         add_think(data, think);
-        out += last ? template_.execute_until_response(data) : template_.execute(data);
+        out += last ? template_->execute_until_response(data) : template_->execute(data);
         system.clear();
         prompt.clear();
         response.clear();
@@ -72,7 +125,8 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const
 }
 
 std::string ChatTemplate::render_infill(const std::string& prompt, const std::string& suffix) const {
-    return template_.execute({{"Prompt", prompt}, {"Suffix", suffix}, {"Response", ""}});
+    if (jinja_) throw jinja::Error("a Jinja chat template has no fill-in-the-middle form");
+    return template_->execute({{"Prompt", prompt}, {"Suffix", suffix}, {"Response", ""}});
 }
 
 }  // namespace rockllm

@@ -4,6 +4,8 @@
 // .System/.Prompt/.Response templates), the last turn cut right after .Response.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/template/go_template.h"
+#include "llm/template/jinja.h"
 
 namespace rockllm {
 
@@ -37,20 +40,30 @@ public:
     // Throws gotmpl::TemplateError. A template that mentions neither .Messages nor .Response gets
     // "{{ .Response }}" appended, as Ollama does.
     explicit ChatTemplate(const std::string& text);
+    // A GGUF's Hugging Face Jinja chat template (tokenizer.chat_template), rendered as transformers
+    // does it: messages as they are (no collation), tools, add_generation_prompt, enable_thinking
+    // when the request says, and these texts as bos_token and eos_token. Throws jinja::Error.
+    static ChatTemplate jinja(const std::string& source, std::string bos_token, std::string eos_token);
 
     std::string render(const std::vector<ChatMessage>& messages, const nlohmann::json& tools, const ThinkSetting& think) const;
     // generate with a suffix (fill in the middle): the template sees only .Prompt and .Suffix.
     std::string render_infill(const std::string& prompt, const std::string& suffix) const;
 
     const std::string& text() const { return text_; }
-    bool supports_tools() const { return template_.references("Tools"); }
-    bool supports_insert() const { return template_.references("Suffix"); }
-    bool supports_thinking() const { return template_.references("Thinking") || template_.references("Think"); }
+    bool is_jinja() const { return jinja_ != nullptr; }
+    bool supports_tools() const;
+    bool supports_insert() const;
+    bool supports_thinking() const;
 
 private:
+    ChatTemplate() = default;
+    std::string render_jinja(const std::vector<ChatMessage>& messages, const nlohmann::json& tools, const ThinkSetting& think) const;
+
     std::string text_;
-    gotmpl::Template template_;
-    bool messages_style_;
+    std::optional<gotmpl::Template> template_;
+    bool messages_style_ = false;
+    std::shared_ptr<const jinja::Template> jinja_;
+    std::string bos_token_, eos_token_;
 };
 
 // Ollama's template for models that have none: the prompt as it is.

@@ -72,6 +72,9 @@ OutputTags tags_from_template(const std::string& t, bool thinking, bool tools) {
             tags.tool_call = trim(t.substr(start, (json_start == std::string::npos ? t.size() : json_start) - start));
             break;
         }
+        // A Jinja chat template: the tags the families use, when the template writes them.
+        for (const char* tag : {"<tool_call>", "[TOOL_CALLS]"})
+            if (tags.tool_call.empty() && t.find(tag) != std::string::npos) tags.tool_call = tag;
     }
     return tags;
 }

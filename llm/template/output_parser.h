@@ -17,7 +17,7 @@ struct OutputTags {
 
 // The tags a Go template implies: the literal text around {{ .Thinking }} (default <think> and
 // </think>), and the first literal text inside {{ if .ToolCalls }} up to a '{' ("<tool_call>",
-// "[TOOL_CALLS]").
+// "[TOOL_CALLS]"); for a Jinja template, "<tool_call>" or "[TOOL_CALLS]" when it writes one.
 OutputTags tags_from_template(const std::string& template_text, bool thinking, bool tools);
 
 struct OutputDelta {
