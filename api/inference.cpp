@@ -141,6 +141,23 @@ const ChatTemplate& template_of(const LoadedModel& model, const std::string& dis
     return *t;
 }
 
+// Ollama removes a leading <think>...</think> from the content of assistant messages before the
+// last user message for qwen3 and deepseek-r1 models: the reasoning of earlier turns is not fed
+// back. rockllm does the same for every model whose template can think (Ollama's own note on the
+// rule says it should), and leaves the last turns alone.
+static void strip_earlier_thinking(const LoadedModel& model, std::vector<ChatMessage>& messages) {
+    const bool thinking_model = model.architecture().rfind("qwen3", 0) == 0 || model.stored().name.model == "deepseek-r1" ||
+                                (model.chat_template() && model.chat_template()->supports_thinking());
+    if (!thinking_model) return;
+    size_t last_user = 0;
+    bool any_user = false;
+    for (size_t i = 0; i < messages.size(); ++i)
+        if (messages[i].role == "user") last_user = i, any_user = true;
+    if (!any_user) return;
+    for (size_t i = 0; i < last_user; ++i)
+        if (messages[i].role == "assistant") messages[i].content = OutputParser({"<think>", "</think>", ""}).parse_all(messages[i].content).content;
+}
+
 std::string render_conversation(const LoadedModel& model, const std::string& display, std::vector<ChatMessage> messages,
                                 const nlohmann::json& tools, const ThinkSetting& think) {
     const ChatTemplate& t = template_of(model, display);
@@ -148,6 +165,7 @@ std::string render_conversation(const LoadedModel& model, const std::string& dis
     if (think.enabled && !t.supports_thinking()) throw HttpError(400, "\"" + display + "\" does not support thinking");
     const bool starts_with_system = !messages.empty() && messages.front().role == "system";
     messages.insert(messages.begin(), model.stored_messages().begin(), model.stored_messages().end());
+    strip_earlier_thinking(model, messages);
     if (!model.system_prompt().empty() && !starts_with_system)
         messages.insert(messages.begin(), ChatMessage{"system", model.system_prompt()});
     // Too long for the context: drop the oldest messages (but the system ones and the last) until

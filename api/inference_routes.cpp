@@ -64,26 +64,42 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     }
 
     const std::shared_ptr<const Grammar> format = request_format(req);
-    const ThinkSetting think = parse_think(body);
+    ThinkSetting think = parse_think(body);
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
     LoadedModel& model = lease->model();
     if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support generate");
+    // As on /api/chat: a templated prompt of a model that can think thinks unless told otherwise,
+    // and the reasoning goes to "thinking", never into "response".
+    if (!raw && !format) enable_default_thinking(model, think);
     GenerationRequest request = generation_request(model, raw ? prompt : templated_prompt(model, display, body, think),
                                                    body.value("options", json::object()));
     request.format = format;
+    const bool split_thinking = !raw && think.enabled;
+    auto parser = output_parser_for(model, request.prompt, split_thinking ? think : ThinkSetting{}, /*tools=*/false);
 
     if (!stream) {
         const auto [text, stats] = collect_generation(*lease, request);
-        send_json(res, 200, generate_final_chunk(display, lease->load_duration_ns(), stats, text, !raw, ns_since(start)));
+        const OutputDelta all = parser->parse_all(text);
+        json answer = generate_final_chunk(display, lease->load_duration_ns(), stats, all.content, !raw, ns_since(start));
+        if (!all.thinking.empty()) answer["thinking"] = all.thinking;
+        send_json(res, 200, answer);
         return;
     }
+    auto chunk = [display](const OutputDelta& d) {
+        json j = {{"model", display}, {"created_at", rfc3339_now()}, {"response", d.content}, {"done", false}};
+        if (!d.thinking.empty()) j["thinking"] = d.thinking;
+        return ndjson(j);
+    };
     stream_generation(res, lease, request, display,
                       {"application/x-ndjson", "/api/generate",
-                       [display](const std::string& piece) {
-                           return ndjson({{"model", display}, {"created_at", rfc3339_now()}, {"response", piece}, {"done", false}});
+                       [parser, chunk](const std::string& piece) {
+                           const OutputDelta d = parser->push(piece);
+                           return d.content.empty() && d.thinking.empty() ? std::string() : chunk(d);
                        },
-                       [display, load_ns = lease->load_duration_ns(), raw, start](const GenerationStats& stats) {
-                           return ndjson(generate_final_chunk(display, load_ns, stats, "", !raw, ns_since(start)));
+                       [parser, chunk, display, load_ns = lease->load_duration_ns(), raw, start](const GenerationStats& stats) {
+                           const OutputDelta d = parser->finish();
+                           std::string out = d.content.empty() && d.thinking.empty() ? std::string() : chunk(d);
+                           return out + ndjson(generate_final_chunk(display, load_ns, stats, "", !raw, ns_since(start)));
                        },
                        [](const std::string& error) { return ndjson({{"error", error}}); }});
 }

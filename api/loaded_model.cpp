@@ -173,6 +173,8 @@ Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, b
     return e;
 }
 
+std::string LoadedModel::architecture() const { return file_->metadata().get_or<std::string>("general.architecture", ""); }
+
 GenerationStats LoadedModel::generate(int slot, const GenerationRequest& request,
                                       const std::function<bool(const std::string&)>& on_text) {
     Transformer& transformer = *slots_.at(static_cast<size_t>(slot));

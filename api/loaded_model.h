@@ -84,6 +84,8 @@ public:
     const std::string& system_prompt() const { return system_; }             // the system layer
     const std::vector<ChatMessage>& stored_messages() const { return messages_; }  // the messages layer
     bool is_embedding_model() const;
+    // general.architecture of the GGUF ("llama", "qwen3", ...), which Ollama reports as the family.
+    std::string architecture() const;
 
     // Runs the prompt as given (no template) in a slot and streams text; on_text returning false cancels.
     GenerationStats generate(int slot, const GenerationRequest& request, const std::function<bool(const std::string&)>& on_text);

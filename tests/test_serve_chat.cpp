@@ -217,6 +217,42 @@ TEST_CASE("serve: thinking and tool-call markup are split out of the answer, str
     off["think"] = false;
     CHECK(post(c, "/api/chat", off.dump(), 200).at("message").at("content").get<std::string>().rfind(", there was", 0) == 0);
 
+    // /api/generate goes through the same template and splits the same way, streamed and not.
+    const json generate = {{"model", "thinker"}, {"prompt", "Once upon a time"}, {"options", {{"temperature", 0}, {"num_predict", 30}}}};
+    json generate_plain = generate;
+    generate_plain["stream"] = false;
+    const json generated = post(c, "/api/generate", generate_plain.dump(), 200);
+    CHECK(generated.at("thinking") == answer["message"]["thinking"]);
+    CHECK(generated.at("response") == content);
+    auto generate_streamed = c.Post("/api/generate", generate.dump(), "application/json");
+    REQUIRE(generate_streamed);
+    std::string generate_thinking, generate_text;
+    for (const json& line : rockllm::test::ndjson_lines(generate_streamed->body)) {
+        generate_thinking += line.value("thinking", "");
+        generate_text += line.value("response", "");
+    }
+    CHECK(generate_thinking == answer["message"]["thinking"]);
+    CHECK(generate_text == content);
+    generate_plain["think"] = false;
+    const json unsplit = post(c, "/api/generate", generate_plain.dump(), 200);
+    CHECK_FALSE(unsplit.contains("thinking"));
+    CHECK(unsplit.at("response").get<std::string>().rfind(", there was", 0) == 0);
+
+    // Reasoning of earlier turns is not fed back: a leading <think> block of an assistant message
+    // before the last user message is dropped (the prompt is as long as without it); a later one stays.
+    const auto prompt_tokens = [&](const json& messages) {
+        const json r = post(c, "/api/chat",
+                            json{{"model", "thinker"}, {"stream", false}, {"think", false}, {"messages", messages},
+                                 {"options", {{"num_predict", 1}}}}.dump(), 200);
+        return r.at("prompt_eval_count").get<int>();
+    };
+    const json user = {{"role", "user"}, {"content", "Once upon a time"}};
+    const json again = {{"role", "user"}, {"content", "Lily"}};
+    const json reasoned = {{"role", "assistant"}, {"content", "<think>she was sad and wanted to play</think>\n\nthere was a girl"}};
+    const json bare = {{"role", "assistant"}, {"content", "there was a girl"}};
+    CHECK(prompt_tokens({user, reasoned, again}) == prompt_tokens({user, bare, again}));
+    CHECK(prompt_tokens({user, reasoned}) > prompt_tokens({user, bare}));
+
     // A template whose tool-call tag is "girl": what follows it is parsed for calls, never shown.
     rockllm::test::create_stories(c, "caller", {{"template", "{{- range .Messages }}{{ .Content }}{{ if .ToolCalls }}girl{}{{ end }}{{ end }}{{ if .Tools }}{{ end }}"}});
     json tools_request = {{"model", "caller"}, {"stream", false}, {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
