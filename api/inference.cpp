@@ -31,7 +31,19 @@ GenerationRequest generation_request(const LoadedModel& model, std::string promp
     request.prompt = std::move(prompt);
     request.apply_options(model.params());
     request.apply_options(options);
+    try {
+        Sampler check(request.sampling);  // bad sampling options are a 400 now, not an error line mid-stream
+    } catch (const std::invalid_argument& e) {
+        throw HttpError(400, e.what());
+    }
     return request;
+}
+
+json tools_field(const json& body) {
+    const auto it = body.find("tools");
+    if (it == body.end() || it->is_null()) return json::array();
+    if (!it->is_array()) throw HttpError(400, "tools must be a list of tools");
+    return *it;
 }
 
 void normalize_vector(std::vector<float>& v) {

@@ -26,6 +26,9 @@ std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const St
 // What to generate: the prompt, with the model's params layer under the request's options.
 GenerationRequest generation_request(const LoadedModel& model, std::string prompt, const nlohmann::json& options);
 
+// A request's "tools": [] when absent; HttpError 400 unless a list.
+nlohmann::json tools_field(const nlohmann::json& body);
+
 // Scales to unit L2 length (after cutting an embedding to fewer dimensions).
 void normalize_vector(std::vector<float>& v);
 // A request's "dimensions": 0 when absent (keep all); HttpError 400 unless a non-negative integer.

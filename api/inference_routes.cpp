@@ -63,6 +63,8 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
         return;
     }
 
+    if (body.contains("images") && body["images"].is_array() && !body["images"].empty())
+        throw HttpError(400, "images are not supported: rockllm runs text models only");
     const std::shared_ptr<const Grammar> format = request_format(req);
     ThinkSetting think = parse_think(body);
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
@@ -131,7 +133,7 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     }
     const std::shared_ptr<const Grammar> format = request_format(req);
     ThinkSetting think = parse_think(body);
-    const json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : json::array();
+    const json tools = tools_field(body);
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
     LoadedModel& model = lease->model();
     if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support chat");

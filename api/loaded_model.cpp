@@ -191,7 +191,10 @@ GenerationStats LoadedModel::generate(int slot, const GenerationRequest& request
     }
 
     GenerationOptions options;
-    options.num_predict = request.num_predict;
+    // No answer runs forever: with context shifting, an unlimited (or absurd) num_predict would let
+    // a model that never emits an end token hold its slot for good. Ten windows is the cap.
+    const int64_t cap = 10 * transformer.n_ctx();
+    options.num_predict = request.num_predict < 0 || request.num_predict > cap ? cap : request.num_predict;
     options.end_tokens = tokenizer_->vocabulary().end_of_generation_ids();
 
     // A structured answer must be complete within num_predict and what is left of the context.

@@ -1,6 +1,8 @@
 // Model management: /api/tags, /api/show, /api/ps, /api/copy, /api/delete, /api/create,
 // /api/blobs/:digest, /api/push.
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -303,6 +305,15 @@ void register_model_routes(httplib::Server& s, ServerContext& context) {
                 reader([](const char*, size_t) { return true; });  // drain the body
                 res.status = 200;
                 return;
+            }
+            // A body announced larger than the free space is refused before a byte is written.
+            if (req.has_header("Content-Length")) {
+                const uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+                std::error_code ec;
+                const auto space = std::filesystem::space(context.store.root(), ec);
+                if (!ec && length > space.available)
+                    throw HttpError(400, "not enough disk space for the blob: it needs " + std::to_string(length) + " bytes, " +
+                                             std::to_string(space.available) + " are free");
             }
             // Streamed to a temporary file and hashed on the way: a blob never sits in memory, and
             // one that does not match its digest never takes its name.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,26 @@ namespace {
 
 constexpr const char* kVersion = "0.33.0";  // the Ollama API version whose behaviour we follow
 constexpr int kHttpThreads = 64;           // connections served at once; waiting happens in the scheduler
+// JSON bodies are read whole into memory; blobs stream to disk and are not limited here.
+constexpr uint64_t kMaxJsonBody = uint64_t{100} << 20;
+
+// A body that would be read into memory must announce its length and stay under the limit; the
+// check runs on the headers, before any of the body is read.
+bool body_acceptable(const httplib::Request& req, httplib::Response& res) {
+    if (req.path.rfind("/api/blobs/", 0) == 0) return true;
+    if (req.has_header("Content-Length")) {
+        const std::string text = req.get_header_value("Content-Length");
+        const uint64_t length = std::strtoull(text.c_str(), nullptr, 10);
+        if (length <= kMaxJsonBody) return true;
+        send_json(res, 413, {{"error", "request body too large (" + text + " bytes; the limit is " + std::to_string(kMaxJsonBody) + ")"}});
+        return false;
+    }
+    if (req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
+        send_json(res, 411, {{"error", "a request body needs a Content-Length (chunked bodies are accepted only for blob uploads)"}});
+        return false;
+    }
+    return true;
+}
 
 }  // namespace
 
@@ -35,6 +56,7 @@ OllamaServer::OllamaServer(ModelStore store, ServerOptions options)
             res.set_header("Access-Control-Allow-Origin", access_.any_origin() ? "*" : origin);
             res.set_header("Vary", "Origin");
         }
+        if (!body_acceptable(req, res)) return httplib::Server::HandlerResponse::Handled;
         if (req.method == "OPTIONS") {  // a CORS preflight
             res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
             res.set_header("Access-Control-Allow-Headers", kCorsAllowedHeaders);

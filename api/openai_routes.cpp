@@ -218,7 +218,7 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     const std::string effort = body.contains("reasoning_effort") && body["reasoning_effort"].is_string() ? body["reasoning_effort"].get<std::string>() : "";
     if (effort == "none") think.is_set = true;
     else if (!effort.empty()) think = {true, true, effort == "minimal" ? "low" : effort == "xhigh" || effort == "ultra" ? "max" : effort};
-    const json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : json::array();
+    const json tools = tools_field(body);
     const std::string display = stored.name.display();
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
     LoadedModel& model = lease->model();

@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__)
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <cstring>
@@ -287,9 +288,13 @@ VecDotTileFn vnni_vec_dot_tile(GgmlType type) {
     }
 }
 
-bool avx2_available() {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+// F16C through cpuid (leaf 1, ECX bit 29): clang's __builtin_cpu_supports does not know "f16c".
+bool f16c_available() {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 29)) != 0;
 }
+
+bool avx2_available() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c_available(); }
 
 VecDotFn avx2_vec_dot(GgmlType type) {
     if (!avx2_available()) return nullptr;

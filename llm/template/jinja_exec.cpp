@@ -179,9 +179,11 @@ private:
             // A macro sees the template's variables (as they are when it runs) and its own.
             std::vector<std::shared_ptr<Scope>> saved = std::move(scopes_);
             scopes_ = {saved[0], saved[1], std::make_shared<Scope>()};
-            for (const auto& [k, v] : args.keyword)
-                if (std::none_of(macro->params.begin(), macro->params.end(), [&](const auto& p) { return p.first == k; }))
-                    fail(macro->line, "macro '" + macro->name + "' has no parameter '" + k + "'");
+            for (const auto& keyword : args.keyword) {
+                const std::string& key = keyword.first;
+                if (std::none_of(macro->params.begin(), macro->params.end(), [&](const auto& p) { return p.first == key; }))
+                    fail(macro->line, "macro '" + macro->name + "' has no parameter '" + key + "'");
+            }
             if (args.positional.size() > macro->params.size()) fail(macro->line, "too many arguments for macro '" + macro->name + "'");
             for (size_t i = 0; i < macro->params.size(); ++i) {
                 const auto& [param, fallback] = macro->params[i];

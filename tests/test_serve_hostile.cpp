@@ -1,0 +1,185 @@
+// Hostile requests against a running daemon: oversized, unannounced, truncated and malformed
+// bodies, wrong types in every field, path-like names and digests. Each gets a 4xx with a clear
+// error, nothing outside the store is touched or revealed, and the daemon keeps serving.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "models/sha256.h"
+#include "serve_fixture.h"
+
+using nlohmann::json;
+using rockllm::test::Daemon;
+using rockllm::test::post;
+
+namespace {
+
+// Sends raw bytes on a fresh connection and returns whatever the daemon answers until it closes
+// (the requests ask for "Connection: close"; a silent daemon ends the wait after 10 s).
+std::string raw_exchange(int port, const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    timeval timeout{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    size_t sent = 0;
+    while (sent < request.size()) {
+        const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<size_t>(n);
+    }
+    std::string answer;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    return answer;
+}
+
+int status_of(const std::string& response) {
+    return response.size() > 12 ? std::atoi(response.substr(9, 3).c_str()) : 0;
+}
+
+}  // namespace
+
+TEST_CASE("serve: bodies too large, unannounced, truncated or malformed are refused before harm") {
+    Daemon daemon;
+    httplib::Client c = daemon.client();
+    const int port = daemon.port();
+    const std::string host = "Host: 127.0.0.1:" + std::to_string(port) + "\r\nConnection: close\r\n";
+
+    // Announced larger than the limit: refused from the headers, the body is never read.
+    const std::string big = raw_exchange(port, "POST /api/chat HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: 200000000\r\n\r\n{");
+    CHECK(status_of(big) == 413);
+    CHECK(big.find("request body too large") != std::string::npos);
+    // A chunked JSON body has no length to check: refused.
+    const std::string chunked = raw_exchange(port, "POST /api/generate HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+    CHECK(status_of(chunked) == 411);
+    // Headers beyond httplib's limits end the connection without a crash.
+    const std::string long_header = raw_exchange(port, "GET /api/version HTTP/1.1\r\n" + host + "X-Junk: " + std::string(100000, 'a') + "\r\n\r\n");
+    CHECK(status_of(long_header) != 200);
+    const std::string long_uri = raw_exchange(port, "GET /" + std::string(100000, 'a') + " HTTP/1.1\r\n" + host + "\r\n");
+    CHECK(status_of(long_uri) != 200);
+
+    // Malformed and deeply nested JSON.
+    CHECK(post(c, "/api/chat", "{\"model\":", 400).contains("error"));
+    CHECK(post(c, "/api/generate", std::string(100000, '[') + std::string(100000, ']'), 400).contains("error"));
+    CHECK(post(c, "/api/generate", "{\"model\":\"stories\",\"prompt\":\"x\",\"options\":" + std::string(50000, '[') + std::string(50000, ']') + "}", 400)
+              .contains("error"));
+
+    // Wrong types in the fields of each endpoint: 400, never 500.
+    for (const char* body : {R"({"model":5})", R"({"model":"stories","prompt":5})", R"({"model":"stories","prompt":"x","stream":"yes"})",
+                             R"({"model":"stories","prompt":"x","options":"fast"})", R"({"model":"stories","prompt":"x","options":{"num_predict":"x"}})",
+                             R"({"model":"stories","prompt":"x","options":{"temperature":-1}})", R"({"model":"stories","prompt":"x","keep_alive":[]})",
+                             R"({"model":"stories","prompt":"x","context":["a"]})", R"({"model":"stories","prompt":"x","images":["!!not base64"]})",
+                             R"({"model":"stories","prompt":"x","format":7})", R"({"model":"stories","prompt":"x","think":{}})"}) {
+        const std::string text = body;
+        CAPTURE(text);
+        const auto r = c.Post("/api/generate", body, "application/json");
+        REQUIRE(r);
+        CHECK(r->status == 400);
+        CHECK(json::parse(r->body).contains("error"));
+    }
+    for (const char* body : {R"({"model":"stories","messages":{}})", R"({"model":"stories","messages":[1]})",
+                             R"({"model":"stories","messages":[{"role":"user","content":7}]})",
+                             R"({"model":"stories","messages":[{"role":"user","content":"x","images":["%%%"]}]})",
+                             R"({"model":"stories","messages":[{"role":"user","content":"x"}],"tools":"all"})"}) {
+        const std::string text = body;
+        CAPTURE(text);
+        const auto r = c.Post("/api/chat", body, "application/json");
+        REQUIRE(r);
+        CHECK(r->status == 400);
+    }
+    for (const char* body : {R"({"model":"stories","input":{}})", R"({"model":"stories","input":"x","truncate":"no"})"}) {
+        const std::string text = body;
+        CAPTURE(text);
+        CHECK(c.Post("/api/embed", body, "application/json")->status == 400);
+    }
+    for (const char* body : {R"({"model":"stories","messages":"x"})", R"({"model":"stories","messages":[{"role":"user","content":"x"}],"max_tokens":"9"})",
+                             R"({"model":["stories"],"messages":[]})"}) {
+        const std::string text = body;
+        CAPTURE(text);
+        CHECK(c.Post("/v1/chat/completions", body, "application/json")->status == 400);
+    }
+
+    // Enormous numbers are bounded by the model, not trusted: at most ten context windows of answer.
+    const json huge = post(c, "/api/generate",
+                           R"({"model":"stories","prompt":"Once","stream":false,"options":{"num_predict":1000000000000,"top_k":2000000000,"num_ctx":1000000000000,"temperature":0}})",
+                           200);
+    CHECK(huge.at("eval_count").get<int64_t>() <= 10 * 4096);
+    CHECK(huge.at("done") == true);
+
+    // The daemon still serves.
+    CHECK(c.Get("/api/version")->status == 200);
+}
+
+TEST_CASE("serve: blob uploads with a wrong digest, cut short or larger than the disk leave nothing behind") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const std::string data = "some model bytes";
+    const std::string digest = "sha256:" + rockllm::sha256_hex(data);
+    const std::string wrong = "sha256:" + rockllm::sha256_hex("other bytes");
+    const auto blobs = daemon.store() / "blobs";
+    const auto count_files = [&] {
+        size_t n = 0;
+        if (std::filesystem::exists(blobs))
+            for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(blobs)) ++n;
+        return n;
+    };
+    const size_t before = count_files();
+
+    const auto mismatch = c.Post(("/api/blobs/" + wrong).c_str(), data, "application/octet-stream");
+    REQUIRE(mismatch);
+    CHECK(mismatch->status == 400);
+    CHECK(json::parse(mismatch->body).at("error").get<std::string>().find("digest mismatch") != std::string::npos);
+
+    // Cut short: the connection closes after half of the announced bytes.
+    const std::string host = "Host: 127.0.0.1:" + std::to_string(daemon.port()) + "\r\nConnection: close\r\n";
+    raw_exchange(daemon.port(), "POST /api/blobs/" + digest + " HTTP/1.1\r\n" + host + "Content-Length: " + std::to_string(data.size()) +
+                                    "\r\n\r\n" + data.substr(0, data.size() / 2));
+    // Larger than any disk: refused before writing.
+    const std::string announced = raw_exchange(daemon.port(), "POST /api/blobs/" + digest + " HTTP/1.1\r\n" + host +
+                                                                  "Content-Length: 1000000000000000000\r\n\r\nxx");
+    CHECK(status_of(announced) == 400);
+    CHECK(announced.find("not enough disk space") != std::string::npos);
+
+    CHECK(c.Head(("/api/blobs/" + digest).c_str())->status == 404);
+    CHECK(count_files() == before);  // no partial or temporary file is left
+
+    // Digests that are paths are refused as digests, whether or not the file exists.
+    for (const std::string& bad : std::vector<std::string>{"sha256:../../../../etc/passwd", "sha256-%2e%2e%2f%2e%2e", "/etc/passwd", "sha256:" + std::string(64, 'g')}) {
+        CAPTURE(bad);
+        const auto head = c.Head(("/api/blobs/" + bad).c_str());
+        REQUIRE(head);
+        CHECK(head->status == 400);
+    }
+    const auto fine = c.Post(("/api/blobs/" + digest).c_str(), data, "application/octet-stream");
+    CHECK(fine->status == 201);
+}
+
+TEST_CASE("serve: path-like model names get the same answer whether or not the path exists") {
+    Daemon daemon;
+    httplib::Client c = daemon.client();
+    // /etc/passwd exists and /etc/no-such-file does not; neither may be distinguishable.
+    for (const char* route : {"/api/show", "/api/generate", "/api/chat", "/api/embed"}) {
+        CAPTURE(route);
+        const json a = post(c, route, R"({"model":"../../../../../../etc/passwd","prompt":"x","input":"x","messages":[{"role":"user","content":"x"}]})", 400);
+        const json b = post(c, route, R"({"model":"../../../../../../etc/no-such-file","prompt":"x","input":"x","messages":[{"role":"user","content":"x"}]})", 400);
+        CHECK(a == b);
+        const json nul = post(c, route, std::string(R"({"model":"stories\u0000/../x","prompt":"x"})"), 400);
+        CHECK(nul.contains("error"));
+    }
+    const json absolute = post(c, "/api/show", R"({"model":"/etc/passwd"})", 400);
+    const json absolute_missing = post(c, "/api/show", R"({"model":"/etc/no-such-file"})", 400);
+    CHECK(absolute == absolute_missing);
+    const json long_name = post(c, "/api/show", json{{"model", std::string(5000, 'a')}}.dump(), 400);
+    CHECK(long_name.contains("error"));
+}
