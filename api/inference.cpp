@@ -285,8 +285,17 @@ std::string templated_prompt(const LoadedModel& model, const std::string& displa
             throw HttpError(500, std::string("rendering the prompt: ") + e.what());
         }
     }
-    if (body.contains("context") && !body["context"].is_null())
-        rendered = model.detokenize(body["context"].get<std::vector<int32_t>>()) + rendered;
+    if (body.contains("context") && !body["context"].is_null()) {
+        const json& context = body["context"];
+        std::vector<int32_t> tokens;
+        if (!context.is_array()) throw HttpError(400, "context must be a list of token ids");
+        for (const json& t : context) {
+            if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX)
+                throw HttpError(400, "context must be a list of token ids");
+            tokens.push_back(static_cast<int32_t>(t.get<int64_t>()));
+        }
+        rendered = model.detokenize(tokens) + rendered;
+    }
     return rendered;
 }
 

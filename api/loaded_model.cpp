@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
+#include <type_traits>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -22,14 +24,31 @@ int64_t ns_since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
 }
 
+// An option's value, checked: numbers must fit the field (a cast of an out-of-range double is
+// undefined behaviour, which the request fuzzer found), integers must be whole.
 template <class T>
 void take(const nlohmann::json& options, const char* key, T& out) {
     auto it = options.find(key);
     if (it == options.end() || it->is_null()) return;
-    try {
-        out = it->get<T>();
-    } catch (const nlohmann::json::exception&) {
-        throw std::invalid_argument(std::string("option \"") + key + "\" has the wrong type");
+    const auto wrong = [&](const char* why) { return std::invalid_argument(std::string("option \"") + key + "\" " + why); };
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (!it->is_number()) throw wrong("has the wrong type");
+        const double v = it->get<double>();
+        if (it->is_number_float() && (!std::isfinite(v) || v != std::trunc(v))) throw wrong("must be a whole number");
+        if (v < static_cast<double>(std::numeric_limits<T>::min()) || v >= static_cast<double>(std::numeric_limits<T>::max()))
+            throw wrong("is out of range");
+        out = it->is_number_float() ? static_cast<T>(v) : it->get<T>();
+    } else if constexpr (std::is_floating_point_v<T>) {
+        if (!it->is_number()) throw wrong("has the wrong type");
+        const double v = it->get<double>();
+        if (!std::isfinite(v) || std::fabs(v) > static_cast<double>(std::numeric_limits<T>::max())) throw wrong("is out of range");
+        out = static_cast<T>(v);
+    } else {
+        try {
+            out = it->get<T>();
+        } catch (const nlohmann::json::exception&) {
+            throw wrong("has the wrong type");
+        }
     }
 }
 

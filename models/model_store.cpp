@@ -29,6 +29,7 @@ Layer parse_layer(const nlohmann::json& j) {
     Layer l;
     l.media_type = j.at("mediaType").get<std::string>();
     l.digest = j.at("digest").get<std::string>();
+    if (!j.at("size").is_number_integer()) throw std::runtime_error("layer size is not an integer");
     l.size = j.at("size").get<int64_t>();
     l.from = j.value("from", "");
     if (!is_valid_digest(l.digest)) throw std::runtime_error("layer digest '" + l.digest + "' is not a sha256 digest");

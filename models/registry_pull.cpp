@@ -38,9 +38,13 @@ namespace {
 
 class Stopped : public std::exception {};
 
+// "4.7 GB", or MB / KB for the small sizes a disk-space message may need.
 std::string size_text(int64_t bytes) {
     char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.1f GB", static_cast<double>(bytes) / 1e9);
+    const auto b = static_cast<double>(bytes);
+    if (b >= 1e9) std::snprintf(buffer, sizeof buffer, "%.1f GB", b / 1e9);
+    else if (b >= 1e6) std::snprintf(buffer, sizeof buffer, "%.1f MB", b / 1e6);
+    else std::snprintf(buffer, sizeof buffer, "%.1f KB", b / 1e3);
     return buffer;
 }
 

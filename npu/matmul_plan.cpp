@@ -1,6 +1,7 @@
 #include "npu/matmul_plan.h"
 
 #include <algorithm>
+#include <string>
 
 #include "npu/matmul_task.h"
 #include "npu/regcmd.h"
@@ -12,6 +13,11 @@ namespace {
 constexpr int64_t kMaxBlockK = 8192;
 constexpr int64_t kMaxBlockN = 4096;
 constexpr int64_t kMaxBlockM = 1020;  // CNA feature_grains (M + 1) is a 10-bit field
+// Far beyond any model's matmul (the largest vocabularies are ~260k, contexts ~128k tokens), and
+// small enough that the padding arithmetic cannot overflow and a plan's tile list stays bounded
+// (the fuzzer found a 2^31-row request asking for gigabytes of tiles).
+constexpr int64_t kMaxDimension = int64_t{1} << 22;
+constexpr int64_t kMaxTiles = int64_t{1} << 20;
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
@@ -19,6 +25,8 @@ int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 MatmulPlan plan_matmul(MatmulShape s, MatmulType type) {
     if (s.m <= 0 || s.k <= 0 || s.n <= 0) throw NpuError("matmul sizes must be positive");
+    if (s.m > kMaxDimension || s.k > kMaxDimension || s.n > kMaxDimension)
+        throw NpuError("matmul sizes above " + std::to_string(kMaxDimension) + " are not planned");
     const MatmulShape padded = padded_shape(s, type);
     const int64_t bpe = static_cast<int64_t>(input_bytes(type));
     MatmulPlan plan{s, type, 0, 0, 0, {}};
@@ -26,6 +34,9 @@ MatmulPlan plan_matmul(MatmulShape s, MatmulType type) {
     plan.block_n = std::min(padded.n, kMaxBlockN);
     const int64_t rows_in_banks = (kCbufBanks - 1) * kCbufBankBytes / (plan.block_k * bpe) / 4 * 4;
     plan.block_m = std::min({round_up(s.m, 4), rows_in_banks, kMaxBlockM});
+    const int64_t tiles = (s.m + plan.block_m - 1) / plan.block_m * ((s.n + plan.block_n - 1) / plan.block_n) *
+                          ((s.k + plan.block_k - 1) / plan.block_k);
+    if (tiles > kMaxTiles) throw NpuError("a matmul of " + std::to_string(tiles) + " tiles is more than the NPU path plans");
     for (int64_t m0 = 0; m0 < s.m; m0 += plan.block_m)
         for (int64_t n0 = 0; n0 < s.n; n0 += plan.block_n)
             for (int64_t k0 = 0; k0 < s.k; k0 += plan.block_k) {

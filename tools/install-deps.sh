@@ -6,11 +6,12 @@ if [ "$(id -u)" -ne 0 ]; then exec sudo "$0" "$@"; fi
 packages=(
   build-essential cmake ninja-build pkg-config ca-certificates
   libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libssl-dev libdrm-dev doctest-dev
-  systemd dpkg-dev file lintian curl python3 python3-jinja2
+  systemd dpkg-dev file lintian curl python3 python3-jinja2 clang libclang-rt-14-dev
 )
 # systemd: systemd-analyze/sysusers/tmpfiles check the service files; dpkg-dev, file and lintian
 # build and check the Debian packages. python3-jinja2 renders the reference prompts the Jinja engine
-# is compared with (tests/tools/jinja_reference.py).
+# is compared with (tests/tools/jinja_reference.py). clang and its runtime libraries build the
+# libFuzzer targets (tools/fuzz.sh).
 if [ "${1:-}" = "--aarch64" ]; then
   # The cross compiler, qemu-user for the cross-built tests, and the arm64 -dev packages (Debian
   # multiarch) the arm64 package links; sentencepiece's cannot be co-installed and is extracted

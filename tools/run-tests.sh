@@ -2,14 +2,21 @@
 # Builds rockllm and runs the whole test suite with CTest.
 #   tools/run-tests.sh              release build in build/
 #   tools/run-tests.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
+#   tools/run-tests.sh --tsan       ThreadSanitizer build in build-tsan/: the tests that run threads
+#                                   (the daemon's scheduler and streaming, the thread pool, the matmul threads)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=build
 cmake_args=(-DCMAKE_BUILD_TYPE=Release)
+ctest_args=()
 if [ "${1:-}" = "--sanitize" ]; then
   build_dir=build-asan
   cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DROCKLLM_SANITIZE=ON)
+elif [ "${1:-}" = "--tsan" ]; then
+  build_dir=build-tsan
+  cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DROCKLLM_TSAN=ON)
+  ctest_args=(-R "^serve|^official clients|^client commands|^thread pool|^matmul")
 fi
 
 generator=()
@@ -24,4 +31,5 @@ tools/fetch-hf-tokenizers.sh "$build_dir/hf-tokenizers"
 tools/install-npm-clients.sh "$build_dir/npm-clients"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "${ctest_args[@]}"
