@@ -1,5 +1,6 @@
 #include "api/http_json.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -33,8 +34,37 @@ void send_error(httplib::Response& res, int status, const std::string& message) 
     send_json(res, status, {{"error", message}});
 }
 
+namespace {
+
+// Copying and printing a JSON value recurse once per level, so a body nested a hundred thousand
+// levels deep would overflow a server thread's stack; no request needs more than a few dozen.
+constexpr int kMaxJsonDepth = 256;
+
+int nesting_depth(const std::string& text) {
+    int depth = 0, deepest = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+}  // namespace
+
 json parse_body(const httplib::Request& req) {
     if (req.body.empty()) throw HttpError(400, "missing request body");
+    if (nesting_depth(req.body) > kMaxJsonDepth)
+        throw HttpError(400, "the request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     json body;
     try {
         body = json::parse(req.body);
