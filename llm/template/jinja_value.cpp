@@ -96,50 +96,49 @@ std::string python_string_repr(const std::string& s) {
 
 }  // namespace
 
-Value Value::none() {
+namespace {
+
+Value of_kind(Value::Kind kind) {
     Value v;
-    v.kind = Kind::None;
+    v.kind = kind;
     return v;
 }
+
+}  // namespace
+
+Value Value::none() { return of_kind(Kind::None); }
 Value Value::from(bool b) {
-    Value v;
-    v.kind = Kind::Bool;
+    Value v = of_kind(Kind::Bool);
     v.boolean = b;
     return v;
 }
 Value Value::from(int64_t i) {
-    Value v;
-    v.kind = Kind::Int;
+    Value v = of_kind(Kind::Int);
     v.integer = i;
     return v;
 }
 Value Value::from(double d) {
-    Value v;
-    v.kind = Kind::Float;
+    Value v = of_kind(Kind::Float);
     v.number = d;
     return v;
 }
 Value Value::from(std::string s) {
-    Value v;
-    v.kind = Kind::String;
+    Value v = of_kind(Kind::String);
     v.string = std::move(s);
     return v;
 }
 Value Value::from_list(List items) {
-    Value v;
-    v.kind = Kind::List;
+    Value v = of_kind(Kind::List);
     v.list = std::make_shared<List>(std::move(items));
     return v;
 }
 Value Value::from_dict(Dict items) {
-    Value v;
-    v.kind = Kind::Dict;
+    Value v = of_kind(Kind::Dict);
     v.dict = std::make_shared<Dict>(std::move(items));
     return v;
 }
 Value Value::from_function(Function f) {
-    Value v;
-    v.kind = Kind::Function;
+    Value v = of_kind(Kind::Function);
     v.function = std::make_shared<Function>(std::move(f));
     return v;
 }
@@ -252,7 +251,11 @@ std::string Value::repr() const {
 }
 
 std::string Value::to_json(int indent, int depth) const {
-    const auto newline = [&](int level) { return indent < 0 ? std::string() : "\n" + std::string(static_cast<size_t>(indent * level), ' '); };
+    const auto newline = [&](int level) {
+        std::string out;
+        if (indent >= 0) out.append(1, '\n').append(static_cast<size_t>(indent * level), ' ');
+        return out;
+    };
     const std::string comma = indent < 0 ? ", " : ",";
     switch (kind) {
         case Kind::Undefined:
