@@ -17,7 +17,7 @@ constexpr int64_t kMaxBlockM = 1020;  // CNA feature_grains (M + 1) is a 10-bit 
 // small enough that the padding arithmetic cannot overflow and a plan's tile list stays bounded
 // (the fuzzer found a 2^31-row request asking for gigabytes of tiles).
 constexpr int64_t kMaxDimension = int64_t{1} << 22;
-constexpr int64_t kMaxTiles = int64_t{1} << 20;
+constexpr int64_t kMaxTiles = int64_t{1} << 16;
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 

@@ -172,13 +172,17 @@ def run_load(daemon, seconds, clients):
     threads = [threading.Thread(target=load_client, args=(daemon, stop_at, counts, i)) for i in range(clients)]
     for t in threads:
         t.start()
+    samples = []  # RSS every 5 s: first-use allocations settle early; a leak keeps climbing
+    while any(t.is_alive() for t in threads):
+        time.sleep(5)
+        samples.append(daemon.rss_kib())
     for t in threads:
         t.join()
     time.sleep(1)
     # The daemon answers after the storm, and a final request works.
     status, _ = daemon.request("POST", "/api/generate", {"model": "stories", "prompt": "Once", "stream": False, "options": {"num_predict": 4}})
     return {"requests": sum(counts.values()), "by_outcome": dict(counts), "rss_start_kib": rss_start,
-            "rss_end_kib": daemon.rss_kib(), "after_load_status": status}
+            "rss_every_5s_kib": samples, "rss_end_kib": daemon.rss_kib(), "after_load_status": status}
 
 
 # --- a slow registry -------------------------------------------------------------------------

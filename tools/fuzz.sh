@@ -49,6 +49,7 @@ report="$build/fuzz-report.md"
 } >"$report"
 failed=0
 for t in "${targets[@]}"; do
+  rm -rf "$build/findings/$t"
   mkdir -p "$build/findings/$t" "$build/logs"
   log="$build/logs/$t.log"
   max_len=4096
