@@ -86,6 +86,17 @@ TEST_CASE("jinja: errors name the line and construct, hostile templates end") {
           "template error at line 1: the template runs too long");
     CHECK(error_of("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").find("deeper than 64") != std::string::npos);
     CHECK(error_of("{{ range(10000000) }}").find("range is longer than") != std::string::npos);
+    // Integers are 64 bits here, where Python's are unbounded: a result that does not fit is an error.
+    CHECK(error_of("{{ 9223372036854775807 + 1 }}") == "template error at line 1: integer overflow in +");
+    CHECK(error_of("{{ 3 ** 64 }}") == "template error at line 1: integer overflow in **");
+    CHECK(render("{{ 3 ** 39 }} {{ 1 ** 99999999999 }} {{ (-1) ** 99999999999 }} {{ 0 ** 0 }}") == "4052555153018976267 1 -1 1");
+    CHECK(error_of("{{ 1e300 | int }}").find("too large for an integer") != std::string::npos);
+    CHECK(render("{% for i in range(9223372036854775806, 9223372036854775807, 5) %}{{ i }}{% endfor %}") == "9223372036854775806");
+    // Repeating an empty string any number of times is instant; huge strings are refused before they are built.
+    CHECK(render("{{ '' * 99999999999 }}|{{ 'ab' * 3 }}|{{ 'x' * -2 }}") == "|ababab|");
+    CHECK(error_of("{{ 'ab' * 99999999999 }}").find("too long") != std::string::npos);
+    CHECK(error_of("{{ 'ab' | indent(99999999999) }}").find("indent width") != std::string::npos);
+    CHECK(error_of("{% set ns = namespace(s='x' * 1000000) %}{% for i in range(100) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}").find("longer than 64 MiB") != std::string::npos);
     std::string deep;
     for (int i = 0; i < 500; ++i) deep += "(";
     CHECK(error_of("{{ " + deep + " }}").find("nest deeper than") != std::string::npos);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <ctime>
 
@@ -11,8 +12,21 @@ namespace rockllm::jinja {
 namespace {
 
 constexpr int64_t kMaxRange = 100000;
+constexpr size_t kMaxString = size_t{64} << 20;  // as the longest output: no builtin makes a longer string
+constexpr int64_t kMaxIndent = 4096;
 
 [[noreturn]] void fail(const std::string& message) { throw Error(message); }
+
+// Called as a string grows, so that a hostile argument fails before it takes the memory.
+void check_length(const std::string& s, const char* what) {
+    if (s.size() > kMaxString) fail(std::string(what) + " makes a string longer than " + std::to_string(kMaxString >> 20) + " MiB");
+}
+
+// Python's int() of a float; one outside int64 (or NaN) has no value here.
+int64_t int_of_double(double x) {
+    if (!(x > -9.2233720368547758e18 && x < 9.2233720368547758e18)) fail("the number is too large for an integer");
+    return static_cast<int64_t>(x);
+}
 
 std::string expect_string(const Value& v, const char* what) {
     if (!v.is_string()) fail(std::string(what) + " needs a string, not " + v.type_name());
@@ -84,6 +98,7 @@ std::string replace(const std::string& s, const std::string& from, const std::st
         const size_t hit = s.find(from, pos);
         if (hit == std::string::npos) break;
         out.append(s, pos, hit - pos).append(to);
+        check_length(out, "replace");
         pos = hit + from.size();
         ++done;
     }
@@ -198,7 +213,10 @@ Value string_method(const std::string& s, const std::string& name) {
         return bound([s](CallArgs& a) {
             std::string out;
             const List items = iterate(argument(a, 0, "iterable"));
-            for (size_t i = 0; i < items.size(); ++i) out += (i ? s : "") + expect_string(items[i], "join");
+            for (size_t i = 0; i < items.size(); ++i) {
+                out += (i ? s : "") + expect_string(items[i], "join");
+                check_length(out, "join");
+            }
             return Value::from(out);
         });
     if (name == "splitlines")
@@ -406,6 +424,8 @@ Value apply_filter(const std::string& name, const Value& subject, CallArgs& args
     if (name == "safe") return subject;
     if (name == "tojson") {
         const Value indent = argument(args, 0, "indent");
+        if (indent.kind == Value::Kind::Int && (indent.integer < 0 || indent.integer > kMaxIndent))
+            fail("tojson indent must be between 0 and " + std::to_string(kMaxIndent));
         return Value::from(subject.to_json(indent.kind == Value::Kind::Int ? static_cast<int>(indent.integer) : -1));
     }
     if (name == "default" || name == "d") {
@@ -423,8 +443,10 @@ Value apply_filter(const std::string& name, const Value& subject, CallArgs& args
         const Value attribute = argument(args, 1, "attribute");
         std::string out;
         const List items = iterate(subject);
-        for (size_t i = 0; i < items.size(); ++i)
+        for (size_t i = 0; i < items.size(); ++i) {
             out += (i ? sep : "") + (attribute.is_undefined() ? items[i] : attribute_path(items[i], attribute.str())).str();
+            check_length(out, "join");
+        }
         return Value::from(out);
     }
     if (name == "list") return Value::from_list(iterate(subject));
@@ -434,8 +456,8 @@ Value apply_filter(const std::string& name, const Value& subject, CallArgs& args
         return (*dict_method(subject, "items").function)(none);
     }
     if (name == "int") {
-        if (subject.kind == Value::Kind::Float) return Value::from(static_cast<int64_t>(subject.number));
-        if (subject.is_number()) return Value::from(static_cast<int64_t>(subject.as_double()));
+        if (subject.kind == Value::Kind::Int) return subject;
+        if (subject.is_number()) return Value::from(int_of_double(subject.as_double()));
         try {
             return Value::from(static_cast<int64_t>(std::stoll(subject.str())));
         } catch (const std::exception&) {
@@ -451,7 +473,10 @@ Value apply_filter(const std::string& name, const Value& subject, CallArgs& args
         }
     }
     if (name == "abs") {
-        if (subject.kind == Value::Kind::Int) return Value::from(subject.integer < 0 ? -subject.integer : subject.integer);
+        if (subject.kind == Value::Kind::Int) {
+            if (subject.integer == INT64_MIN) fail("integer overflow in abs");
+            return Value::from(subject.integer < 0 ? -subject.integer : subject.integer);
+        }
         return Value::from(std::fabs(subject.as_double()));
     }
     if (name == "round") {
@@ -511,6 +536,7 @@ Value apply_filter(const std::string& name, const Value& subject, CallArgs& args
     if (name == "rejectattr") return filter_items(subject, args, false, true);
     if (name == "indent") {
         const Value width_v = argument(args, 0, "width", Value::from(int64_t{4}));
+        if (!width_v.is_string() && width_v.integer > kMaxIndent) fail("indent width is larger than " + std::to_string(kMaxIndent));
         const std::string pad = width_v.is_string() ? width_v.string : std::string(static_cast<size_t>(std::max<int64_t>(0, width_v.integer)), ' ');
         const bool first = argument(args, 1, "first", Value::from(false)).truthy();
         const bool blank = argument(args, 2, "blank", Value::from(false)).truthy();
@@ -523,6 +549,7 @@ Value apply_filter(const std::string& name, const Value& subject, CallArgs& args
             const std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
             if ((first_line ? first : true) && (blank || !line.empty())) out += pad;
             out += line;
+            check_length(out, "indent");
             if (nl == std::string::npos) break;
             out += '\n';
             pos = nl + 1;
@@ -535,8 +562,13 @@ Value apply_filter(const std::string& name, const Value& subject, CallArgs& args
         Value total = argument(args, 1, "start", Value::from(int64_t{0}));
         for (const Value& item : iterate(subject)) {
             const Value v = attribute.is_undefined() ? item : attribute_path(item, attribute.str());
-            total = total.kind == Value::Kind::Int && v.kind == Value::Kind::Int ? Value::from(total.integer + v.integer)
-                                                                                 : Value::from(total.as_double() + v.as_double());
+            int64_t sum = 0;
+            if (total.kind == Value::Kind::Int && v.kind == Value::Kind::Int) {
+                if (__builtin_add_overflow(total.integer, v.integer, &sum)) fail("integer overflow in sum");
+                total = Value::from(sum);
+            } else {
+                total = Value::from(total.as_double() + v.as_double());
+            }
         }
         return total;
     }
@@ -617,9 +649,10 @@ Value global_function(const std::string& name) {
             }
             if (step == 0) fail("range step cannot be zero");
             List out;
-            for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+            for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
                 if (static_cast<int64_t>(out.size()) >= kMaxRange) fail("range is longer than " + std::to_string(kMaxRange));
                 out.push_back(Value::from(i));
+                if (__builtin_add_overflow(i, step, &i)) break;  // past the end of int64: past stop
             }
             return Value::from_list(std::move(out));
         });

@@ -1,5 +1,6 @@
 // Rendering: statements write to the output, expressions evaluate to values; scopes as Jinja has
 // them (a for loop and a macro call have their own; if does not).
+#include <climits>
 #include <cmath>
 
 #include "llm/template/jinja.h"
@@ -13,7 +14,8 @@ namespace {
 
 constexpr int64_t kMaxSteps = 2'000'000;          // loop iterations and macro calls
 constexpr int kMaxCallDepth = 64;
-constexpr size_t kMaxOutput = size_t{64} << 20;   // bytes
+constexpr size_t kMaxOutput = size_t{64} << 20;   // bytes, also the longest string a value may hold
+constexpr size_t kMaxListItems = 1'000'000;        // items a list built by an operator may hold
 
 using Scope = std::vector<std::pair<std::string, Value>>;
 
@@ -71,6 +73,11 @@ private:
         if (items.size() != targets.size())
             fail(line, "cannot unpack " + std::to_string(items.size()) + " values into " + std::to_string(targets.size()) + " names");
         for (size_t i = 0; i < targets.size(); ++i) assign(targets[i], items[i]);
+    }
+
+    static Value bounded_string(std::string text, int line) {
+        if (text.size() > kMaxOutput) fail(line, "a string is longer than " + std::to_string(kMaxOutput >> 20) + " MiB");
+        return Value::from(std::move(text));
     }
 
     void write(std::string& out, const std::string& text, int line) {
@@ -286,7 +293,10 @@ private:
             case Expr::Kind::Unary: {
                 const Value v = eval(*e.children[0]);
                 if (e.name == "not") return Value::from(!v.truthy());
-                if (v.kind == Value::Kind::Int) return Value::from(e.name == "-" ? -v.integer : v.integer);
+                if (v.kind == Value::Kind::Int) {
+                    if (e.name == "-" && v.integer == INT64_MIN) fail(e.line, "integer overflow in unary -");
+                    return Value::from(e.name == "-" ? -v.integer : v.integer);
+                }
                 if (!v.is_number()) fail(e.line, std::string("bad operand for unary ") + e.name + ": " + v.type_name());
                 return Value::from(e.name == "-" ? -v.as_double() : v.as_double());
             }
@@ -318,7 +328,7 @@ private:
             }
             return Value::from(found == (op == "in"));
         }
-        if (op == "~") return Value::from(a.str() + b.str());
+        if (op == "~") return bounded_string(a.str() + b.str(), e.line);
         try {
             if (op == "<") return Value::from(less(a, b));
             if (op == ">") return Value::from(less(b, a));
@@ -329,28 +339,38 @@ private:
         }
         const bool ints = (a.kind == Value::Kind::Int || a.kind == Value::Kind::Bool) && (b.kind == Value::Kind::Int || b.kind == Value::Kind::Bool);
         const auto int_of = [](const Value& v) { return v.kind == Value::Kind::Bool ? int64_t{v.boolean} : v.integer; };
+        // Python's integers do not overflow; ours are 64 bits, so a result that does not fit is an error.
+        int64_t r = 0;  // the result of a checked integer operation
+        const auto checked = [&](bool overflowed) {
+            if (overflowed) fail(e.line, "integer overflow in " + op);
+            return Value::from(r);
+        };
         if (op == "+") {
-            if (a.is_string() && b.is_string()) return Value::from(a.string + b.string);
+            if (a.is_string() && b.is_string()) return bounded_string(a.string + b.string, e.line);
             if (a.is_list() && b.is_list()) {
+                if (a.list->size() + b.list->size() > kMaxListItems) fail(e.line, "a list is longer than " + std::to_string(kMaxListItems));
                 List items = *a.list;
                 items.insert(items.end(), b.list->begin(), b.list->end());
                 return Value::from_list(std::move(items));
             }
-            if (ints) return Value::from(int_of(a) + int_of(b));
+            if (ints) return checked(__builtin_add_overflow(int_of(a), int_of(b), &r));
             if (a.is_number() && b.is_number()) return Value::from(a.as_double() + b.as_double());
         } else if (op == "-") {
-            if (ints) return Value::from(int_of(a) - int_of(b));
+            if (ints) return checked(__builtin_sub_overflow(int_of(a), int_of(b), &r));
             if (a.is_number() && b.is_number()) return Value::from(a.as_double() - b.as_double());
         } else if (op == "*") {
-            if (ints) return Value::from(int_of(a) * int_of(b));
+            if (ints) return checked(__builtin_mul_overflow(int_of(a), int_of(b), &r));
             if (a.is_number() && b.is_number()) return Value::from(a.as_double() * b.as_double());
             const Value& text = a.is_string() ? a : b;
             const Value& count = a.is_string() ? b : a;
-            if (text.is_string() && count.kind == Value::Kind::Int) {
-                if (count.integer > 0 && text.string.size() * static_cast<size_t>(count.integer) > kMaxOutput)
-                    fail(e.line, "a repeated string is too long");
+            if (text.is_string() && (count.kind == Value::Kind::Int || count.kind == Value::Kind::Bool)) {
+                // An empty string repeated any number of times is empty: no loop over the count.
+                const int64_t times = int_of(count);
+                if (times <= 0 || text.string.empty()) return Value::from(std::string());
+                if (static_cast<uint64_t>(times) > kMaxOutput / text.string.size()) fail(e.line, "a repeated string is too long");
                 std::string out;
-                for (int64_t i = 0; i < count.integer; ++i) out += text.string;
+                out.reserve(text.string.size() * static_cast<size_t>(times));
+                for (int64_t i = 0; i < times; ++i) out += text.string;
                 return Value::from(out);
             }
         } else if (op == "/" || op == "//" || op == "%") {
@@ -359,6 +379,7 @@ private:
                 if (op == "/") return Value::from(a.as_double() / b.as_double());
                 if (ints) {
                     const int64_t x = int_of(a), y = int_of(b);
+                    if (x == INT64_MIN && y == -1) fail(e.line, "integer overflow in " + op);
                     const int64_t q = x / y - ((x % y != 0) && ((x < 0) != (y < 0)) ? 1 : 0);
                     return Value::from(op == "//" ? q : x - q * y);
                 }
@@ -367,9 +388,15 @@ private:
             }
         } else if (op == "**") {
             if (ints && int_of(b) >= 0) {
-                int64_t r = 1;
-                for (int64_t i = 0; i < int_of(b) && i < 64; ++i) r *= int_of(a);
-                return Value::from(r);
+                // By squaring: a few dozen steps for any exponent, overflow checked at each.
+                int64_t base = int_of(a);
+                bool overflowed = false;
+                r = 1;
+                for (int64_t exponent = int_of(b); exponent > 0 && !overflowed; exponent >>= 1) {
+                    if (exponent & 1) overflowed = __builtin_mul_overflow(r, base, &r);
+                    if (exponent > 1 && !overflowed) overflowed = __builtin_mul_overflow(base, base, &base);
+                }
+                return checked(overflowed);
             }
             if (a.is_number() && b.is_number()) return Value::from(std::pow(a.as_double(), b.as_double()));
         }
