@@ -72,14 +72,32 @@ void accumulate_row(float* dst, const void* v, float weight, int64_t n, GgmlType
 
 }  // namespace
 
-Transformer::Transformer(const Model& model, TransformerOptions options)
+std::shared_ptr<KvPagePool> make_kv_pool(const ModelConfig& config, int64_t n_ctx, int sequences, GgmlType kv_type,
+                                         std::shared_ptr<KvPageMemory> memory) {
+    if (n_ctx <= 0) throw std::invalid_argument("context length must be positive");
+    KvLayout layout{config.n_layer, config.kv_dim(), kv_type, 64};
+    const int64_t pages_per_sequence = (n_ctx + layout.page_tokens - 1) / layout.page_tokens;
+    return std::make_shared<KvPagePool>(layout, pages_per_sequence * std::max(1, sequences), std::move(memory));
+}
+
+namespace {
+
+std::shared_ptr<KvPagePool> checked_pool(const ModelConfig& c, const TransformerOptions& options) {
+    if (!options.kv_pool) return make_kv_pool(c, options.n_ctx, 1, options.kv_type);
+    const KvLayout& l = options.kv_pool->layout();
+    if (l.n_layer != c.n_layer || l.kv_dim != c.kv_dim()) throw std::invalid_argument("the KV page pool was made for another model");
+    return options.kv_pool;
+}
+
+}  // namespace
+
+Transformer::Transformer(const Model& model, TransformerOptions options, std::unique_ptr<MatmulBackend> backend)
     : model_(model),
       options_(options),
       pool_(std::make_unique<ThreadPool>(options.n_threads > 0 ? options.n_threads : default_thread_count())),
-      matmul_(options.isa),
-      cache_(model.config.n_layer, options.n_ctx, model.config.kv_dim(), options.kv_type) {
+      backend_(backend ? std::move(backend) : std::make_unique<CpuMatmulBackend>(options.isa)),
+      cache_(checked_pool(model.config, options), options.n_ctx) {
     const ModelConfig& c = model.config;
-    if (options.n_ctx <= 0) throw std::invalid_argument("context length must be positive");
     if (options.n_batch <= 0) throw std::invalid_argument("batch size must be positive");
     const auto rows = static_cast<size_t>(options.n_batch);
     x_.resize(rows * c.n_embd);
@@ -140,6 +158,7 @@ std::vector<float> Transformer::hidden_states(std::span<const int32_t> tokens, i
     check_input(tokens, pos);
     const ModelConfig& c = model_.config;
     std::vector<float> out(tokens.size() * static_cast<size_t>(c.n_embd));
+    cache_.reserve(pos + static_cast<int64_t>(tokens.size()));
     for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(options_.n_batch)) {
         const size_t n = std::min(tokens.size() - start, static_cast<size_t>(options_.n_batch));
         forward_batch(tokens.subspan(start, n), pos + static_cast<int64_t>(start));
@@ -152,6 +171,7 @@ std::vector<float> Transformer::hidden_states(std::span<const int32_t> tokens, i
 std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int64_t pos) {
     const ModelConfig& c = model_.config;
     check_input(tokens, pos);
+    cache_.reserve(pos + static_cast<int64_t>(tokens.size()));
     for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(options_.n_batch)) {
         const size_t n = std::min(tokens.size() - start, static_cast<size_t>(options_.n_batch));
         forward_batch(tokens.subspan(start, n), pos + static_cast<int64_t>(start));
@@ -159,7 +179,7 @@ std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int
     // Only the last token's logits are needed to sample the next one.
     const int64_t last = static_cast<int64_t>((tokens.size() - 1) % static_cast<size_t>(options_.n_batch));
     rms_norm(&x_[last * c.n_embd], model_.output_norm, c.n_embd, c.rms_norm_eps, xnorm_.data());
-    matmul_.run(model_.output, xnorm_.data(), 1, logits_.data(), *pool_);
+    backend_->run(model_.output, xnorm_.data(), 1, logits_.data(), *pool_);
     if (c.final_logit_softcap > 0)
         for (float& v : logits_) v = softcap(v, c.final_logit_softcap);
     return logits_;
@@ -177,6 +197,7 @@ void Transformer::forward_batch(std::span<const int32_t> tokens, int64_t pos) {
     for (int64_t l = 0; l < c.n_layer; ++l) {
         attention(model_.layers[l], l, n, pos);
         feed_forward(model_.layers[l], n);
+        if (observer_) observer_(l, x_.data(), n);
     }
 }
 
@@ -185,7 +206,7 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
     for (int64_t t = 0; t < n; ++t)
         rms_norm(&x_[t * c.n_embd], layer.attn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
     const kernels::MatmulJob qkv[] = {{&layer.wq, q_.data()}, {&layer.wk, k_.data()}, {&layer.wv, v_.data()}};
-    matmul_.run(qkv, xnorm_.data(), n, *pool_);
+    backend_->run(qkv, xnorm_.data(), n, *pool_);
     if (!layer.bq.empty()) {
         add_bias(q_.data(), layer.bq, n);
         add_bias(k_.data(), layer.bk, n);
@@ -240,7 +261,7 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
             }
         }
     });
-    matmul_.run(layer.wo, attn_out_.data(), n, proj_.data(), *pool_);
+    backend_->run(layer.wo, attn_out_.data(), n, proj_.data(), *pool_);
     add_residual(layer.post_attention_norm, n);
 }
 
@@ -257,7 +278,7 @@ void Transformer::feed_forward(const LayerWeights& layer, int64_t n) {
     for (int64_t t = 0; t < n; ++t)
         rms_norm(&x_[t * c.n_embd], layer.ffn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
     const kernels::MatmulJob gate_up[] = {{&layer.ffn_gate, gate_.data()}, {&layer.ffn_up, up_.data()}};
-    matmul_.run(gate_up, xnorm_.data(), n, *pool_);
+    backend_->run(gate_up, xnorm_.data(), n, *pool_);
     if (c.traits.activation == Activation::GeLU) {
         for (int64_t i = 0; i < n * c.n_ff; ++i) gate_[i] = gelu(gate_[i]) * up_[i];
     } else {
@@ -266,7 +287,7 @@ void Transformer::feed_forward(const LayerWeights& layer, int64_t n) {
             gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];  // SiLU(gate) * up
         }
     }
-    matmul_.run(layer.ffn_down, gate_.data(), n, proj_.data(), *pool_);
+    backend_->run(layer.ffn_down, gate_.data(), n, proj_.data(), *pool_);
     add_residual(layer.post_ffn_norm, n);
 }
 

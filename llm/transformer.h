@@ -3,12 +3,14 @@
 // Matrix products go through the quantized kernels and the thread pool.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
 
 #include "kernels/matmul.h"
 #include "kv_cache.h"
+#include "matmul_backend.h"
 #include "model.h"
 #include "thread_pool.h"
 
@@ -20,11 +22,19 @@ struct TransformerOptions {
     int n_threads = 0;                     // 0: default_thread_count()
     GgmlType kv_type = GgmlType::F16;      // F16 or F32
     kernels::Isa isa = kernels::detected_isa();
+    // The KV page pool this sequence draws from (shared by a model's slots); when null, a pool of
+    // its own with room for n_ctx positions in host memory. Its layout must match the model.
+    std::shared_ptr<KvPagePool> kv_pool;
 };
+
+// A pool of KV pages for `sequences` sequences of n_ctx positions of this model.
+std::shared_ptr<KvPagePool> make_kv_pool(const ModelConfig& config, int64_t n_ctx, int sequences, GgmlType kv_type,
+                                         std::shared_ptr<KvPageMemory> memory = std::make_shared<HostKvPageMemory>());
 
 class Transformer {
 public:
-    Transformer(const Model& model, TransformerOptions options);
+    // backend multiplies the matrices; null means the CPU kernels.
+    Transformer(const Model& model, TransformerOptions options, std::unique_ptr<MatmulBackend> backend = nullptr);
 
     // Runs tokens at positions pos, pos+1, ... (positions fed in order, all below n_ctx) and
     // returns the next-token logits after the last one, valid until the next call.
@@ -40,10 +50,19 @@ public:
     // Afterwards the next position to feed is n_past - n_discard.
     void shift_context(int64_t n_keep, int64_t n_discard, int64_t n_past);
 
+    // The sequence is over: its KV pages go back to the pool (the next forward starts at 0).
+    void release_kv() { cache_.clear(); }
+
+    // Called after every layer with the residual stream of the tokens just run (n_tokens rows of
+    // n_embd floats): the accuracy report compares two backends layer by layer with it.
+    using LayerObserver = std::function<void(int64_t layer, const float* x, int64_t n_tokens)>;
+    void set_layer_observer(LayerObserver observer) { observer_ = std::move(observer); }
+
     int64_t n_ctx() const { return cache_.n_ctx(); }
     const ModelConfig& config() const { return model_.config; }
     const KvCache& kv_cache() const { return cache_; }
     ThreadPool& pool() { return *pool_; }
+    MatmulBackend& backend() { return *backend_; }
 
 private:
     void forward_batch(std::span<const int32_t> tokens, int64_t pos);
@@ -56,8 +75,9 @@ private:
     const Model& model_;
     TransformerOptions options_;
     std::unique_ptr<ThreadPool> pool_;
-    kernels::Matmul matmul_;
+    std::unique_ptr<MatmulBackend> backend_;
     KvCache cache_;
+    LayerObserver observer_;
     // Activations for up to n_batch tokens, one row per token.
     std::vector<float> x_, xnorm_, q_, k_, v_, attn_out_, proj_, gate_, up_, logits_;
     std::vector<float> scores_;  // one n_ctx row per thread

@@ -162,15 +162,25 @@ void Simulator::execute(uint32_t enable_mask) {
             }
     }
 
-    const uint64_t macs = static_cast<uint64_t>(m * n * k);
-    const uint64_t read = feature_bytes(shape, type) + weight_bytes(shape, type), written = output_bytes(shape);
+    const TaskCost cost = project_task(shape, type, timing_);
     counters_.tasks += 1;
-    counters_.macs += macs;
-    counters_.bytes_read += read;
-    counters_.bytes_written += written;
-    const double compute = static_cast<double>(macs) / ((int8 ? timing_.int8_macs_per_cycle : timing_.fp16_macs_per_cycle) * timing_.clock_hz);
-    const double transfer = static_cast<double>(read + written) / timing_.dram_bytes_per_s;
-    counters_.projected_seconds += std::max(compute, transfer) + timing_.task_overhead_s;
+    counters_.macs += cost.macs;
+    counters_.bytes_read += cost.bytes_read;
+    counters_.bytes_written += cost.bytes_written;
+    counters_.projected_seconds += cost.seconds;
+}
+
+TaskCost project_task(MatmulShape padded, MatmulType type, const TimingModel& timing) {
+    TaskCost cost;
+    cost.macs = static_cast<uint64_t>(padded.m * padded.n * padded.k);
+    cost.bytes_read = feature_bytes(padded, type) + weight_bytes(padded, type);
+    cost.bytes_written = output_bytes(padded);
+    const double macs_per_s = (type == MatmulType::Int8 ? timing.int8_macs_per_cycle : timing.fp16_macs_per_cycle) *
+                              timing.clock_hz * timing.mac_efficiency;
+    const double compute = static_cast<double>(cost.macs) / macs_per_s;
+    const double transfer = static_cast<double>(cost.bytes_read + cost.bytes_written) / timing.dram_bytes_per_s;
+    cost.seconds = std::max(compute, transfer) + timing.task_overhead_s;
+    return cost;
 }
 
 }  // namespace rockllm::npu

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 
+#include "npu/matmul_layout.h"
 #include "npu/regcmd.h"
 
 namespace rockllm::npu {
@@ -19,14 +20,26 @@ namespace rockllm::npu {
 // NpuError when the range is not inside one mapped buffer (an IOMMU fault).
 using DeviceMemory = std::function<uint8_t*(uint64_t iova, size_t bytes)>;
 
-// Parameters of the time projection, from rk3588-npu.md §1.
+// Parameters of the time projection (docs/npu.md, "Projection"): rk3588-npu.md §1 and
+// perf-anchors.md §3.4/§5. A task takes the longer of its MACs at the achievable MAC rate and its
+// bytes at one core's share of the DRAM bandwidth, plus a fixed cost; a job (one submit) adds the
+// submit, the interrupt and the wake-up of the waiting thread.
 struct TimingModel {
     double clock_hz = 1.0e9;            // BSP kernels' top NPU clock (mainline boots at 200 MHz)
-    double int8_macs_per_cycle = 1024;  // per core
+    double int8_macs_per_cycle = 1024;  // per core (TRM)
     double fp16_macs_per_cycle = 512;
-    double dram_bytes_per_s = 10.0e9;   // of the ~34 GB/s theoretical LPDDR4X, what CPUs measure
-    double task_overhead_s = 30e-6;     // a kick, an interrupt and the next task's register fetch
+    double mac_efficiency = 0.30;       // the best int8 GEMM measured on 3 cores: 1.83 of 6.1 TOPS
+    double dram_bytes_per_s = 31.0e9 / 3;  // per core: the ~31 GB/s the 3 cores stream together
+    double task_overhead_s = 5e-6;      // a task's register fetch and pipeline fill within a job
+    double job_overhead_s = 25e-6;      // submit ioctl, kick, interrupt, waking the waiting thread
 };
+
+struct TaskCost {
+    double seconds = 0;
+    uint64_t macs = 0, bytes_read = 0, bytes_written = 0;
+};
+// What one task over a padded shape costs under the timing model (the simulator's own projection).
+TaskCost project_task(MatmulShape padded, MatmulType type, const TimingModel& timing);
 
 struct SimulatorCounters {
     uint64_t tasks = 0;

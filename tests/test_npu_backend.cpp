@@ -1,0 +1,216 @@
+// The engine on the NPU: the forward pass's matrix products placed on three simulated cores
+// (in process: one SimulatedDevice per core, the same library code a board runs above the driver).
+// Reference outputs are stories260K's greedy generations (llama2.c) and the CPU path.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/generation.h"
+#include "llm/model.h"
+#include "llm/synthetic_model.h"
+#include "llm/transformer.h"
+#include "npu/backend/npu_model.h"
+#include "npu/backend/weight_cache.h"
+#include "test_support.h"
+
+using namespace rockllm;
+using namespace rockllm::npu;
+using rockllm::test::testdata;
+
+namespace {
+
+std::unique_ptr<NpuCores> simulated_cores() {
+    std::vector<std::unique_ptr<NpuDevice>> devices;
+    for (int i = 0; i < 3; ++i) devices.push_back(std::make_unique<SimulatedDevice>());
+    return std::make_unique<NpuCores>(std::move(devices), "simulated in process, 3 cores");
+}
+
+std::shared_ptr<const gguf::File> stories() {
+    return std::make_shared<const gguf::File>(gguf::File::open(testdata("models/stories260K.gguf")));
+}
+
+// Greedy ids from "Once upon a time" (the reference prompt), up to n of them.
+std::vector<int32_t> greedy(Transformer& t, const std::vector<int32_t>& prompt, size_t n) {
+    SamplerOptions o;
+    o.temperature = 0;
+    Sampler sampler(o, t.n_ctx());
+    GenerationOptions g;
+    g.num_predict = static_cast<int64_t>(n);
+    std::vector<int32_t> out;
+    generate(t, prompt, sampler, g, [&](int32_t id) {
+        out.push_back(id);
+        return true;
+    });
+    return out;
+}
+
+struct Reference {
+    std::vector<int32_t> prompt, ids;
+};
+
+Reference once_upon_a_time() {
+    const auto j = nlohmann::json::parse(test::read_text(testdata("models/stories260K.greedy.json")));
+    for (const auto& c : j.at("cases"))
+        if (c.at("prompt") == "Once upon a time")
+            return {c.at("prompt_ids").get<std::vector<int32_t>>(), c.at("generated_ids").get<std::vector<int32_t>>()};
+    FAIL("the reference has no 'Once upon a time' case");
+    return {};
+}
+
+TransformerOptions options(int64_t n_ctx) {
+    TransformerOptions o;
+    o.n_ctx = n_ctx;
+    o.kv_type = GgmlType::F32;  // as the reference: fp32 throughout but for what the NPU does
+    o.n_threads = 1;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("npu backend: stories260K greedy on three simulated cores, fp16 exact and int8 within the stated agreement") {
+    const Reference ref = once_upon_a_time();
+    REQUIRE(ref.ids.size() >= 200);
+    const Model model = Model::load(stories());
+    auto cores = simulated_cores();
+    ThreadPool pool(1);
+
+    SUBCASE("fp16 reproduces the reference ids") {
+        NpuModelOptions o;
+        o.type = MatmulType::Fp16;
+        NpuModel npu(model, *cores, o, pool);
+        CHECK(npu.linears().size() == model.layers.size() * 4 + 1);
+        Transformer t(model, options(512), npu.make_backend());
+        const auto ids = greedy(t, ref.prompt, ref.ids.size());
+        CHECK(ids == ref.ids);
+        CHECK_FALSE(npu.failed());
+        CHECK(npu.call_stats().cpu_calls == 0);
+        CHECK(npu.call_stats().npu_calls > 0);
+    }
+    SUBCASE("int8 (W8A8) agrees with the reference for at least the first 40 ids") {
+        NpuModelOptions o;
+        o.type = MatmulType::Int8;
+        NpuModel npu(model, *cores, o, pool);
+        Transformer t(model, options(512), npu.make_backend());
+        const auto ids = greedy(t, ref.prompt, ref.ids.size());
+        size_t agree = 0;
+        while (agree < ids.size() && ids[agree] == ref.ids[agree]) ++agree;
+        MESSAGE("int8: the first " << agree << " of " << ref.ids.size() << " greedy ids agree with the fp32 reference");
+        CHECK(agree >= 40);
+        CHECK_FALSE(npu.failed());
+    }
+}
+
+TEST_CASE("npu backend: every matrix group is split over the three cores without overlap, and all three cores work") {
+    const Model model = Model::load(stories());
+    auto cores = simulated_cores();
+    ThreadPool pool(1);
+    NpuModel npu(model, *cores, {}, pool);
+    size_t total = 0;
+    for (const auto& linear : npu.linears()) {
+        CAPTURE(linear->name());
+        int64_t next_row = 0;
+        std::set<int> used_cores;
+        for (const NpuLinear::Shard& s : linear->shards()) {
+            CHECK(s.first_row == next_row);  // contiguous, in order: no row twice, none missing
+            CHECK(s.rows > 0);
+            CHECK(s.matmul->n() == s.rows);  // the shard's device holds only its own rows
+            CHECK(used_cores.insert(s.core).second);
+            next_row += s.rows;
+        }
+        CHECK(next_row == linear->rows());
+        total += linear->device_bytes();
+    }
+    // The output head (512 rows) and the fused QKV (128 rows) are wide enough for three shards.
+    CHECK(npu.linears().back()->shards().size() == 3);
+    CHECK(total == npu.device_bytes());
+
+    Transformer t(model, options(64), npu.make_backend());
+    t.forward(std::vector<int32_t>{1, 403, 407, 261, 378}, 0);
+    for (int i = 0; i < 3; ++i) t.forward(100 + i, 5 + i);
+    const auto stats = cores->stats();
+    REQUIRE(stats.size() == 3);
+    for (const CoreStats& s : stats) {
+        CHECK(s.jobs > 0);
+        CHECK(s.busy_ns > 0);
+        CHECK(s.projected_ns > 0);
+        CHECK(s.queue_depth == 0);
+    }
+}
+
+TEST_CASE("npu backend: converted weights are cached by digest, reused on the next load, and a damaged cache is converted again") {
+    const Model model = Model::load(stories());
+    auto cores = simulated_cores();
+    ThreadPool pool(1);
+    test::ScratchDir dir;
+    NpuModelOptions o;
+    o.cache_dir = dir.path();
+    o.digest = "sha256-270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d";
+    std::vector<std::string> log;
+    o.log = [&](const std::string& line) { log.push_back(line); };
+
+    const std::vector<int32_t> prompt{1, 403, 407, 261, 378};
+    std::vector<float> first_logits;
+    {
+        NpuModel npu(model, *cores, o, pool);
+        CHECK(npu.converted() == 21);
+        CHECK(npu.from_cache() == 0);
+        Transformer t(model, options(16), npu.make_backend());
+        const auto logits = t.forward(prompt, 0);
+        first_logits.assign(logits.begin(), logits.end());
+    }
+    const auto path = weight_cache_path(dir.path(), o.digest, MatmulType::Int8);
+    REQUIRE(std::filesystem::exists(path));
+    {
+        NpuModel npu(model, *cores, o, pool);
+        CHECK(npu.converted() == 0);
+        CHECK(npu.from_cache() == 21);
+        Transformer t(model, options(16), npu.make_backend());
+        const auto logits = t.forward(prompt, 0);
+        CHECK(std::vector<float>(logits.begin(), logits.end()) == first_logits);  // the same weights, bit for bit
+    }
+    SUBCASE("a flipped byte") {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(4096);
+        const char x = 0x5a;
+        f.write(&x, 1);
+    }
+    SUBCASE("another model's digest") { o.digest = "sha256-" + std::string(64, '0'); }
+    SUBCASE("a truncated file") { std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2); }
+    log.clear();
+    NpuModel npu(model, *cores, o, pool);
+    CHECK(npu.converted() == 21);
+    CHECK(npu.from_cache() == 0);
+    bool explained = false;
+    for (const auto& line : log) explained = explained || line.find("converting the weights") != std::string::npos;
+    CHECK(explained);
+}
+
+TEST_CASE("kv pages: sequences take pages as they grow and give them all back, so 100 requests do not grow the pool") {
+    const Model model = Model::load(stories());
+    auto pool = make_kv_pool(model.config, 256, 2, GgmlType::F16);
+    TransformerOptions o = options(256);
+    o.kv_pool = pool;
+    Transformer a(model, o), b(model, o);
+    std::vector<int32_t> prompt(70, 300);
+    prompt[0] = 1;
+    for (int request = 0; request < 100; ++request) {
+        Transformer& t = request % 2 ? a : b;
+        t.forward(std::span(prompt).first(static_cast<size_t>(1 + request % 70)), 0);
+        t.forward(42, 1 + request % 70);  // one more position: a second page for the longer prompts
+        CHECK(pool->pages_in_use() >= 1);
+        t.release_kv();
+    }
+    CHECK(pool->pages_in_use() == 0);
+    CHECK(pool->pages_allocated() <= 2);  // the most one sequence held at a time (71 positions, 64 a page)
+    // Two sequences at once hold their pages side by side, up to the pool's limit.
+    a.forward(prompt, 0);
+    b.forward(prompt, 0);
+    CHECK(pool->pages_in_use() == 4);
+    a.release_kv();
+    b.release_kv();
+    CHECK(pool->pages_in_use() == 0);
+}
