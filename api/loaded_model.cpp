@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "llm/embedding.h"
+#include "npu/backend/kv_page_memory.h"
 #include "tokenizer/text_stream.h"
 
 namespace rockllm {
@@ -100,6 +101,14 @@ int64_t kv_cache_bytes(const ModelConfig& config, int64_t n_ctx) {
     return 2 * config.n_layer * n_ctx * config.kv_dim() * 2;  // K and V, F16
 }
 
+// The NPU's copy of the matrices (the placement rule's): a byte or two per weight.
+int64_t npu_weight_bytes(const Model& model, npu::MatmulType type) {
+    int64_t elements = model.output.rows * model.output.cols;
+    for (const LayerWeights& l : model.layers)
+        for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) elements += w->rows * w->cols;
+    return elements * static_cast<int64_t>(npu::input_bytes(type));
+}
+
 std::string gib(int64_t bytes) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "%.1f GiB", static_cast<double>(bytes) / (1 << 30));
@@ -117,6 +126,7 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
     const ModelConfig& config = m->model_->config;
     const int64_t n_ctx = context_for(config, options.num_ctx);
     m->size_bytes_ = static_cast<int64_t>(m->file_->bytes().size()) + options.num_parallel * kv_cache_bytes(config, n_ctx);
+    if (options.npu) m->size_bytes_ += npu_weight_bytes(*m->model_, options.npu_type);
     if (m->size_bytes_ > options.available_bytes)
         throw InsufficientMemory("model requires more system memory (" + gib(m->size_bytes_) + ") than is available (" +
                                  gib(options.available_bytes) + ")");
@@ -153,10 +163,30 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
                 if (message.is_object())
                     m->messages_.push_back({message.value("role", ""), message.value("content", "")});
     }
+    if (options.npu) {
+        npu::NpuModelOptions o;
+        o.type = options.npu_type;
+        o.cache_dir = store.derived_dir();
+        o.digest = store.blob_path(model_layer(stored).digest).filename().string();
+        o.log = options.log;
+        ThreadPool conversion_pool(default_thread_count());
+        m->npu_ = std::make_unique<npu::NpuModel>(*m->model_, *options.npu, o, conversion_pool);
+    }
+    const int slots = std::max(1, options.num_parallel);
+    // With the NPU, KV pages live in memory it can address (npu/backend/kv_page_memory.h).
+    std::shared_ptr<KvPageMemory> kv_memory = std::make_shared<HostKvPageMemory>();
+    if (options.npu) kv_memory = std::make_shared<npu::NpuKvPageMemory>(*options.npu);
+    m->kv_pool_ = make_kv_pool(config, n_ctx, slots, GgmlType::F16, kv_memory);
+    options.log(std::string("KV cache: up to ") + std::to_string(m->kv_pool_->max_pages()) + " pages of " +
+                std::to_string(m->kv_pool_->layout().page_tokens) + " positions (" +
+                std::to_string(m->kv_pool_->page_bytes() >> 10) + " KiB each) in " + kv_memory->name() + ", shared by " +
+                std::to_string(slots) + " slot(s)");
     TransformerOptions transformer_options;
     transformer_options.n_ctx = n_ctx;
-    for (int i = 0; i < std::max(1, options.num_parallel); ++i)
-        m->slots_.push_back(std::make_unique<Transformer>(*m->model_, transformer_options));
+    transformer_options.kv_pool = m->kv_pool_;
+    for (int i = 0; i < slots; ++i)
+        m->slots_.push_back(std::make_unique<Transformer>(*m->model_, transformer_options,
+                                                          m->npu_ ? m->npu_->make_backend(transformer_options.isa) : nullptr));
     m->load_duration_ns_ = ns_since(start);
     return m;
 }
@@ -176,8 +206,19 @@ bool LoadedModel::is_embedding_model() const {
     return file_->metadata().contains(arch + ".pooling_type");
 }
 
+namespace {
+
+// The request is over: its KV pages go back to the pool (requests start from position 0).
+struct KvRelease {
+    Transformer& transformer;
+    ~KvRelease() { transformer.release_kv(); }
+};
+
+}  // namespace
+
 Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, bool normalize) {
     Transformer& transformer = *slots_.at(static_cast<size_t>(slot));
+    const KvRelease release{transformer};
     std::vector<int32_t> tokens = tokenizer_->encode(text, /*add_special=*/true, /*parse_special=*/true);
     if (tokens.empty()) throw std::invalid_argument("the input has no tokens");
     if (static_cast<int64_t>(tokens.size()) > transformer.n_ctx()) {
@@ -197,6 +238,7 @@ std::string LoadedModel::architecture() const { return file_->metadata().get_or<
 GenerationStats LoadedModel::generate(int slot, const GenerationRequest& request,
                                       const std::function<bool(const std::string&)>& on_text) {
     Transformer& transformer = *slots_.at(static_cast<size_t>(slot));
+    const KvRelease release{transformer};
     SamplerOptions sampling = request.sampling;
     if (!request.seed_given) sampling.seed = std::random_device{}();
     Sampler sampler(sampling, transformer.n_ctx());  // throws std::invalid_argument for bad options

@@ -22,6 +22,7 @@
 #include "llm/template/chat_prompt.h"
 #include "llm/transformer.h"
 #include "models/model_store.h"
+#include "npu/backend/npu_model.h"
 #include "tokenizer/tokenizer.h"
 
 namespace rockllm {
@@ -62,12 +63,16 @@ struct LoadOptions {
     int64_t num_ctx = 4096;
     int num_parallel = 1;
     int64_t available_bytes = INT64_MAX;  // memory the model may take, KV caches included
+    // The NPU's cores when the engine uses them (null: the CPU), and the type weights take there.
+    npu::NpuCores* npu = nullptr;
+    npu::MatmulType npu_type = npu::MatmulType::Int8;
+    std::function<void(const std::string&)> log = [](const std::string&) {};
 };
 
 class LoadedModel {
 public:
-    // The memory a model takes is its weights' file and the KV caches of its slots; load throws
-    // InsufficientMemory before allocating them when that exceeds available_bytes.
+    // The memory a model takes is its weights' file, their NPU copy, and the KV caches of its
+    // slots; load throws InsufficientMemory before allocating them when that exceeds available_bytes.
     static std::unique_ptr<LoadedModel> load(const ModelStore& store, const StoredModel& stored, const LoadOptions& options);
 
     const StoredModel& stored() const { return stored_; }
@@ -86,6 +91,10 @@ public:
     bool is_embedding_model() const;
     // general.architecture of the GGUF ("llama", "qwen3", ...), which Ollama reports as the family.
     std::string architecture() const;
+    // The NPU's part of the model; null when it runs on the CPU.
+    const npu::NpuModel* npu() const { return npu_.get(); }
+    // The KV pages the slots share: in use only while requests run.
+    const KvPagePool& kv_pool() const { return *kv_pool_; }
 
     // Runs the prompt as given (no template) in a slot and streams text; on_text returning false cancels.
     GenerationStats generate(int slot, const GenerationRequest& request, const std::function<bool(const std::string&)>& on_text);
@@ -103,6 +112,8 @@ private:
     std::shared_ptr<const gguf::File> file_;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Tokenizer> tokenizer_;
+    std::unique_ptr<npu::NpuModel> npu_;     // before the slots, whose backends point into it
+    std::shared_ptr<KvPagePool> kv_pool_;
     std::vector<std::unique_ptr<Transformer>> slots_;
     nlohmann::json params_ = nlohmann::json::object();
     std::optional<ChatTemplate> chat_template_;

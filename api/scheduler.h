@@ -41,6 +41,9 @@ struct SchedulerOptions {
     int64_t max_memory = INT64_MAX;  // all loaded models together (ROCKLLM_MAX_MEMORY)
     // Free memory now, in bytes; by default MemAvailable of /proc/meminfo.
     std::function<int64_t()> available_memory;
+    // The NPU's cores when the engine uses them (null: every model runs on the CPU).
+    npu::NpuCores* npu = nullptr;
+    npu::MatmulType npu_type = npu::MatmulType::Int8;
 };
 
 class Scheduler {

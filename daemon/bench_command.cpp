@@ -17,6 +17,8 @@
 #include "llm/model.h"
 #include "llm/synthetic_model.h"
 #include "llm/transformer.h"
+#include "npu/backend/npu_model.h"
+#include "npu/backend/npu_startup.h"
 #include "tokenizer/tokenizer.h"
 
 namespace rockllm {
@@ -70,7 +72,7 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& flag
 }  // namespace
 
 int run_bench_command(const std::vector<std::string>& args) {
-    const CommandLine cl(args, {"model", "prompt-tokens", "gen-tokens", "threads", "repetitions", "output", "kv-type", "format-vocab"});
+    const CommandLine cl(args, {"model", "prompt-tokens", "gen-tokens", "threads", "repetitions", "output", "kv-type", "format-vocab", "backend"});
     const std::string path = cl.require("model");
     const auto prompt_lengths = parse_int_list(cl.get("prompt-tokens").value_or("128"), "prompt-tokens");
     const auto gen_lengths = parse_int_list(cl.get("gen-tokens").value_or("64"), "gen-tokens");
@@ -97,6 +99,26 @@ int run_bench_command(const std::vector<std::string>& args) {
     for (int p : prompt_lengths) max_len = std::max(max_len, p);
     for (int g : gen_lengths) max_len = std::max(max_len, g);
 
+    // The NPU when asked for (or found, with auto); bench reports the timing model's projection for it.
+    npu::BackendChoice choice;
+    try {
+        choice = npu::backend_choice(cl.get("backend"));
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--backend: ") + e.what());
+    }
+    npu::NpuStartup npu_startup = npu::start_npu(choice);
+    if (choice == npu::BackendChoice::Npu && !npu_startup.cores) throw std::runtime_error("--backend npu: " + npu_startup.reason);
+    std::unique_ptr<npu::NpuModel> npu_model;
+    if (npu_startup.cores) {
+        npu::NpuModelOptions o;
+        o.type = npu::npu_type_from_environment();
+        o.log = [](const std::string& line) { std::fprintf(stderr, "rockllm: %s\n", line.c_str()); };
+        ThreadPool conversion_pool(default_thread_count());
+        npu_model = std::make_unique<npu::NpuModel>(model, *npu_startup.cores, o, conversion_pool);
+    }
+    const std::string backend_label = npu_model ? std::string("npu-") + npu::matmul_type_name(npu_model->type()) : "cpu";
+    nlohmann::json projections = nlohmann::json::array();
+
     std::mt19937 rng(1);
     std::uniform_int_distribution<int32_t> token(3, static_cast<int32_t>(c.n_vocab - 1));
     nlohmann::json results = nlohmann::json::array();
@@ -111,13 +133,29 @@ int run_bench_command(const std::vector<std::string>& args) {
         options.n_batch = max_len;
         options.n_threads = threads;
         options.kv_type = kv == "F16" ? GgmlType::F16 : GgmlType::F32;
-        Transformer transformer(model, options);
+        Transformer transformer(model, options, npu_model ? npu_model->make_backend() : nullptr);
         // Warm up: touch every weight page once and start the threads.
         const int32_t warm = 1;
         transformer.forward(std::span(&warm, 1), 0);
 
+        // Host time of a test's runs, for the NPU projection: what the CPU did besides waiting for the device.
+        double host_seconds = 0;
         auto report = [&](const std::string& test, int n_tokens, const std::vector<double>& rates) {
             const Stats s = stats(rates);
+            if (npu_model) {
+                const npu::NpuCallStats calls = npu_model->call_stats();
+                const double tokens = static_cast<double>(n_tokens) * static_cast<double>(rates.size());
+                const double cpu_share = host_seconds - static_cast<double>(calls.device_ns) * 1e-9;
+                const double npu_projected = static_cast<double>(calls.projected_ns) * 1e-9;
+                projections.push_back({{"test", test}, {"threads", transformer.pool().size()}, {"host_tokens_per_second", s.mean},
+                                       {"host_cpu_share_s_per_token", cpu_share / tokens},
+                                       {"npu_projected_s_per_token", npu_projected / tokens},
+                                       {"projected_tokens_per_second", tokens / (npu_projected + cpu_share)},
+                                       {"projected_npu_only_tokens_per_second", tokens / npu_projected},
+                                       {"npu_bytes_per_token", static_cast<double>(calls.bytes) / tokens},
+                                       {"weight_bytes_on_npu", npu_model->device_bytes()},
+                                       {"cpu_calls", calls.cpu_calls}, {"npu_calls", calls.npu_calls}});
+            }
             if (output == "table") {
                 std::printf("| %-32.32s | %6.1f MiB | %6.1f M | %7d | %8s | %8.2f ± %5.2f |\n", name.c_str(), size_mib,
                             static_cast<double>(params) / 1e6, transformer.pool().size(), test.c_str(), s.mean, s.stdev);
@@ -126,23 +164,29 @@ int run_bench_command(const std::vector<std::string>& args) {
             results.push_back({{"model", name}, {"model_size_bytes", tensor_bytes}, {"weight_bytes_per_token", model.weight_bytes_per_token()},
                                {"params", params}, {"threads", transformer.pool().size()}, {"test", test},
                                {"n_tokens", n_tokens}, {"tokens_per_second", s.mean}, {"stdev", s.stdev},
-                               {"samples", rates}, {"kernels", kernels::kernel_description()}});
+                               {"samples", rates}, {"kernels", kernels::kernel_description()}, {"backend", backend_label}});
         };
         for (int p : prompt_lengths) {
             if (p == 0) continue;
             std::vector<double> rates;
+            host_seconds = 0;
+            if (npu_model) npu_model->reset_call_stats();
             for (int64_t r = 0; r < repetitions; ++r) {
                 std::vector<int32_t> prompt(static_cast<size_t>(p));
                 for (auto& t : prompt) t = token(rng);
                 const auto start = std::chrono::steady_clock::now();
                 transformer.forward(prompt, 0);
-                rates.push_back(p / seconds_since(start));
+                const double elapsed = seconds_since(start);
+                host_seconds += elapsed;
+                rates.push_back(p / elapsed);
             }
             report("pp" + std::to_string(p), p, rates);
         }
         for (int g : gen_lengths) {
             if (g == 0) continue;
             std::vector<double> rates;
+            host_seconds = 0;
+            if (npu_model) npu_model->reset_call_stats();
             for (int64_t r = 0; r < repetitions; ++r) {
                 int32_t next = token(rng);
                 const auto start = std::chrono::steady_clock::now();
@@ -150,7 +194,9 @@ int run_bench_command(const std::vector<std::string>& args) {
                     const auto logits = transformer.forward(std::span(&next, 1), i);
                     next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
                 }
-                rates.push_back(g / seconds_since(start));
+                const double elapsed = seconds_since(start);
+                host_seconds += elapsed;
+                rates.push_back(g / elapsed);
             }
             report("tg" + std::to_string(g), g, rates);
         }
@@ -184,8 +230,25 @@ int run_bench_command(const std::vector<std::string>& args) {
         }
     }
 
+    if (npu_model && output == "table") {
+        // The timing model's RK3588 projection (docs/npu.md, "Projection"): the NPU's share from the
+        // tasks' MACs and bytes, plus the CPU's share as this host measured it.
+        const double bound = 31.0e9 / static_cast<double>(npu_model->device_bytes());
+        std::printf("\nRK3588 projection (%s): NPU time from the timing model + this host's CPU share; decode bound %.1f t/s "
+                    "(%.1f MiB of weights at 31 GB/s)\n", npu_startup.cores->description().c_str(), bound,
+                    static_cast<double>(npu_model->device_bytes()) / (1 << 20));
+        std::printf("| %7s | %6s | %10s | %12s | %12s | %10s | %12s | %8s |\n", "threads", "test", "host t/s", "CPU ms/token",
+                    "NPU ms/token", "proj. t/s", "NPU-only t/s", "MB/token");
+        for (const auto& j : projections)
+            std::printf("| %7d | %6s | %10.2f | %12.3f | %12.3f | %10.1f | %12.1f | %8.1f |\n", j["threads"].get<int>(),
+                        j["test"].get<std::string>().c_str(), j["host_tokens_per_second"].get<double>(),
+                        1e3 * j["host_cpu_share_s_per_token"].get<double>(), 1e3 * j["npu_projected_s_per_token"].get<double>(),
+                        j["projected_tokens_per_second"].get<double>(), j["projected_npu_only_tokens_per_second"].get<double>(),
+                        j["npu_bytes_per_token"].get<double>() / 1e6);
+    }
     if (output == "json") {
         nlohmann::json doc = {{"results", results}, {"peak_rss_mib", peak_rss_mib()}};
+        if (!projections.empty()) doc["npu_projection"] = projections;
         if (!format_results.empty()) doc["format_masking"] = format_results;
         std::printf("%s\n", doc.dump(2).c_str());
     } else {

@@ -12,6 +12,7 @@
 
 #include "daemon/command_line.h"
 #include "llm/ggml_type.h"
+#include "npu/backend/self_test.h"
 #include "npu/drm_device.h"
 #include "npu/npu_matmul.h"
 
@@ -36,56 +37,6 @@ int info() {
     std::printf("driver    %s %s\nnode      %s\ncores     3 (RK3588)\n", driver_name(node.driver), node.version.c_str(), node.path.c_str());
     if (const char* simulated = std::getenv("ROCKLLM_NPU_SIMULATE")) std::printf("simulated yes (ROCKLLM_NPU_SIMULATE=%s)\n", simulated);
     return 0;
-}
-
-struct ShapeResult {
-    double worst = 0;
-    bool pass = false;
-    NpuMatmul::CallTimes times;
-};
-
-// One shape: random inputs, the NPU's result against a CPU reference; the worst error (absolute
-// for int8, relative to the magnitude of the products for fp16), whether it passes, and where the
-// call's time went.
-ShapeResult check_shape(NpuDevice& device, MatmulType type, int64_t m, int64_t k, int64_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    const size_t a_count = size_t(m * k), b_count = size_t(n * k);
-    std::vector<int8_t> a8(a_count), b8(b_count);
-    std::vector<uint16_t> a16(a_count), b16(b_count);
-    std::uniform_int_distribution<int> small(-128, 127);
-    std::normal_distribution<float> normal(0, 1);
-    for (size_t i = 0; i < a_count; ++i) type == MatmulType::Int8 ? void(a8[i] = int8_t(small(rng))) : void(a16[i] = fp32_to_fp16(normal(rng)));
-    for (size_t i = 0; i < b_count; ++i) type == MatmulType::Int8 ? void(b8[i] = int8_t(small(rng))) : void(b16[i] = fp32_to_fp16(normal(rng)));
-    const bool int8 = type == MatmulType::Int8;
-    NpuMatmul matmul(device, type, n, k, int8 ? static_cast<const void*>(b8.data()) : b16.data());
-    std::vector<uint32_t> c(size_t(m * n));
-    matmul.run(int8 ? static_cast<const void*>(a8.data()) : a16.data(), m, c.data());
-    const NpuMatmul::CallTimes times = matmul.last_call();
-    double worst = 0;
-    bool pass = true;
-    for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-            double reference = 0, magnitude = 0;
-            for (int64_t x = 0; x < k; ++x) {
-                const double p = int8 ? double(a8[size_t(i * k + x)]) * b8[size_t(j * k + x)]
-                                      : double(fp16_to_fp32(a16[size_t(i * k + x)])) * fp16_to_fp32(b16[size_t(j * k + x)]);
-                reference += p;
-                magnitude += std::abs(p);
-            }
-            const uint32_t bits = c[size_t(i * n + j)];
-            if (int8) {
-                const double error = std::abs(double(int32_t(bits)) - reference);
-                worst = std::max(worst, error);
-                pass = pass && error == 0;
-            } else {
-                float v;
-                std::memcpy(&v, &bits, 4);
-                const double error = std::abs(v - reference) / std::max(magnitude, 1e-30);
-                worst = std::max(worst, error);
-                pass = pass && error <= double(k) * 0x1p-24;  // fp32 accumulation of exact fp16 products
-            }
-        }
-    return {worst, pass, times};
 }
 
 struct Shape {

@@ -16,6 +16,7 @@
 #include "daemon/sd_notify.h"
 #include "llm/kernels/vec_dot.h"
 #include "llm/thread_pool.h"
+#include "npu/backend/npu_startup.h"
 
 namespace rockllm {
 
@@ -58,12 +59,17 @@ private:
 }  // namespace
 
 int run_serve_command(const std::vector<std::string>& args) {
-    if (!args.empty()) throw UsageError("serve takes no arguments (configure it with OLLAMA_* variables)");
+    const CommandLine cl(args, {"backend"});
+    if (!cl.positional().empty()) throw UsageError("serve takes no arguments but --backend (configure it with OLLAMA_* variables)");
     const char* host_env = std::getenv("OLLAMA_HOST");
     ListenAddress address;
     ServerOptions options;
+    npu::BackendChoice backend;
+    npu::MatmulType npu_type;
     try {
         address = parse_ollama_host(host_env ? host_env : "");
+        backend = npu::backend_choice(cl.get("backend"));
+        npu_type = npu::npu_type_from_environment();
         options.scheduler = scheduler_options();
         options.origins = extra_origins();
         options.debug = debug_enabled();
@@ -81,6 +87,11 @@ int run_serve_command(const std::vector<std::string>& args) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+    // The NPU, checked against the CPU before it is trusted; without it every model runs on the CPU.
+    npu::NpuStartup npu_startup = npu::start_npu(backend);
+    options.scheduler.npu = npu_startup.cores.get();
+    options.scheduler.npu_type = npu_type;
+
     ModelStore store(models);
     if (const int removed = store.remove_stale_temporaries(); removed > 0)
         std::fprintf(stderr, "rockllm: removed %d unfinished file(s) an earlier run left in %s\n", removed, models.c_str());
@@ -95,8 +106,13 @@ int run_serve_command(const std::vector<std::string>& args) {
     std::unique_ptr<Watchdog> watchdog;
     const bool ok = server.listen([&] {
         std::fprintf(stderr, "rockllm: listening on %s:%d, models in %s\n", options.host.c_str(), options.port, models.c_str());
-        std::fprintf(stderr, "rockllm: backend CPU (%s kernels, %d threads); the NPU backend is not part of this build yet\n",
-                     kernels::isa_name(kernels::detected_isa()), default_thread_count());
+        if (npu_startup.cores)
+            std::fprintf(stderr, "rockllm: backend NPU (%s, self-test passed, %s weights; %s kernels for the rest, %d threads)\n",
+                         npu_startup.cores->description().c_str(), npu::matmul_type_name(npu_type),
+                         kernels::isa_name(kernels::detected_isa()), default_thread_count());
+        else
+            std::fprintf(stderr, "rockllm: backend CPU (%s kernels, %d threads)%s%s\n", kernels::isa_name(kernels::detected_isa()),
+                         default_thread_count(), npu_startup.reason.empty() ? "" : ": ", npu_startup.reason.c_str());
         sd_notify("READY=1\nSTATUS=" + server.status_line());
         if (const auto interval = watchdog_interval()) watchdog = std::make_unique<Watchdog>(server, *interval);
     });

@@ -164,7 +164,14 @@ void ModelStore::remove_unreferenced(const Manifest& manifest) const {
         std::erase_if(candidates, still_used);
     }
     std::error_code ec;
-    for (const std::string& digest : candidates) fs::remove(blob_path(digest), ec);
+    for (const std::string& digest : candidates) {
+        const std::string blob_name = blob_path(digest).filename().string();
+        fs::remove(root_ / "blobs" / blob_name, ec);
+        // What was derived from the blob (named "<blob file name>.<what>") goes with it.
+        for (fs::directory_iterator it(derived_dir(), ec), end; !ec && it != end; it.increment(ec))
+            if (it->path().filename().string().rfind(blob_name + ".", 0) == 0) fs::remove(it->path(), ec);
+        ec.clear();
+    }
 }
 
 void ModelStore::replace_manifest(const ModelName& name, const std::string& bytes) const {
@@ -188,7 +195,7 @@ int ModelStore::remove_stale_temporaries() const {
     int removed = 0;
     std::error_code ec;
     const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
-    for (const fs::path& top : {root_ / "blobs", root_ / "manifests"}) {
+    for (const fs::path& top : {root_ / "blobs", root_ / "manifests", derived_dir()}) {
         for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec)) {
             std::error_code entry_ec;
             if (!it->is_regular_file(entry_ec) || it->path().filename().string().rfind(".tmp-", 0) != 0) continue;

@@ -91,6 +91,9 @@ public:
     std::filesystem::path blob_path(const std::string& digest) const;
     std::filesystem::path manifest_path(const ModelName& name) const;
     bool has_blob(const std::string& digest) const;
+    // Where files derived from blobs are kept (the NPU's converted weights), named after the
+    // blob's file name; they go when the blob goes.
+    std::filesystem::path derived_dir() const { return root_ / "rockllm-npu"; }
 
     // Writing. Blobs are content-addressed, so writing an existing one is harmless.
     std::unique_ptr<BlobWriter> begin_blob(const std::string& digest) const;

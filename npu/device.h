@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "npu/simulator.h"
@@ -38,6 +40,9 @@ public:
     // Places the following jobs on one core (0..2) when the driver allows it (rknpu's core mask);
     // false when the kernel chooses (Rocket: per fd, one job at a time).
     virtual bool select_core(int) { return false; }
+    // Makes a dma-buf the CPU has mapped at `host` addressable by the NPU (PRIME import); nullopt
+    // when the driver cannot import foreign buffers (Rocket). release() gives up the import only.
+    virtual std::optional<DeviceBuffer> import_dmabuf(int /*fd*/, size_t /*bytes*/, uint8_t* /*host*/) { return std::nullopt; }
 };
 
 // The simulator behind the device interface, in process: page-aligned buffers at IOVAs from 0x1000

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <set>
 #include <vector>
 
 #include <fcntl.h>
@@ -146,7 +147,7 @@ public:
     DeviceBuffer allocate(size_t bytes) override { return allocate_with(bytes, 0); }
 
     void release(const DeviceBuffer& b) override {
-        ::munmap(b.host, b.size);
+        if (!imported_.erase(b.handle)) ::munmap(b.host, b.size);  // an import's mapping is its dma-buf's
         const auto it = objects_.find(b.handle);
         uapi::rknpu::MemDestroy destroy{b.handle, 0, it == objects_.end() ? 0 : it->second};
         ::ioctl(fd_, uapi::rknpu::kMemDestroy, &destroy);
@@ -154,6 +155,30 @@ public:
     }
 
     void cpu_write_done(const DeviceBuffer& b) override { sync(b, uapi::rknpu::kSyncToDevice); }
+
+    std::optional<DeviceBuffer> import_dmabuf(int dmabuf, size_t bytes, uint8_t* host) override {
+        // PRIME gives a GEM handle; MEM_CREATE with that handle allocates nothing and reports the
+        // object's token and NPU address (rk3588-npu.md §4.5, §4.6).
+        uint32_t handle = 0;
+        if (drmPrimeFDToHandle(fd_, dmabuf, &handle) != 0) throw NpuError("importing a dma-buf into rknpu (PRIME): " + errno_text());
+        uapi::rknpu::MemCreate create{};
+        create.handle = handle;
+        create.size = bytes;
+        if (retrying_ioctl(fd_, uapi::rknpu::kMemCreate, &create) != 0) {
+            const std::string why = errno_text();
+            drm_gem_close close{handle, 0};
+            ::ioctl(fd_, DRM_IOCTL_GEM_CLOSE, &close);
+            throw NpuError("RKNPU_MEM_CREATE of an imported dma-buf: " + why);
+        }
+        objects_[create.handle] = create.obj_addr;
+        imported_.insert(create.handle);
+        const DeviceBuffer b{create.handle, create.dma_addr, host, bytes};
+        if (create.dma_addr + bytes > kIovaLimit) {
+            release(b);
+            throw NpuError("the driver placed an imported buffer outside the 32-bit NPU window");
+        }
+        return b;
+    }
 
     bool select_core(int core) override {
         if (core < 0 || core > 2) throw NpuError("the RK3588 NPU has cores 0, 1 and 2");
@@ -231,6 +256,7 @@ private:
 
     int fd_;
     std::map<uint32_t, uint64_t> objects_;  // handle → obj_addr
+    std::set<uint32_t> imported_;           // handles of imported dma-bufs
     DeviceBuffer tasks_;
     uint32_t core_mask_ = uapi::rknpu::kCoreAuto;  // the driver picks the least busy core
 };

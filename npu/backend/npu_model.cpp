@@ -193,6 +193,7 @@ void NpuModel::count(bool on_npu, int64_t wall_ns, const CoreWorkResult& project
     if (on_npu) {
         stats_.npu_calls += 1;
         stats_.npu_wall_ns += wall_ns;
+        stats_.device_ns += projected.device_ns;
         stats_.projected_ns += projected.projected_ns;
         stats_.bytes += projected.bytes;
     } else {

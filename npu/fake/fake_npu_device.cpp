@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "npu/simulator.h"
+#include "npu/uapi/dma_heap.h"
 #include "npu/uapi/rknpu.h"
 #include "npu/uapi/rocket.h"
 
@@ -42,6 +43,10 @@ Mode mode() {
 
 const char* node_path() { return mode() == Mode::Rocket ? "/dev/accel/accel0" : "/dev/dri/renderD129"; }
 bool is_node(const char* path) { return mode() != Mode::Off && path && std::strcmp(path, node_path()) == 0; }
+// A simulated board has DMA-BUF heaps too: the system heap and a CMA heap (Rockchip's BSP name).
+bool is_heap(const char* path) {
+    return mode() != Mode::Off && path && (std::strcmp(path, "/dev/dma_heap/system") == 0 || std::strcmp(path, "/dev/dma_heap/cma") == 0);
+}
 
 template <class F>
 F real(const char* name) {
@@ -75,6 +80,10 @@ std::map<int, FakeFd>& fds() {
     static auto* m = new std::map<int, FakeFd>();  // never destroyed: used until the process ends
     return *m;
 }
+std::map<int, std::string>& heaps() {  // open heap fds, by fd
+    static auto* m = new std::map<int, std::string>();
+    return *m;
+}
 
 uint8_t* resolve(FakeFd& f, uint64_t iova, size_t bytes) {
     for (auto& [h, bo] : f.bos)
@@ -106,6 +115,43 @@ int create_bo(FakeFd& f, uint64_t size, uint32_t flags, Bo*& out) {
     f.next_offset += pages;
     bo.obj_addr = 0xffff000000000000ull | (uint64_t{bo.handle} << 12);
     out = &(f.bos[bo.handle] = bo);
+    return 0;
+}
+
+// PRIME import: the dma-buf (a memory file here) becomes a BO of this fd, mapped at a new IOVA.
+int import_bo(FakeFd& f, int dmabuf, uint32_t& handle) {
+    const off_t size = lseek(dmabuf, 0, SEEK_END);
+    if (size <= 0) return fail(EINVAL);
+    const uint64_t pages = (static_cast<uint64_t>(size) + 4095) / 4096 * 4096;
+    if (f.next_iova + pages > (uint64_t{1} << 32)) return fail(ENOMEM);
+    Bo bo;
+    bo.memfd = fcntl(dmabuf, F_DUPFD_CLOEXEC, 0);
+    if (bo.memfd < 0) return fail(EINVAL);
+    void* view = real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(nullptr, pages, PROT_READ | PROT_WRITE, MAP_SHARED, bo.memfd, 0);
+    if (view == MAP_FAILED) {
+        real<int (*)(int)>("close")(bo.memfd);
+        return fail(ENOMEM);
+    }
+    bo.view = static_cast<uint8_t*>(view);
+    bo.handle = f.next_handle++;
+    bo.size = static_cast<uint64_t>(size);
+    bo.iova = f.next_iova;
+    f.next_iova += pages;
+    bo.mmap_offset = f.next_offset;
+    f.next_offset += pages;
+    bo.obj_addr = 0xffff000000000000ull | (uint64_t{bo.handle} << 12);
+    f.bos[bo.handle] = bo;
+    handle = bo.handle;
+    return 0;
+}
+
+int heap_ioctl(unsigned long request, void* arg) {
+    if (request != uapi::dma_heap::kAlloc) return fail(ENOTTY);
+    auto* a = static_cast<uapi::dma_heap::AllocationData*>(arg);
+    if (a->len == 0 || a->heap_flags != 0) return fail(EINVAL);
+    const int fd = memfd_create("rockllm-fake-dma-buf", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, static_cast<off_t>(a->len)) != 0) return fail(ENOMEM);
+    a->fd = static_cast<uint32_t>(fd);
     return 0;
 }
 
@@ -195,7 +241,14 @@ int rknpu_ioctl(FakeFd& f, unsigned long request, void* arg) {
     if (request == k::kMemCreate) {
         auto* c = static_cast<k::MemCreate*>(arg);
         Bo* bo;
-        if (c->handle != 0) return fail(EINVAL);  // imports are not simulated
+        if (c->handle != 0) {
+            // An existing object (a PRIME import): nothing is allocated, its token and address are reported.
+            auto it = f.bos.find(c->handle);
+            if (it == f.bos.end()) return fail(EINVAL);
+            c->obj_addr = it->second.obj_addr;
+            c->dma_addr = it->second.iova;
+            return 0;
+        }
         if (create_bo(f, c->size, c->flags, bo) != 0) return -1;
         c->handle = bo->handle;
         c->obj_addr = bo->obj_addr;
@@ -265,6 +318,14 @@ int open_node() {
     return fd < 0 ? -1 : register_fd(fd);
 }
 
+int open_heap(const char* path) {
+    const int fd = memfd_create("rockllm-fake-dma-heap", MFD_CLOEXEC);
+    if (fd < 0) return -1;
+    std::lock_guard lock(g_mutex);
+    heaps()[fd] = path;
+    return fd;
+}
+
 }  // namespace
 
 extern "C" {
@@ -278,6 +339,7 @@ int open(const char* path, int flags, ...) {
         va_end(args);
     }
     if (is_node(path)) return open_node();
+    if (is_heap(path)) return open_heap(path);
     return real<int (*)(const char*, int, ...)>("open")(path, flags, m);
 }
 int open64(const char* path, int flags, ...) __attribute__((alias("open")));
@@ -291,12 +353,13 @@ int openat(int dirfd, const char* path, int flags, ...) {
         va_end(args);
     }
     if (is_node(path)) return open_node();
+    if (is_heap(path)) return open_heap(path);
     return real<int (*)(int, const char*, int, ...)>("openat")(dirfd, path, flags, m);
 }
 int openat64(int dirfd, const char* path, int flags, ...) __attribute__((alias("openat")));
 
 int access(const char* path, int how) {
-    if (is_node(path)) return 0;
+    if (is_node(path) || is_heap(path)) return 0;
     return real<int (*)(const char*, int)>("access")(path, how);
 }
 
@@ -307,12 +370,19 @@ int ioctl(int fd, unsigned long request, ...) {
     va_end(args);
     {
         std::lock_guard lock(g_mutex);
+        if (heaps().count(fd)) return heap_ioctl(request, arg);
         auto it = fds().find(fd);
         if (it != fds().end()) {
             if (request == DRM_IOCTL_VERSION) return answer_version(static_cast<drm_version_t*>(arg));
             if (request == DRM_IOCTL_GEM_CLOSE) {
                 destroy_bo(it->second, static_cast<drm_gem_close*>(arg)->handle);
                 return 0;
+            }
+            if (request == DRM_IOCTL_PRIME_FD_TO_HANDLE) {
+                // rknpu imports dma-bufs; Rocket has no import of foreign buffers (rk3588-npu.md §2.4).
+                if (mode() == Mode::Rocket) return fail(EINVAL);
+                auto* p = static_cast<drm_prime_handle*>(arg);
+                return import_bo(it->second, p->fd, p->handle);
             }
             return mode() == Mode::Rocket ? rocket_ioctl(it->second, request, arg) : rknpu_ioctl(it->second, request, arg);
         }
@@ -339,6 +409,7 @@ void* mmap64(void* addr, size_t length, int prot, int flags, int fd, off_t offse
 int close(int fd) {
     {
         std::lock_guard lock(g_mutex);
+        heaps().erase(fd);
         auto it = fds().find(fd);
         if (it != fds().end()) {
             std::vector<uint32_t> handles;
