@@ -76,13 +76,15 @@ OllamaServer::OllamaServer(ModelStore store, ServerOptions options)
     register_model_routes(s, context_);
     register_inference_routes(s, context_);
     register_openai_routes(s, context_);
+    register_npu_routes(s, context_);
+    context_.cpu_reason = options_.cpu_reason;
     // Unknown routes: gin's plain-text 404, or 405 when the path exists for another method.
     s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
         if (res.status != 404 || !res.body.empty()) return;
         static const char* const routes[] = {"/", "/api/version", "/api/tags", "/api/ps", "/api/show", "/api/generate", "/api/chat",
                                              "/api/embed", "/api/embeddings", "/api/pull", "/api/push", "/api/delete", "/api/copy",
                                              "/api/create", "/api/blobs/*", "/v1/chat/completions", "/v1/completions",
-                                             "/v1/embeddings", "/v1/models", "/v1/models/*"};
+                                             "/v1/embeddings", "/v1/models", "/v1/models/*", "/api/npu/stats", "/metrics"};
         const bool known = std::any_of(std::begin(routes), std::end(routes), [&](const char* r) { return wildcard_match(r, req.path); });
         if (known) {
             res.status = 405;

@@ -25,6 +25,7 @@ struct ServerOptions {
     std::vector<std::string> origins;  // OLLAMA_ORIGINS
     bool debug = false;                // OLLAMA_DEBUG: a log line per request
     SchedulerOptions scheduler;
+    std::string cpu_reason;  // why there is no NPU (scheduler.npu null), for /api/npu/stats
 };
 
 class OllamaServer {

@@ -227,6 +227,7 @@ std::vector<Scheduler::Running> Scheduler::running() const {
     const auto system_now = std::chrono::system_clock::now();
     for (const auto& [key, e] : loaded_) {
         Running r;
+        r.model = e.model;
         r.stored = e.model->stored();
         r.size_bytes = e.model->size_bytes();
         r.context_length = e.model->num_ctx();

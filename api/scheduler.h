@@ -73,6 +73,7 @@ public:
     };
 
     struct Running {
+        std::shared_ptr<const LoadedModel> model;  // kept alive for the caller (stats)
         StoredModel stored;
         int64_t size_bytes = 0;
         int64_t context_length = 0;
@@ -90,6 +91,7 @@ public:
     void unload(const ModelName& name);
     // Loaded models, the one expiring last first (as /api/ps lists them).
     std::vector<Running> running() const;
+    const SchedulerOptions& options() const { return options_; }
     int pending() const;
     // Whether the scheduler's lock can be taken within the time: a stuck scheduler is not.
     bool responsive(std::chrono::milliseconds within) const;

@@ -23,6 +23,8 @@ struct ServerContext {
     Scheduler scheduler;
     std::mutex store_mutex;
     DownloadLocks downloads;
+    // Why the engine runs on the CPU when it does ("" with the NPU, or when the CPU was asked for).
+    std::string cpu_reason;
 
     // The stored model a request names. Throws HttpError: 400 for an invalid name, 404 with
     // Ollama's "model 'X' not found" when there is none.
@@ -32,5 +34,7 @@ struct ServerContext {
 void register_model_routes(httplib::Server& server, ServerContext& context);
 void register_inference_routes(httplib::Server& server, ServerContext& context);
 void register_openai_routes(httplib::Server& server, ServerContext& context);
+// GET /api/npu/stats (JSON) and GET /metrics (Prometheus text): the cores' and the models' counters.
+void register_npu_routes(httplib::Server& server, ServerContext& context);
 
 }  // namespace rockllm

@@ -17,9 +17,9 @@ constexpr const char* kUsage = R"(Usage:
   rockllm [command]
 
 Available Commands:
-  serve       Start the Ollama-compatible server (OLLAMA_HOST, OLLAMA_MODELS, OLLAMA_KEEP_ALIVE,
+  serve       Start the Ollama-compatible server [--backend auto|npu|cpu] (OLLAMA_HOST, OLLAMA_MODELS, OLLAMA_KEEP_ALIVE,
               OLLAMA_NUM_PARALLEL, OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE, OLLAMA_CONTEXT_LENGTH,
-              ROCKLLM_MAX_MEMORY)
+              ROCKLLM_MAX_MEMORY, ROCKLLM_BACKEND, ROCKLLM_NPU_DTYPE)
   run         Run a model: rockllm run MODEL [PROMPT] [--verbose] [--keepalive 5m]
   pull        Pull a model from a registry: rockllm pull MODEL [--insecure]
   list        List models (also: ls)
@@ -33,12 +33,14 @@ Available Commands:
               --model FILE.gguf --prompt TEXT [--num-predict N] [--temperature T] [--seed S] [--num-ctx N]
               [--threads N] [--top-k K] [--top-p P] [--min-p P] [--typical-p P] [--repeat-penalty R]
               [--repeat-last-n N] [--presence-penalty X] [--frequency-penalty X] [--stop TEXT]...
+              [--backend auto|npu|cpu]
   bench       Measure prompt-processing and generation speed of a GGUF model
               --model FILE.gguf [--prompt-tokens 128] [--gen-tokens 64] [--threads N[,N...]]
-              [--repetitions 3] [--output table|json] [--kv-type F16|F32]
+              [--repetitions 3] [--output table|json] [--kv-type F16|F32] [--backend auto|npu|cpu]
   synth       Write a model with a real model's shape and random weights (for benchmarks)
               --shape NAME --type Q8_0|Q4_K_M|... --out FILE.gguf [--seed S]
-  npu         The NPU: rockllm npu info | selftest (ROCKLLM_NPU_SIMULATE=rocket|rknpu simulates one)
+  npu         The NPU: rockllm npu info | selftest | stats (the server's counters) | accuracy MODEL [--prompt TEXT]
+              (ROCKLLM_NPU_SIMULATE=rocket|rknpu simulates one)
   help        Help about any command
 )";
 

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "daemon/api_client.h"
 #include "daemon/command_line.h"
 #include "llm/ggml_type.h"
 #include "npu/backend/self_test.h"
@@ -106,9 +107,38 @@ int selftest() {
 
 }  // namespace
 
+// The running server's NPU counters (GET /api/npu/stats).
+int stats() {
+    ApiClient client;
+    const nlohmann::json s = client.get("/api/npu/stats");
+    if (s.value("backend", "") != "npu") {
+        std::printf("backend   CPU%s%s\n", s.contains("reason") ? ": " : "", s.value("reason", "").c_str());
+    } else {
+        std::printf("backend   NPU, %s, %s weights\n", s.value("device", "").c_str(), s.value("type", "").c_str());
+        std::printf("%-5s %10s %10s %10s %12s %12s %7s %9s\n", "core", "jobs", "busy s", "device s", "projected s", "MB moved", "queue",
+                    "max queue");
+        for (const auto& c : s["cores"])
+            std::printf("%-5d %10lld %10.3f %10.3f %12.3f %12.1f %7d %9d\n", c["core"].get<int>(), c["jobs"].get<long long>(),
+                        c["busy_seconds"].get<double>(), c["device_seconds"].get<double>(), c["projected_seconds"].get<double>(),
+                        c["bytes"].get<double>() / 1e6, c["queue_depth"].get<int>(), c["max_queue_depth"].get<int>());
+    }
+    for (const auto& m : s["models"]) {
+        std::printf("model     %s: KV pages %lld in use, %lld allocated of %lld (%s)", m["name"].get<std::string>().c_str(),
+                    m["kv_pages_in_use"].get<long long>(), m["kv_pages_allocated"].get<long long>(), m["kv_pages_max"].get<long long>(),
+                    m["kv_memory"].get<std::string>().c_str());
+        if (m.contains("npu_calls"))
+            std::printf("; %lld products on the NPU, %lld on the CPU%s%s", m["npu_calls"].get<long long>(), m["cpu_calls"].get<long long>(),
+                        m.value("fell_back_to_cpu", false) ? "; fell back to the CPU: " : "", m.value("fallback_reason", "").c_str());
+        std::printf("\n");
+    }
+    return 0;
+}
+
 int run_npu_command(const std::vector<std::string>& args) {
-    if (args.size() != 1 || (args[0] != "info" && args[0] != "selftest")) throw UsageError("usage: rockllm npu info|selftest");
+    if (args.size() != 1 || (args[0] != "info" && args[0] != "selftest" && args[0] != "stats"))
+        throw UsageError("usage: rockllm npu info|selftest|stats");
     try {
+        if (args[0] == "stats") return stats();
         return args[0] == "info" ? info() : selftest();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "Error: %s\n", e.what());

@@ -91,6 +91,7 @@ int run_serve_command(const std::vector<std::string>& args) {
     npu::NpuStartup npu_startup = npu::start_npu(backend);
     options.scheduler.npu = npu_startup.cores.get();
     options.scheduler.npu_type = npu_type;
+    options.cpu_reason = npu_startup.reason;
 
     ModelStore store(models);
     if (const int removed = store.remove_stale_temporaries(); removed > 0)

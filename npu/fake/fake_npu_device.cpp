@@ -41,6 +41,23 @@ Mode mode() {
     return m;
 }
 
+// Fault injection for the fallback tests: ROCKLLM_NPU_FAULT=hang-after:N makes every job after
+// the first N (over all fds) hang the core, so that waiting for it times out.
+int64_t jobs_before_hang() {
+    static const int64_t n = [] {
+        const char* v = std::getenv("ROCKLLM_NPU_FAULT");
+        if (!v || std::strncmp(v, "hang-after:", 11) != 0) return int64_t{-1};
+        return static_cast<int64_t>(std::strtoll(v + 11, nullptr, 10));
+    }();
+    return n;
+}
+int64_t g_jobs = 0;  // jobs submitted so far (under g_mutex)
+bool next_job_hangs() {
+    const bool hangs = jobs_before_hang() >= 0 && g_jobs >= jobs_before_hang();
+    ++g_jobs;
+    return hangs;
+}
+
 const char* node_path() { return mode() == Mode::Rocket ? "/dev/accel/accel0" : "/dev/dri/renderD129"; }
 bool is_node(const char* path) { return mode() != Mode::Off && path && std::strcmp(path, node_path()) == 0; }
 // A simulated board has DMA-BUF heaps too: the system heap and a CMA heap (Rockchip's BSP name).
@@ -213,6 +230,11 @@ int rocket_ioctl(FakeFd& f, unsigned long request, void* arg) {
             bool handles_ok = true;
             for (uint32_t h : outputs) handles_ok = handles_ok && f.bos.count(h);
             if (!handles_ok) continue;
+            if (next_job_hangs()) {
+                std::fprintf(stderr, "rockllm-fake-npu: ROCKLLM_NPU_FAULT: this job hangs the core\n");
+                f.hung.insert(f.hung.end(), outputs.begin(), outputs.end());
+                continue;
+            }
             try {
                 for (uint32_t t = 0; t < job.task_count; ++t) {
                     r::Task task;
@@ -284,6 +306,10 @@ int rknpu_ioctl(FakeFd& f, unsigned long request, void* arg) {
         if (!tasks || !(tasks->flags & k::kMemKernelMapping)) return fail(EINVAL);  // the kernel reads tasks through its own mapping
         if ((size_t{s->task_start} + s->task_number) * sizeof(k::Task) > tasks->size) return fail(EINVAL);
         s->task_counter = 0;
+        if (next_job_hangs()) {
+            std::fprintf(stderr, "rockllm-fake-npu: ROCKLLM_NPU_FAULT: this job hangs the core\n");
+            return fail(ETIMEDOUT);
+        }
         try {
             for (uint32_t i = 0; i < s->task_number; ++i) {
                 k::Task t;
