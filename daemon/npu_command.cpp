@@ -12,6 +12,13 @@
 
 #include "daemon/api_client.h"
 #include "daemon/command_line.h"
+#include "daemon/environment.h"
+#include "llm/model.h"
+#include "models/model_store.h"
+#include "npu/backend/accuracy.h"
+#include "npu/backend/npu_model.h"
+#include "npu/backend/npu_startup.h"
+#include "tokenizer/tokenizer.h"
 #include "llm/ggml_type.h"
 #include "npu/backend/self_test.h"
 #include "npu/drm_device.h"
@@ -134,9 +141,72 @@ int stats() {
     return 0;
 }
 
+// A GGUF file, or a model of the store (OLLAMA_MODELS) by name.
+std::string model_file(const std::string& model) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(model, ec)) return model;
+    const ModelStore store(models_directory());
+    const auto stored = store.find(ModelName::parse(model));
+    if (!stored) throw std::runtime_error("no file or model named '" + model + "'");
+    const Layer* weights = stored->manifest.first(media_type::kModel);
+    if (!weights) throw std::runtime_error("model '" + model + "' has no model layer");
+    return store.blob_path(weights->digest).string();
+}
+
+// rockllm npu accuracy MODEL [--prompt TEXT] [--tokens N] [--type int8|fp16]: the reference (the
+// CPU path) and the NPU path side by side, layer by layer.
+int accuracy(const std::vector<std::string>& args) {
+    const CommandLine cl(args, {"prompt", "tokens", "type"});
+    if (cl.positional().size() != 1) throw UsageError("usage: rockllm npu accuracy MODEL [--prompt TEXT] [--tokens N] [--type int8|fp16]");
+    const std::string path = model_file(cl.positional()[0]);
+    const std::string prompt_text = cl.get("prompt").value_or("Once upon a time, in a small village by the sea, there lived");
+    const int64_t continuation = cl.get_int("tokens", 32);
+    if (continuation < 0) throw UsageError("--tokens must not be negative");
+    MatmulType type = npu_type_from_environment();
+    if (const auto t = cl.get("type")) {
+        if (*t != "int8" && *t != "fp16") throw UsageError("--type is int8 or fp16");
+        type = *t == "int8" ? MatmulType::Int8 : MatmulType::Fp16;
+    }
+
+    auto file = std::make_shared<const gguf::File>(gguf::File::open(path));
+    const Model model = Model::load(file);
+    const auto tokenizer = load_tokenizer(*file);
+    check_vocabulary_size(*tokenizer, model.config.n_vocab);
+    const std::vector<int32_t> prompt = tokenizer->encode(prompt_text, /*add_special=*/true, /*parse_special=*/true);
+    NpuStartup startup = start_npu(BackendChoice::Npu);
+    if (!startup.cores) throw std::runtime_error(startup.reason);
+    NpuModelOptions o;
+    o.type = type;
+    ThreadPool pool(default_thread_count());
+    NpuModel npu_model(model, *startup.cores, o, pool);
+    TransformerOptions t;
+    t.n_ctx = std::min<int64_t>(model.config.n_ctx_train, static_cast<int64_t>(prompt.size()) + continuation + 1);
+    Transformer reference(model, t), candidate(model, t, npu_model.make_backend());
+    const AccuracyReport r = compare_backends(reference, candidate, prompt, continuation);
+
+    std::printf("NPU accuracy of %s: %s on %s against the CPU path, %zu prompt tokens\n", path.c_str(), matmul_type_name(type),
+                startup.cores->description().c_str(), prompt.size());
+    std::printf("%-8s %14s %14s\n", "layer", "cosine min", "cosine mean");
+    for (const LayerAgreement& l : r.layers) std::printf("%-8lld %14.6f %14.6f\n", (long long)l.layer, l.cosine_min, l.cosine_mean);
+    std::printf("logits   %14.6f\n", r.logits_cosine);
+    std::printf("next-token agreement: %lld of %lld positions (%.1f %%), teacher-forced on the CPU path's greedy tokens\n",
+                (long long)r.top1_agreements, (long long)r.positions, 100.0 * double(r.top1_agreements) / double(r.positions));
+    return 0;
+}
+
 int run_npu_command(const std::vector<std::string>& args) {
+    if (!args.empty() && args[0] == "accuracy") {
+        try {
+            return accuracy(std::vector<std::string>(args.begin() + 1, args.end()));
+        } catch (const UsageError&) {
+            throw;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "Error: %s\n", e.what());
+            return 1;
+        }
+    }
     if (args.size() != 1 || (args[0] != "info" && args[0] != "selftest" && args[0] != "stats"))
-        throw UsageError("usage: rockllm npu info|selftest|stats");
+        throw UsageError("usage: rockllm npu info|selftest|stats|accuracy MODEL");
     try {
         if (args[0] == "stats") return stats();
         return args[0] == "info" ? info() : selftest();
