@@ -1,6 +1,8 @@
 #include "npu/npu_matmul.h"
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 
 #include "npu/matmul_task.h"
@@ -27,24 +29,40 @@ NpuMatmul::NpuMatmul(NpuDevice& device, MatmulType type, int64_t n, int64_t k, c
 }
 
 NpuMatmul::~NpuMatmul() {
-    release_tasks();
+    for (auto& p : prepared_) release(*p);
     for (auto& [key, buffer] : weights_) device_.release(buffer);
 }
 
 namespace {
 using Clock = std::chrono::steady_clock;
 int64_t ns_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count(); }
+int64_t thread_cpu_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+// Shapes whose task buffers are kept: decoding's M = 1 and a couple of prompt lengths.
+constexpr size_t kPreparedShapes = 3;
 }  // namespace
 
-void NpuMatmul::release_tasks() {
-    if (!tasks_) return;
-    for (auto* list : {&tasks_->features, &tasks_->outputs, &tasks_->commands})
+void NpuMatmul::release(Prepared& p) {
+    for (auto* list : {&p.features, &p.outputs, &p.commands})
         for (const DeviceBuffer& b : *list) device_.release(b);
-    tasks_.reset();
+    p.features.clear();
+    p.outputs.clear();
+    p.commands.clear();
 }
 
-void NpuMatmul::prepare(int64_t m) {
-    release_tasks();
+NpuMatmul::Prepared& NpuMatmul::prepared_for(int64_t m) {
+    for (size_t i = 0; i < prepared_.size(); ++i)
+        if (prepared_[i]->m == m) {
+            std::rotate(prepared_.begin(), prepared_.begin() + static_cast<std::ptrdiff_t>(i), prepared_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+            return *prepared_.front();
+        }
+    if (prepared_.size() == kPreparedShapes) {
+        release(*prepared_.back());
+        prepared_.pop_back();
+    }
     auto p = std::make_unique<Prepared>();
     p->m = m;
     p->plan = plan_matmul({m, k_, n_}, type_);
@@ -60,20 +78,20 @@ void NpuMatmul::prepare(int64_t m) {
             p->tasks.push_back({commands.iova, static_cast<uint32_t>(regcmd.size())});
         }
     } catch (...) {
-        tasks_ = std::move(p);
-        release_tasks();
+        release(*p);
         throw;
     }
-    tasks_ = std::move(p);
+    prepared_.insert(prepared_.begin(), std::move(p));
+    return *prepared_.front();
 }
 
 void NpuMatmul::run(const void* a, int64_t m, void* c) {
     const auto start = Clock::now();
+    const int64_t cpu_start = thread_cpu_ns();
     const size_t bpe = input_bytes(type_);
     // The tasks for this M: built once and kept, so that repeated calls of one shape (a decode
     // step's M = 1) only pack A, run, and unpack C.
-    if (!tasks_ || tasks_->m != m) prepare(m);
-    Prepared& p = *tasks_;
+    Prepared& p = prepared_for(m);
     for (size_t i = 0; i < p.plan.tiles.size(); ++i) {
         const MatmulTile& t = p.plan.tiles[i];
         const auto* rows = static_cast<const uint8_t*>(a) + static_cast<size_t>(t.m0 * k_ + t.k0) * bpe;
@@ -84,33 +102,42 @@ void NpuMatmul::run(const void* a, int64_t m, void* c) {
     const std::vector<DeviceBuffer>& outputs = p.outputs;
     const std::vector<TaskRef>& tasks = p.tasks;
     const auto packed = Clock::now();
+    const int64_t cpu_packed = thread_cpu_ns();
     device_.run(tasks, outputs);
     const auto ran = Clock::now();
+    const int64_t cpu_ran = thread_cpu_ns();
 
-    // Unpack each tile and add the K blocks of one output tile together.
-    std::vector<uint8_t> tile_result;
+    // Unpack each tile into its place in C; a tile of a later K block is added to what is there.
+    std::vector<uint8_t> partial;
     for (size_t i = 0; i < plan.tiles.size(); ++i) {
         const MatmulTile& t = plan.tiles[i];
-        tile_result.resize(static_cast<size_t>(t.shape.m * t.shape.n) * 4);
-        unpack_output(outputs[i].host, t.shape, type_, tile_result.data(), t.shape.n);
+        uint8_t* at = static_cast<uint8_t*>(c) + static_cast<size_t>(t.m0 * n_ + t.n0) * 4;
+        if (t.k0 == 0) {
+            unpack_output(outputs[i].host, t.shape, type_, at, n_);
+            continue;
+        }
+        partial.resize(static_cast<size_t>(t.shape.m * t.shape.n) * 4);
+        unpack_output(outputs[i].host, t.shape, type_, partial.data(), t.shape.n);
         for (int64_t row = 0; row < t.shape.m; ++row)
             for (int64_t col = 0; col < t.shape.n; ++col) {
-                const size_t at = static_cast<size_t>((t.m0 + row) * n_ + t.n0 + col);
-                const size_t from = static_cast<size_t>(row * t.shape.n + col) * 4;
+                const size_t to = static_cast<size_t>(row * n_ + col) * 4, from = static_cast<size_t>(row * t.shape.n + col) * 4;
                 if (type_ == MatmulType::Int8) {
-                    int32_t v;
-                    std::memcpy(&v, tile_result.data() + from, 4);
-                    auto* out = static_cast<int32_t*>(c);
-                    out[at] = t.k0 == 0 ? v : out[at] + v;
+                    int32_t sum, v;
+                    std::memcpy(&sum, at + to, 4);
+                    std::memcpy(&v, partial.data() + from, 4);
+                    sum += v;
+                    std::memcpy(at + to, &sum, 4);
                 } else {
-                    float v;
-                    std::memcpy(&v, tile_result.data() + from, 4);
-                    auto* out = static_cast<float*>(c);
-                    out[at] = t.k0 == 0 ? v : out[at] + v;
+                    float sum, v;
+                    std::memcpy(&sum, at + to, 4);
+                    std::memcpy(&v, partial.data() + from, 4);
+                    sum += v;
+                    std::memcpy(at + to, &sum, 4);
                 }
             }
     }
-    last_call_ = {ns_between(start, packed), ns_between(packed, ran), ns_between(ran, Clock::now())};
+    last_call_ = {ns_between(start, packed), ns_between(packed, ran), ns_between(ran, Clock::now()),
+                  cpu_packed - cpu_start + thread_cpu_ns() - cpu_ran};
 }
 
 }  // namespace rockllm::npu

@@ -1,6 +1,7 @@
 // A matmul on the NPU with resident weights: B is packed once, at load, into device buffers tile by
 // tile; each call packs only A and unpacks C (the CPU's share of the work), and runs the tiles'
-// tasks as one job; the task buffers and commands of the last M are kept for the next call.
+// tasks as one job. The task buffers and commands of the last few M are kept for the next calls:
+// a request alternates between its prompt's M and decoding's M = 1.
 // C[M×N] = A[M×K] · B[N×K]ᵀ: int8 × int8 → int32 exactly, fp16 × fp16 → fp32.
 #pragma once
 
@@ -26,7 +27,10 @@ public:
 
     // Where the last run's time went: the CPU's packing of A and unpacking of C, and the device.
     struct CallTimes {
-        int64_t pack_ns = 0, device_ns = 0, unpack_ns = 0;
+        int64_t pack_ns = 0, device_ns = 0, unpack_ns = 0;  // wall time
+        // CPU time of this thread packing and unpacking: unlike wall time, not stretched when the
+        // thread waits for a CPU (on a small host simulating three cores, it often does).
+        int64_t cpu_ns = 0;
     };
     const CallTimes& last_call() const { return last_call_; }
 
@@ -41,15 +45,15 @@ private:
         std::vector<DeviceBuffer> features, outputs, commands;
         std::vector<TaskRef> tasks;
     };
-    void prepare(int64_t m);
-    void release_tasks();
+    Prepared& prepared_for(int64_t m);
+    void release(Prepared& p);
 
     NpuDevice& device_;
     MatmulType type_;
     int64_t n_, k_;
     std::map<std::pair<int64_t, int64_t>, DeviceBuffer> weights_;  // by (n0, k0) of the tile
     CallTimes last_call_;
-    std::unique_ptr<Prepared> tasks_;
+    std::vector<std::unique_ptr<Prepared>> prepared_;  // most recently used first
 };
 
 }  // namespace rockllm::npu

@@ -1,5 +1,6 @@
 #include "npu/simulator.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -122,40 +123,55 @@ void Simulator::execute(uint32_t enable_mask) {
     const size_t surfaces = static_cast<size_t>(n / 4);
     uint8_t* c = memory_(output_iova, (surfaces - 1) * surface_stride + static_cast<size_t>(m) * 16);
 
-    // Read the operands out of their hardware layouts once, then multiply row by row: the same
-    // arithmetic, without recomputing layout offsets in the inner loop.
+    // Read the operands out of their hardware layouts once — a 16-byte atom of A, a 32-element
+    // kernel row segment of B at a time — then multiply row by row: the same arithmetic, without
+    // layout offsets in the inner loop.
     auto store = [&](int64_t row, int64_t col, const void* value) {
         std::memcpy(c + static_cast<size_t>(col / 4) * surface_stride + static_cast<size_t>(row * 16 + (col % 4) * 4), value, 4);
     };
+    const int64_t lanes = 16 / bpe;  // A's atom: 16 bytes of K
+    const int64_t group = int8 ? 32 : 16;                  // kernels per weight tile
+    std::vector<uint8_t> rows(static_cast<size_t>(m * k * bpe)), kernels(static_cast<size_t>(n * k * bpe));
+    for (int64_t g = 0; g < k / lanes; ++g)
+        for (int64_t r = 0; r < m; ++r)
+            std::memcpy(&rows[static_cast<size_t>((r * k + g * lanes) * bpe)], a + feature_offset(shape, type, r, g * lanes), 16);
+    for (int64_t ng = 0; ng < n / group; ++ng)
+        for (int64_t kb = 0; kb < k / 32; ++kb) {
+            const uint8_t* tile = b + weight_offset(shape, type, ng * group, kb * 32);
+            for (int64_t nn = 0; nn < group; ++nn)
+                std::memcpy(&kernels[static_cast<size_t>(((ng * group + nn) * k + kb * 32) * bpe)], tile + static_cast<size_t>(nn * 32 * bpe),
+                            static_cast<size_t>(32 * bpe));
+        }
     if (int8) {
-        std::vector<int32_t> rows(static_cast<size_t>(m * k)), kernels(static_cast<size_t>(n * k));
-        for (int64_t r = 0; r < m; ++r)
-            for (int64_t i = 0; i < k; ++i) rows[size_t(r * k + i)] = int8_t(a[feature_offset(shape, type, r, i)]);
-        for (int64_t j = 0; j < n; ++j)
-            for (int64_t i = 0; i < k; ++i) kernels[size_t(j * k + i)] = int8_t(b[weight_offset(shape, type, j, i)]);
-        for (int64_t r = 0; r < m; ++r)
+        const auto* x8 = reinterpret_cast<const int8_t*>(rows.data());
+        const auto* w8 = reinterpret_cast<const int8_t*>(kernels.data());
+        for (int64_t r = 0; r < m; ++r) {
+            const int8_t* x = x8 + r * k;
+            // A row of zeros (M's padding to a multiple of 4) gives zeros: no need to multiply it.
+            const bool zero_row = std::all_of(x, x + k, [](int8_t v) { return v == 0; });
             for (int64_t j = 0; j < n; ++j) {
-                const int32_t* x = &rows[size_t(r * k)];
-                const int32_t* y = &kernels[size_t(j * k)];
+                const int8_t* y = w8 + j * k;
                 int32_t sum = 0;  // exact: |sum| ≤ K·2^14 stays far inside int32 for any K a task takes
-                for (int64_t i = 0; i < k; ++i) sum += x[i] * y[i];
+                if (!zero_row)
+                    for (int64_t i = 0; i < k; ++i) sum += int32_t{x[i]} * int32_t{y[i]};
                 store(r, j, &sum);
             }
+        }
     } else {
-        std::vector<float> rows(static_cast<size_t>(m * k)), kernels(static_cast<size_t>(n * k));
-        auto load = [](const uint8_t* p) {
-            uint16_t h;
-            std::memcpy(&h, p, 2);
-            return fp16_to_fp32(h);
+        std::vector<float> xf(static_cast<size_t>(m * k)), wf(static_cast<size_t>(n * k));
+        auto widen = [](const std::vector<uint8_t>& from, std::vector<float>& to) {
+            for (size_t i = 0; i < to.size(); ++i) {
+                uint16_t h;
+                std::memcpy(&h, &from[i * 2], 2);
+                to[i] = fp16_to_fp32(h);
+            }
         };
-        for (int64_t r = 0; r < m; ++r)
-            for (int64_t i = 0; i < k; ++i) rows[size_t(r * k + i)] = load(a + feature_offset(shape, type, r, i));
-        for (int64_t j = 0; j < n; ++j)
-            for (int64_t i = 0; i < k; ++i) kernels[size_t(j * k + i)] = load(b + weight_offset(shape, type, j, i));
+        widen(rows, xf);
+        widen(kernels, wf);
         for (int64_t r = 0; r < m; ++r)
             for (int64_t j = 0; j < n; ++j) {
-                const float* x = &rows[size_t(r * k)];
-                const float* y = &kernels[size_t(j * k)];
+                const float* x = &xf[size_t(r * k)];
+                const float* y = &wf[size_t(j * k)];
                 float sum = 0;  // fp16 products are exact in fp32; accumulated in fp32, in K order
                 for (int64_t i = 0; i < k; ++i) sum += x[i] * y[i];
                 store(r, j, &sum);

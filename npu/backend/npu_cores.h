@@ -36,6 +36,7 @@ struct CoreStats {
 // What a core runs for one shard; it reports the device time and the projection.
 struct CoreWorkResult {
     int64_t device_ns = 0, projected_ns = 0, bytes = 0;
+    int64_t cpu_ns = 0;  // the CPU's part: packing, unpacking, dequantizing
 };
 using CoreWork = std::function<CoreWorkResult(NpuDevice&)>;
 

@@ -1,6 +1,7 @@
 #include "npu/backend/npu_linear.h"
 
 #include <algorithm>
+#include <ctime>
 #include <cstring>
 
 #include "npu/matmul_plan.h"
@@ -8,6 +9,12 @@
 namespace rockllm::npu {
 
 namespace {
+
+int64_t thread_cpu_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
 
 // Shards are whole multiples of the int8 weight tile's 32 kernels, so that no tile is split.
 constexpr int64_t kShardAlignment = 32;
@@ -82,6 +89,7 @@ CoreWorkResult NpuLinear::run(const QuantizedActivations& a, int64_t n_tokens, s
     CoreWorkResult call;
     for (const CoreWorkResult& r : cores_.run(work)) {
         call.device_ns = std::max(call.device_ns, r.device_ns);
+        call.cpu_ns = std::max(call.cpu_ns, r.cpu_ns);  // the cores' CPU parts run side by side
         call.projected_ns = std::max(call.projected_ns, r.projected_ns);
         call.bytes += r.bytes;
     }
@@ -94,6 +102,7 @@ CoreWorkResult NpuLinear::run_shard(Shard& s, NpuDevice& device, const Quantized
     s.result.resize(static_cast<size_t>(n_tokens * s.rows) * 4);
     s.matmul->run(a.data.data(), n_tokens, s.result.data());
     const int64_t device_ns = s.matmul->last_call().device_ns;
+    const int64_t dequantize_start = thread_cpu_ns();
     // Dequantize: int32 · activation scale · weight scale (int8), or fp32 · activation scale (fp16).
     for (const OutputSegment& seg : outputs) {
         const int64_t begin = std::max(seg.first_row, s.first_row), end = std::min(seg.first_row + seg.rows, s.first_row + s.rows);
@@ -120,6 +129,7 @@ CoreWorkResult NpuLinear::run_shard(Shard& s, NpuDevice& device, const Quantized
     }
     CoreWorkResult result = s.projection;
     result.device_ns = device_ns;
+    result.cpu_ns = s.matmul->last_call().cpu_ns + thread_cpu_ns() - dequantize_start;
     return result;
 }
 

@@ -42,14 +42,17 @@ public:
         const auto start = Clock::now();
         try {
             NpuLinear& linear = *group->linear;
+            const auto quantize_start = Clock::now();
             quantize_activations(x, n_tokens, linear.cols(), linear.type(), activations_);
+            const auto quantized = Clock::now();
             segments_.clear();
             int64_t first = 0;
             for (const kernels::MatmulJob& job : jobs) {
                 segments_.push_back({first, job.weights->rows, job.out});
                 first += job.weights->rows;
             }
-            const CoreWorkResult projected = linear.run(activations_, n_tokens, segments_);
+            CoreWorkResult projected = linear.run(activations_, n_tokens, segments_);
+            projected.cpu_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(quantized - quantize_start).count();
             model_.count(true, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count(), projected);
         } catch (const std::exception& e) {
             model_.fail(e.what());
@@ -194,6 +197,7 @@ void NpuModel::count(bool on_npu, int64_t wall_ns, const CoreWorkResult& project
         stats_.npu_calls += 1;
         stats_.npu_wall_ns += wall_ns;
         stats_.device_ns += projected.device_ns;
+        stats_.cpu_ns += projected.cpu_ns;
         stats_.projected_ns += projected.projected_ns;
         stats_.bytes += projected.bytes;
     } else {

@@ -44,6 +44,7 @@ struct NpuCallStats {
     int64_t npu_calls = 0, cpu_calls = 0;
     int64_t npu_wall_ns = 0;        // host time inside NPU calls (quantizing, the cores, dequantizing)
     int64_t device_ns = 0;          // of which waiting for the device: per call the slowest core
+    int64_t cpu_ns = 0;             // of which the CPU's work: quantizing, and per call the slowest core's packing and unpacking
     int64_t projected_ns = 0;       // the timing model's time for them: per call the slowest core
     int64_t bytes = 0;              // NPU memory traffic of their tasks
 };

@@ -4,6 +4,7 @@
 // mmap and close on it as the kernel driver would: per-fd address spaces, buffer objects backed by
 // memory files, and jobs run by the register-level simulator. Rocket's quirks are kept: SUBMIT
 // returns 0 even for a job it drops, and IOVAs start at 0.
+#include <atomic>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -51,12 +52,8 @@ int64_t jobs_before_hang() {
     }();
     return n;
 }
-int64_t g_jobs = 0;  // jobs submitted so far (under g_mutex)
-bool next_job_hangs() {
-    const bool hangs = jobs_before_hang() >= 0 && g_jobs >= jobs_before_hang();
-    ++g_jobs;
-    return hangs;
-}
+std::atomic<int64_t> g_jobs{0};  // jobs submitted so far, over all fds
+bool next_job_hangs() { return jobs_before_hang() >= 0 && g_jobs.fetch_add(1) >= jobs_before_hang(); }
 
 const char* node_path() { return mode() == Mode::Rocket ? "/dev/accel/accel0" : "/dev/dri/renderD129"; }
 bool is_node(const char* path) { return mode() != Mode::Off && path && std::strcmp(path, node_path()) == 0; }
@@ -90,9 +87,12 @@ struct FakeFd {
     uint64_t next_offset = uint64_t{1} << 32;
     std::vector<uint32_t> hung;  // outputs of a job the core could not run: PREP_BO times out
     std::unique_ptr<Simulator> simulator;
+    // Held for the fd's ioctls and mmaps: the fds of a process run their jobs at once, each on
+    // its own simulated core, as the three NPU cores do.
+    std::mutex mutex;
 };
 
-std::mutex g_mutex;
+std::mutex g_mutex;  // the tables of fds and heaps
 std::map<int, FakeFd>& fds() {
     static auto* m = new std::map<int, FakeFd>();  // never destroyed: used until the process ends
     return *m;
@@ -394,39 +394,43 @@ int ioctl(int fd, unsigned long request, ...) {
     va_start(args, request);
     void* arg = va_arg(args, void*);
     va_end(args);
+    FakeFd* f = nullptr;
     {
         std::lock_guard lock(g_mutex);
         if (heaps().count(fd)) return heap_ioctl(request, arg);
         auto it = fds().find(fd);
-        if (it != fds().end()) {
-            if (request == DRM_IOCTL_VERSION) return answer_version(static_cast<drm_version_t*>(arg));
-            if (request == DRM_IOCTL_GEM_CLOSE) {
-                destroy_bo(it->second, static_cast<drm_gem_close*>(arg)->handle);
-                return 0;
-            }
-            if (request == DRM_IOCTL_PRIME_FD_TO_HANDLE) {
-                // rknpu imports dma-bufs; Rocket has no import of foreign buffers (rk3588-npu.md §2.4).
-                if (mode() == Mode::Rocket) return fail(EINVAL);
-                auto* p = static_cast<drm_prime_handle*>(arg);
-                return import_bo(it->second, p->fd, p->handle);
-            }
-            return mode() == Mode::Rocket ? rocket_ioctl(it->second, request, arg) : rknpu_ioctl(it->second, request, arg);
-        }
+        if (it != fds().end()) f = &it->second;  // map nodes stay put; the fd is not closed while in use
     }
-    return real<int (*)(int, unsigned long, void*)>("ioctl")(fd, request, arg);
+    if (!f) return real<int (*)(int, unsigned long, void*)>("ioctl")(fd, request, arg);
+    std::lock_guard lock(f->mutex);
+    if (request == DRM_IOCTL_VERSION) return answer_version(static_cast<drm_version_t*>(arg));
+    if (request == DRM_IOCTL_GEM_CLOSE) {
+        destroy_bo(*f, static_cast<drm_gem_close*>(arg)->handle);
+        return 0;
+    }
+    if (request == DRM_IOCTL_PRIME_FD_TO_HANDLE) {
+        // rknpu imports dma-bufs; Rocket has no import of foreign buffers (rk3588-npu.md §2.4).
+        if (mode() == Mode::Rocket) return fail(EINVAL);
+        auto* p = static_cast<drm_prime_handle*>(arg);
+        return import_bo(*f, p->fd, p->handle);
+    }
+    return mode() == Mode::Rocket ? rocket_ioctl(*f, request, arg) : rknpu_ioctl(*f, request, arg);
 }
 
 void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
+    FakeFd* f = nullptr;
     {
         std::lock_guard lock(g_mutex);
         auto it = fds().find(fd);
-        if (it != fds().end()) {
-            for (auto& [h, bo] : it->second.bos)
-                if (bo.mmap_offset == static_cast<uint64_t>(offset) && length <= (bo.size + 4095) / 4096 * 4096)
-                    return real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, prot, flags, bo.memfd, 0);
-            errno = EINVAL;
-            return MAP_FAILED;
-        }
+        if (it != fds().end()) f = &it->second;
+    }
+    if (f) {
+        std::lock_guard lock(f->mutex);
+        for (auto& [h, bo] : f->bos)
+            if (bo.mmap_offset == static_cast<uint64_t>(offset) && length <= (bo.size + 4095) / 4096 * 4096)
+                return real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, prot, flags, bo.memfd, 0);
+        errno = EINVAL;
+        return MAP_FAILED;
     }
     return real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, prot, flags, fd, offset);
 }
