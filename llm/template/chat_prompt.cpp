@@ -12,13 +12,59 @@ gotmpl::Template parse_with_response(const std::string& text) {
     return t;
 }
 
-json message_json(const ChatMessage& m) {
-    json j = {{"role", m.role}, {"content", m.content}, {"thinking", m.thinking}, {"images", json::array()},
-              {"tool_calls", m.tool_calls}, {"tool_name", m.tool_name}, {"tool_call_id", m.tool_call_id}};
+using ordered = nlohmann::ordered_json;
+
+ordered message_json(const ChatMessage& m) {
+    // Arguments keep the sorted key order of a Go map, which is how Ollama prints them.
+    ordered j = {{"role", m.role}, {"content", m.content}, {"thinking", m.thinking}, {"images", ordered::array()},
+                 {"tool_calls", ordered(m.tool_calls)}, {"tool_name", m.tool_name}, {"tool_call_id", m.tool_call_id}};
     return j;
 }
 
-void add_think(json& data, const ThinkSetting& think) {
+// A request's tools as Ollama hands them to a template: its Go structs' field order (type, items,
+// function: name, description, parameters: type, $defs, items, required, properties), empty
+// optional fields left out, the properties (a Go map) in sorted order.
+ordered template_tools(const json& tools) {
+    ordered out = ordered::array();
+    if (!tools.is_array()) return out;
+    const auto copy_if = [](ordered& to, const json& from, const char* key) {
+        if (from.is_object() && from.contains(key) && !from[key].is_null() && !(from[key].is_array() && from[key].empty()))
+            to[key] = ordered(from[key]);
+    };
+    for (const json& tool : tools) {
+        if (!tool.is_object()) continue;
+        ordered t = {{"type", tool.value("type", "")}};
+        copy_if(t, tool, "items");
+        const json function = tool.value("function", json::object());
+        ordered f = {{"name", function.is_object() ? function.value("name", "") : ""},
+                     {"description", function.is_object() ? function.value("description", "") : ""}};
+        const json parameters = function.is_object() ? function.value("parameters", json::object()) : json::object();
+        ordered p = {{"type", parameters.is_object() ? parameters.value("type", "") : ""}};
+        copy_if(p, parameters, "$defs");
+        copy_if(p, parameters, "items");
+        copy_if(p, parameters, "required");
+        ordered properties = ordered::object();
+        if (parameters.is_object() && parameters.contains("properties") && parameters["properties"].is_object())
+            for (const auto& [name, property] : parameters["properties"].items()) {
+                ordered prop = ordered::object();
+                if (property.is_object()) {
+                    if (property.contains("type")) prop["type"] = ordered(property["type"]);
+                    copy_if(prop, property, "items");
+                    if (property.contains("description") && property["description"].is_string() && !property["description"].get<std::string>().empty())
+                        prop["description"] = property["description"];
+                    copy_if(prop, property, "enum");
+                }
+                properties[name] = prop;
+            }
+        p["properties"] = properties;
+        f["parameters"] = p;
+        t["function"] = f;
+        out.push_back(t);
+    }
+    return out;
+}
+
+void add_think(ordered& data, const ThinkSetting& think) {
     data["Think"] = think.enabled;
     data["ThinkLevel"] = think.level.empty() && think.enabled ? "medium" : think.level;
     data["IsThinkSet"] = think.is_set;
@@ -93,7 +139,7 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const
     }
 
     if (messages_style_) {
-        json data = {{"System", system}, {"Messages", json::array()}, {"Tools", tools.is_array() ? tools : json::array()}, {"Response", ""}};
+        ordered data = {{"System", system}, {"Messages", ordered::array()}, {"Tools", template_tools(tools)}, {"Response", ""}};
         for (const ChatMessage& m : collated) data["Messages"].push_back(message_json(m));
         add_think(data, think);
         return template_->execute(data);
@@ -102,7 +148,7 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const
     // Legacy: one execution per (system, user, assistant) turn; the last one stops after .Response.
     std::string out, prompt, response;
     auto run = [&](bool last) {
-        json data = {{"System", system}, {"Prompt", prompt}, {"Response", response}};
+        ordered data = {{"System", system}, {"Prompt", prompt}, {"Response", response}};
         add_think(data, think);
         out += last ? template_->execute_until_response(data) : template_->execute(data);
         system.clear();
@@ -126,7 +172,7 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const
 
 std::string ChatTemplate::render_infill(const std::string& prompt, const std::string& suffix) const {
     if (jinja_) throw jinja::Error("a Jinja chat template has no fill-in-the-middle form");
-    return template_->execute({{"Prompt", prompt}, {"Suffix", suffix}, {"Response", ""}});
+    return template_->execute(ordered{{"Prompt", prompt}, {"Suffix", suffix}, {"Response", ""}});
 }
 
 }  // namespace rockllm

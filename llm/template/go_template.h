@@ -34,10 +34,10 @@ public:
     Template(Template&&) noexcept;
     Template& operator=(Template&&) noexcept;
 
-    std::string execute(const nlohmann::json& data) const;
+    std::string execute(const nlohmann::ordered_json& data) const;
     // Executes up to and including the first action that prints .Response, and no further:
     // Ollama's legacy templates end the prompt where the model's answer begins.
-    std::string execute_until_response(const nlohmann::json& data) const;
+    std::string execute_until_response(const nlohmann::ordered_json& data) const;
     // Whether any action refers to the field (".Messages", "$.Tools", ".Function.Name" all count
     // for their names).
     bool references(std::string_view field) const;

@@ -10,7 +10,8 @@
 
 namespace rockllm::gotmpl {
 
-using nlohmann::json;
+// Ordered: objects print their members in the order they were built, as Go prints a struct.
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -31,6 +32,27 @@ bool truthy(const json& v) {
     }
 }
 
+// JSON as Go's encoding/json writes it: compact, with <, > and & (and U+2028, U+2029) escaped,
+// so that a template printing an object gives what Ollama's json.Marshal gives.
+std::string go_json(const json& v) {
+    const std::string dumped = v.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string out;
+    out.reserve(dumped.size());
+    for (size_t i = 0; i < dumped.size(); ++i) {
+        const char c = dumped[i];
+        if (c == '<') out += "\\u003c";
+        else if (c == '>') out += "\\u003e";
+        else if (c == '&') out += "\\u0026";
+        else if (c == '\xE2' && i + 2 < dumped.size() && dumped[i + 1] == '\x80' && (dumped[i + 2] == '\xA8' || dumped[i + 2] == '\xA9')) {
+            out += dumped[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+            i += 2;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 // How a value prints: strings as they are, numbers as Go prints them, objects and arrays as JSON.
 std::string to_text(const json& v) {
     switch (v.type()) {
@@ -43,7 +65,7 @@ std::string to_text(const json& v) {
             if (std::isnan(d)) return "NaN";
             return v.dump();
         }
-        default: return v.dump(-1, ' ', false, json::error_handler_t::replace);
+        default: return go_json(v);
     }
 }
 
@@ -512,7 +534,7 @@ private:
             if (name == "urlquery") return url_escape(sprint(args));
             if (name == "json") {
                 want(1);
-                return args[0].dump(-1, ' ', false, json::error_handler_t::replace);
+                return go_json(args[0]);
             }
             if (name == "currentDate") return date(0);
             if (name == "yesterdayDate") return date(1);
