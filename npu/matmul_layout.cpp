@@ -39,14 +39,15 @@ size_t output_offset(MatmulShape p, int64_t m, int64_t n) {
     return static_cast<size_t>(((n / kOutputLanes) * p.m + m) * kOutputLanes + n % kOutputLanes) * 4;
 }
 
-void pack_feature(const void* a, int64_t lda, MatmulShape s, MatmulType type, uint8_t* out) {
+void pack_feature(const void* a, int64_t lda, MatmulShape s, MatmulType type, uint8_t* out, int64_t valid_rows) {
     const MatmulShape p = padded_shape(s, type);
     const size_t size = input_bytes(type);
     const int64_t lanes = kAtomBytes / static_cast<int64_t>(size);
     std::memset(out, 0, feature_bytes(p, type));
     const auto* src = static_cast<const uint8_t*>(a);
     // An atom's lanes are consecutive K of one row: copied together (the last one may be partial).
-    for (int64_t m = 0; m < s.m; ++m)
+    const int64_t rows = valid_rows < 0 ? s.m : std::min(valid_rows, s.m);
+    for (int64_t m = 0; m < rows; ++m)
         for (int64_t k = 0; k < s.k; k += lanes)
             std::memcpy(out + feature_offset(p, type, m, k), src + static_cast<size_t>(m * lda + k) * size,
                         static_cast<size_t>(std::min(lanes, s.k - k)) * size);
@@ -64,11 +65,12 @@ void pack_weights(const void* b, int64_t ldb, MatmulShape s, MatmulType type, ui
                         static_cast<size_t>(std::min<int64_t>(32, s.k - k)) * size);
 }
 
-void unpack_output(const uint8_t* cube, MatmulShape s, MatmulType type, void* c, int64_t ldc) {
+void unpack_output(const uint8_t* cube, MatmulShape s, MatmulType type, void* c, int64_t ldc, int64_t valid_rows) {
     const MatmulShape p = padded_shape(s, type);
     auto* dst = static_cast<uint8_t*>(c);
     // An atom holds 4 consecutive N of one row: copied together (the last one may be partial).
-    for (int64_t m = 0; m < s.m; ++m)
+    const int64_t rows = valid_rows < 0 ? s.m : std::min(valid_rows, s.m);
+    for (int64_t m = 0; m < rows; ++m)
         for (int64_t n = 0; n < s.n; n += kOutputLanes)
             std::memcpy(dst + static_cast<size_t>(m * ldc + n) * 4, cube + output_offset(p, m, n),
                         static_cast<size_t>(std::min(kOutputLanes, s.n - n)) * 4);

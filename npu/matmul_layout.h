@@ -33,9 +33,11 @@ size_t output_offset(MatmulShape padded, int64_t m, int64_t n);
 
 // Packing: a is M×K (row stride lda elements), b is N×K (row stride ldb), each of the matmul's
 // element type (int8_t or fp16 bits as uint16_t); out holds the padded layout's bytes (zeroed first).
-void pack_feature(const void* a, int64_t lda, MatmulShape shape, MatmulType type, uint8_t* out);
+// valid_rows < shape.m: only that many rows of A exist; the rest of the cube is zeros.
+void pack_feature(const void* a, int64_t lda, MatmulShape shape, MatmulType type, uint8_t* out, int64_t valid_rows = -1);
 void pack_weights(const void* b, int64_t ldb, MatmulShape shape, MatmulType type, uint8_t* out);
 // Unpacking the output cube into c (M×N, row stride ldc): int32 for Int8, float for Fp16.
-void unpack_output(const uint8_t* cube, MatmulShape shape, MatmulType type, void* c, int64_t ldc);
+// valid_rows < shape.m: only that many rows of C are wanted.
+void unpack_output(const uint8_t* cube, MatmulShape shape, MatmulType type, void* c, int64_t ldc, int64_t valid_rows = -1);
 
 }  // namespace rockllm::npu

@@ -41,8 +41,8 @@ int64_t thread_cpu_ns() {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
 }
-// Shapes whose task buffers are kept: decoding's M = 1 and a couple of prompt lengths.
-constexpr size_t kPreparedShapes = 3;
+// Shapes whose task buffers are kept: decoding's M = 1 and a few prompt lengths.
+constexpr size_t kPreparedShapes = 4;
 }  // namespace
 
 void NpuMatmul::release(Prepared& p) {
@@ -85,25 +85,45 @@ NpuMatmul::Prepared& NpuMatmul::prepared_for(int64_t m) {
     return *prepared_.front();
 }
 
+int64_t NpuMatmul::planned_m(int64_t m) {
+    // Powers of two up to 256 (M is padded to 4 anyway), then multiples of 256: at most half of
+    // a small prompt's rows, and a few percent of a long one's, are padding.
+    if (m <= 4) return m;
+    if (m > 256) return (m + 255) / 256 * 256;
+    int64_t p = 8;
+    while (p < m) p *= 2;
+    return p;
+}
+
 void NpuMatmul::run(const void* a, int64_t m, void* c) {
     const auto start = Clock::now();
     const int64_t cpu_start = thread_cpu_ns();
     const size_t bpe = input_bytes(type_);
     // The tasks for this M: built once and kept, so that repeated calls of one shape (a decode
     // step's M = 1) only pack A, run, and unpack C.
-    Prepared& p = prepared_for(m);
+    Prepared& p = prepared_for(planned_m(m));
+    // The rows of a tile that A has (tiles past A's last row are all zeros).
+    const auto valid_rows = [m](const MatmulTile& t) { return std::clamp<int64_t>(m - t.m0, 0, t.shape.m); };
     for (size_t i = 0; i < p.plan.tiles.size(); ++i) {
         const MatmulTile& t = p.plan.tiles[i];
-        const auto* rows = static_cast<const uint8_t*>(a) + static_cast<size_t>(t.m0 * k_ + t.k0) * bpe;
-        pack_feature(rows, k_, t.shape, type_, p.features[i].host);
+        const int64_t rows_here = valid_rows(t);
+        const auto* rows = rows_here > 0 ? static_cast<const uint8_t*>(a) + static_cast<size_t>(t.m0 * k_ + t.k0) * bpe : nullptr;
+        pack_feature(rows, k_, t.shape, type_, p.features[i].host, rows_here);
         device_.cpu_write_done(p.features[i]);
     }
     const MatmulPlan& plan = p.plan;
     const std::vector<DeviceBuffer>& outputs = p.outputs;
-    const std::vector<TaskRef>& tasks = p.tasks;
+    // Tiles wholly past A's last row are not run.
+    std::vector<TaskRef> tasks;
+    std::vector<DeviceBuffer> written;
+    for (size_t i = 0; i < plan.tiles.size(); ++i)
+        if (valid_rows(plan.tiles[i]) > 0) {
+            tasks.push_back(p.tasks[i]);
+            written.push_back(outputs[i]);
+        }
     const auto packed = Clock::now();
     const int64_t cpu_packed = thread_cpu_ns();
-    device_.run(tasks, outputs);
+    device_.run(tasks, written);
     const auto ran = Clock::now();
     const int64_t cpu_ran = thread_cpu_ns();
 
@@ -111,14 +131,16 @@ void NpuMatmul::run(const void* a, int64_t m, void* c) {
     std::vector<uint8_t> partial;
     for (size_t i = 0; i < plan.tiles.size(); ++i) {
         const MatmulTile& t = plan.tiles[i];
+        const int64_t rows_here = valid_rows(t);
+        if (rows_here == 0) continue;
         uint8_t* at = static_cast<uint8_t*>(c) + static_cast<size_t>(t.m0 * n_ + t.n0) * 4;
         if (t.k0 == 0) {
-            unpack_output(outputs[i].host, t.shape, type_, at, n_);
+            unpack_output(outputs[i].host, t.shape, type_, at, n_, rows_here);
             continue;
         }
         partial.resize(static_cast<size_t>(t.shape.m * t.shape.n) * 4);
-        unpack_output(outputs[i].host, t.shape, type_, partial.data(), t.shape.n);
-        for (int64_t row = 0; row < t.shape.m; ++row)
+        unpack_output(outputs[i].host, t.shape, type_, partial.data(), t.shape.n, rows_here);
+        for (int64_t row = 0; row < rows_here; ++row)
             for (int64_t col = 0; col < t.shape.n; ++col) {
                 const size_t to = static_cast<size_t>(row * n_ + col) * 4, from = static_cast<size_t>(row * t.shape.n + col) * 4;
                 if (type_ == MatmulType::Int8) {

@@ -34,6 +34,10 @@ public:
     };
     const CallTimes& last_call() const { return last_call_; }
 
+    // The M the tasks for an M of rows are built for: prompts of many lengths share a few task
+    // sets, the rows beyond M computed as zeros.
+    static int64_t planned_m(int64_t m);
+
     int64_t n() const { return n_; }
     int64_t k() const { return k_; }
 

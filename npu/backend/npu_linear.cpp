@@ -22,10 +22,11 @@ constexpr int64_t kShardAlignment = 32;
 }  // namespace
 
 CoreWorkResult project_matmul(int64_t m, int64_t k, int64_t n, MatmulType type, const TimingModel& timing) {
-    const MatmulPlan plan = plan_matmul({m, k, n}, type);
+    const MatmulPlan plan = plan_matmul({NpuMatmul::planned_m(m), k, n}, type);
     double seconds = timing.job_overhead_s;
     uint64_t bytes = 0;
     for (const MatmulTile& t : plan.tiles) {
+        if (t.m0 >= m) continue;
         const TaskCost cost = project_task(t.padded, type, timing);
         seconds += cost.seconds;
         bytes += cost.bytes_read + cost.bytes_written;
@@ -99,26 +100,27 @@ CoreWorkResult NpuLinear::run(const QuantizedActivations& a, int64_t n_tokens, s
 CoreWorkResult NpuLinear::run_shard(Shard& s, NpuDevice& device, const QuantizedActivations& a, int64_t n_tokens,
                                     std::span<const OutputSegment> outputs) {
     (void)device;  // the shard's NpuMatmul was made on this core's device, which runs it
-    s.result.resize(static_cast<size_t>(n_tokens * s.rows) * 4);
+    s.result.resize(static_cast<size_t>(n_tokens * s.rows));
     s.matmul->run(a.data.data(), n_tokens, s.result.data());
     const int64_t device_ns = s.matmul->last_call().device_ns;
     const int64_t dequantize_start = thread_cpu_ns();
     // Dequantize: int32 · activation scale · weight scale (int8), or fp32 · activation scale (fp16).
     for (const OutputSegment& seg : outputs) {
         const int64_t begin = std::max(seg.first_row, s.first_row), end = std::min(seg.first_row + seg.rows, s.first_row + s.rows);
+        if (begin >= end) continue;
+        const int64_t count = end - begin;
         for (int64_t t = 0; t < n_tokens; ++t) {
             const float a_scale = a.scales[static_cast<size_t>(t)];
-            for (int64_t r = begin; r < end; ++r) {
-                const size_t from = static_cast<size_t>(t * s.rows + r - s.first_row) * 4;
-                float& out = seg.out[t * seg.rows + r - seg.first_row];
-                if (type_ == MatmulType::Int8) {
-                    int32_t v;
-                    std::memcpy(&v, s.result.data() + from, 4);
-                    out = static_cast<float>(v) * a_scale * s.scales[static_cast<size_t>(r - s.first_row)];
-                } else {
+            const int32_t* from = s.result.data() + t * s.rows + (begin - s.first_row);
+            float* out = seg.out + t * seg.rows + (begin - seg.first_row);
+            if (type_ == MatmulType::Int8) {
+                const float* w_scale = s.scales.data() + (begin - s.first_row);
+                for (int64_t r = 0; r < count; ++r) out[r] = static_cast<float>(from[r]) * (a_scale * w_scale[r]);
+            } else {
+                for (int64_t r = 0; r < count; ++r) {
                     float v;
-                    std::memcpy(&v, s.result.data() + from, 4);
-                    out = v * a_scale;
+                    std::memcpy(&v, from + r, 4);  // the fp32 result's bits
+                    out[r] = v * a_scale;
                 }
             }
         }

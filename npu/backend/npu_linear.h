@@ -41,7 +41,7 @@ public:
         int64_t first_row = 0, rows = 0;
         std::unique_ptr<NpuMatmul> matmul;  // used by its core's worker only
         std::vector<float> scales;           // int8: the shard's rows' weight scales
-        std::vector<uint8_t> result;         // the last call's int32/fp32 results, M × rows
+        std::vector<int32_t> result;         // the last call's int32 (or fp32 bits) results, M × rows
         int64_t projected_m = -1;            // the M the cached projection is for
         CoreWorkResult projection;
     };
@@ -64,7 +64,8 @@ private:
     std::vector<Shard> shards_;
 };
 
-// The projected cost of one shard's job: its tasks for M rows under the timing model.
+// The projected cost of one shard's job for M rows under the timing model: the tasks NpuMatmul
+// runs for them (built for NpuMatmul::planned_m(M) rows, those wholly past M skipped).
 CoreWorkResult project_matmul(int64_t m, int64_t k, int64_t n, MatmulType type, const TimingModel& timing);
 
 }  // namespace rockllm::npu

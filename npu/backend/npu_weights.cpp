@@ -15,23 +15,19 @@ namespace {
 
 constexpr float kFp16Max = 65504.0f;
 
-int8_t to_int8(float x, float inverse_scale) {
-    return static_cast<int8_t>(std::clamp(std::lrint(x * inverse_scale), -127L, 127L));
-}
-
-// The largest magnitude of a row; NaN when a value is not finite.
+// The largest magnitude of a row; NaN when a value is not finite (x - x is NaN only for NaN and ±inf).
 float max_magnitude(const float* x, int64_t n) {
-    float amax = 0;
-    bool finite = true;
+    float amax = 0, non_finite = 0;
     for (int64_t i = 0; i < n; ++i) {
-        finite = finite && std::isfinite(x[i]);
+        non_finite += x[i] - x[i];
         amax = std::max(amax, std::fabs(x[i]));
     }
-    return finite ? amax : std::numeric_limits<float>::quiet_NaN();
+    return non_finite == 0 ? amax : std::numeric_limits<float>::quiet_NaN();
 }
 
 // Symmetric int8 of one row: scale = max|x| / 127 (an all-zero row keeps scale 0); NaN for a row
-// with a value that is not finite.
+// with a value that is not finite. Rounding is to nearest, ties to even (as lrint), written so
+// that the loop vectorizes: adding and taking away 1.5·2^23 rounds a float below 2^22 to an integer.
 float quantize_row_int8(const float* x, int64_t n, int8_t* out) {
     const float amax = max_magnitude(x, n);
     if (!(amax > 0)) {
@@ -40,7 +36,11 @@ float quantize_row_int8(const float* x, int64_t n, int8_t* out) {
     }
     const float scale = amax / 127.0f;
     const float inverse = 1.0f / scale;
-    for (int64_t i = 0; i < n; ++i) out[i] = to_int8(x[i], inverse);
+    constexpr float kRound = 12582912.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = std::clamp(x[i] * inverse, -127.0f, 127.0f);
+        out[i] = static_cast<int8_t>(static_cast<int32_t>((v + kRound) - kRound));
+    }
     return scale;
 }
 
