@@ -13,12 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/command_line.h"
+#include "daemon/command_npu.h"
 #include "daemon/format_bench.h"
 #include "llm/model.h"
 #include "llm/synthetic_model.h"
 #include "llm/transformer.h"
-#include "npu/backend/npu_model.h"
-#include "npu/backend/npu_startup.h"
 #include "tokenizer/tokenizer.h"
 
 namespace rockllm {
@@ -100,22 +99,8 @@ int run_bench_command(const std::vector<std::string>& args) {
     for (int g : gen_lengths) max_len = std::max(max_len, g);
 
     // The NPU when asked for (or found, with auto); bench reports the timing model's projection for it.
-    npu::BackendChoice choice;
-    try {
-        choice = npu::backend_choice(cl.get("backend"));
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(std::string("--backend: ") + e.what());
-    }
-    npu::NpuStartup npu_startup = npu::start_npu(choice);
-    if (choice == npu::BackendChoice::Npu && !npu_startup.cores) throw std::runtime_error("--backend npu: " + npu_startup.reason);
-    std::unique_ptr<npu::NpuModel> npu_model;
-    if (npu_startup.cores) {
-        npu::NpuModelOptions o;
-        o.type = npu::npu_type_from_environment();
-        o.log = [](const std::string& line) { std::fprintf(stderr, "rockllm: %s\n", line.c_str()); };
-        ThreadPool conversion_pool(default_thread_count());
-        npu_model = std::make_unique<npu::NpuModel>(model, *npu_startup.cores, o, conversion_pool);
-    }
+    CommandNpu npu = npu_for_command(model, cl.get("backend"));
+    npu::NpuModel* npu_model = npu.model.get();
     const std::string backend_label = npu_model ? std::string("npu-") + npu::matmul_type_name(npu_model->type()) : "cpu";
     nlohmann::json projections = nlohmann::json::array();
 
@@ -239,7 +224,7 @@ int run_bench_command(const std::vector<std::string>& args) {
         // tasks' MACs and bytes, plus the CPU's share as this host measured it.
         const double bound = 31.0e9 / static_cast<double>(npu_model->device_bytes());
         std::printf("\nRK3588 projection (%s): NPU time from the timing model + this host's CPU share; decode bound %.1f t/s "
-                    "(%.1f MiB of weights at 31 GB/s)\n", npu_startup.cores->description().c_str(), bound,
+                    "(%.1f MiB of weights at 31 GB/s)\n", npu.startup.cores->description().c_str(), bound,
                     static_cast<double>(npu_model->device_bytes()) / (1 << 20));
         std::printf("| %7s | %6s | %10s | %12s | %12s | %10s | %12s | %8s |\n", "threads", "test", "host t/s", "CPU ms/token",
                     "NPU ms/token", "proj. t/s", "NPU-only t/s", "MB/token");

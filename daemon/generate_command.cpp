@@ -6,10 +6,9 @@
 #include <random>
 
 #include "daemon/command_line.h"
+#include "daemon/command_npu.h"
 #include "llm/generation.h"
 #include "llm/model.h"
-#include "npu/backend/npu_model.h"
-#include "npu/backend/npu_startup.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/text_stream.h"
 
@@ -66,26 +65,8 @@ int run_generate_command(const std::vector<std::string>& args) {
     transformer_options.n_threads = static_cast<int>(cl.get_int("threads", 0));
     if (transformer_options.n_threads < 0 || transformer_options.n_threads > 256)
         throw UsageError("--threads must be between 0 (automatic) and 256");
-    // The NPU when asked for or found (auto); a missing or failing NPU is an error only when asked for.
-    npu::BackendChoice choice;
-    try {
-        choice = npu::backend_choice(cl.get("backend"));
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(std::string("--backend: ") + e.what());
-    }
-    npu::NpuStartup npu_startup = npu::start_npu(choice);
-    if (choice == npu::BackendChoice::Npu && !npu_startup.cores) throw std::runtime_error("--backend npu: " + npu_startup.reason);
-    std::unique_ptr<npu::NpuModel> npu_model;
-    if (npu_startup.cores) {
-        npu::NpuModelOptions o;
-        o.type = npu::npu_type_from_environment();
-        o.log = [](const std::string& line) { std::fprintf(stderr, "rockllm: %s\n", line.c_str()); };
-        ThreadPool conversion_pool(transformer_options.n_threads > 0 ? transformer_options.n_threads : default_thread_count());
-        npu_model = std::make_unique<npu::NpuModel>(model, *npu_startup.cores, o, conversion_pool);
-    } else if (choice == npu::BackendChoice::Auto && npu_startup.reason.rfind("no NPU found", 0) != 0) {
-        std::fprintf(stderr, "rockllm: running on the CPU: %s\n", npu_startup.reason.c_str());
-    }
-    Transformer transformer(model, transformer_options, npu_model ? npu_model->make_backend(transformer_options.isa) : nullptr);
+    const CommandNpu npu = npu_for_command(model, cl.get("backend"));
+    Transformer transformer(model, transformer_options, npu.model ? npu.model->make_backend(transformer_options.isa) : nullptr);
     std::unique_ptr<Sampler> sampler;
     try {
         sampler = std::make_unique<Sampler>(sampling, n_ctx);

@@ -10,6 +10,12 @@
 
 namespace rockllm::npu {
 
+int64_t thread_cpu_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+
 NpuMatmul::NpuMatmul(NpuDevice& device, MatmulType type, int64_t n, int64_t k, const void* b)
     : device_(device), type_(type), n_(n), k_(k) {
     const size_t bpe = input_bytes(type);
@@ -36,11 +42,6 @@ NpuMatmul::~NpuMatmul() {
 namespace {
 using Clock = std::chrono::steady_clock;
 int64_t ns_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count(); }
-int64_t thread_cpu_ns() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
-}
 // Shapes whose task buffers are kept: decoding's M = 1 and a few prompt lengths.
 constexpr size_t kPreparedShapes = 4;
 }  // namespace

@@ -14,6 +14,9 @@
 
 namespace rockllm::npu {
 
+// This thread's CPU time in ns: what the CPU's share of a call costs, not stretched by waiting.
+int64_t thread_cpu_ns();
+
 class NpuMatmul {
 public:
     // b: N rows of K elements (int8_t, or fp16 bits as uint16_t).

@@ -43,13 +43,14 @@ def digest_of(data):
 
 
 class Daemon:
-    def __init__(self, binary, store, port):
+    def __init__(self, binary, store, port, env=None):
         self.binary, self.store, self.port = binary, store, port
+        self.extra_env = env or {}
         self.proc = None
         self.log = open(os.path.join(os.path.dirname(store), "daemon-%d.log" % port), "ab")
 
     def start(self):
-        env = dict(os.environ, OLLAMA_HOST="127.0.0.1:%d" % self.port, OLLAMA_MODELS=self.store, OLLAMA_NUM_PARALLEL="2")
+        env = dict(os.environ, OLLAMA_HOST="127.0.0.1:%d" % self.port, OLLAMA_MODELS=self.store, OLLAMA_NUM_PARALLEL="2", **self.extra_env)
         self.proc = subprocess.Popen([self.binary, "serve"], env=env, stdout=self.log, stderr=self.log)
         for _ in range(200):
             try:
@@ -350,6 +351,30 @@ def fault_disk_full(binary, work, gguf):
         subprocess.run(["umount", store], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def fault_npu_timeout(binary, work, gguf):
+    """The simulated NPU's cores hang after 150 jobs: the requests in flight finish on the CPU, the
+    fallback is logged once, the daemon keeps serving."""
+    store = os.path.join(work, "npu-store")
+    daemon = Daemon(binary, store, free_port(), {"ROCKLLM_NPU_SIMULATE": "rocket", "ROCKLLM_NPU_FAULT": "hang-after:150"})
+    daemon.start()
+    daemon.create("stories", gguf)
+    statuses = []
+    for _ in range(4):
+        status, out = daemon.request("POST", "/api/generate", {"model": "stories", "prompt": "Once upon a time", "stream": False,
+                                                               "options": {"num_predict": 24, "temperature": 0}})
+        statuses.append(status)
+    stats = json.loads(daemon.request("GET", "/api/npu/stats")[1])
+    model = stats["models"][0] if stats.get("models") else {}
+    exit_status = daemon.stop()
+    daemon.log.flush()
+    with open(daemon.log.name, "rb") as f:
+        log = f.read().decode(errors="replace")
+    logged = log.count("this model's matrix products run on the CPU from now on")
+    return {"statuses": statuses, "fell_back_to_cpu": model.get("fell_back_to_cpu"), "reason": model.get("fallback_reason"),
+            "fallback_log_lines": logged, "daemon_exit": exit_status,
+            "passed": statuses == [200] * 4 and model.get("fell_back_to_cpu") is True and logged == 1 and exit_status == 0}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "rockllm"))
@@ -372,6 +397,7 @@ def main():
             "kill -9 during create (blob upload)": fault_kill_during_create(args.binary, work, gguf),
             "model blob truncated after create": fault_truncated_model(args.binary, work, gguf),
             "disk full during pull": fault_disk_full(args.binary, work, gguf),
+            "NPU job times out (simulated)": fault_npu_timeout(args.binary, work, gguf),
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)

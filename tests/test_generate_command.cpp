@@ -27,8 +27,9 @@ std::string shell_quote(const std::string& s) {
 
 Run run_rockllm(const std::vector<std::string>& args) {
     rockllm::test::ScratchDir dir;
-    std::string command = shell_quote(ROCKLLM_BINARY);
-    for (const auto& a : args) command += " " + shell_quote(a);
+    // A command of its own when the arguments start with env (to set the environment), else rockllm's.
+    std::string command = args.empty() || args[0] != "env" ? shell_quote(ROCKLLM_BINARY) : "";
+    for (const auto& a : args) command += (command.empty() ? "" : " ") + shell_quote(a);
     command += " >" + shell_quote(dir.file("out")) + " 2>" + shell_quote(dir.file("err"));
     const int status = std::system(command.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, rockllm::test::read_text(dir.file("out")),
@@ -113,4 +114,28 @@ TEST_CASE("rockllm generate: errors go to stderr with a non-zero exit") {
     const Run unknown = run_rockllm({"frobnicate"});
     CHECK(unknown.exit_code != 0);
     CHECK(unknown.err.find("unknown command \"frobnicate\"") != std::string::npos);
+}
+
+TEST_CASE("rockllm generate --backend npu on the simulated NPU: fp16 prints the reference continuation, a missing NPU is an error") {
+    const auto reference = nlohmann::json::parse(rockllm::test::read_text(testdata("models/stories260K.greedy.json")));
+    const auto& c = reference.at("cases").at(1);
+    const std::string prompt = c.at("prompt");
+    const std::string text = c.at("text");
+    for (const char* driver : {"rocket", "rknpu"}) {
+        CAPTURE(driver);
+        const Run r = run_rockllm({"env", std::string("ROCKLLM_NPU_SIMULATE=") + driver, "ROCKLLM_NPU_DTYPE=fp16", ROCKLLM_BINARY, "generate",
+                                   "--backend", "npu", "--model", testdata("models/stories260K.gguf"), "--prompt", prompt,
+                                   "--num-predict", std::to_string(c.at("n_generated").get<int>()), "--temperature", "0"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == text.substr(prompt.size()));
+        CHECK(r.err.find("npu: 21 of 21 matrix groups on 3 cores in fp16") != std::string::npos);
+    }
+    const Run missing = run_rockllm({"env", "-u", "ROCKLLM_NPU_SIMULATE", ROCKLLM_BINARY, "generate", "--backend", "npu", "--model",
+                                     testdata("models/stories260K.gguf"), "--prompt", "x", "--num-predict", "1"});
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.out.empty());
+    CHECK(missing.err.find("--backend npu: no NPU found") != std::string::npos);
+    const Run bad = run_rockllm({"generate", "--backend", "gpu", "--model", testdata("models/stories260K.gguf"), "--prompt", "x"});
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("the backend must be auto, npu or cpu") != std::string::npos);
 }

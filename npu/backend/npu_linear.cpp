@@ -1,7 +1,6 @@
 #include "npu/backend/npu_linear.h"
 
 #include <algorithm>
-#include <ctime>
 #include <cstring>
 
 #include "npu/matmul_plan.h"
@@ -9,12 +8,6 @@
 namespace rockllm::npu {
 
 namespace {
-
-int64_t thread_cpu_ns() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
-}
 
 // Shards are whole multiples of the int8 weight tile's 32 kernels, so that no tile is split.
 constexpr int64_t kShardAlignment = 32;
