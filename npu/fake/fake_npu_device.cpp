@@ -32,14 +32,21 @@ using namespace rockllm::npu;
 
 enum class Mode { Off, Rocket, Rknpu };
 
+// The shim's entry points run before the process is set up, e.g. inside a sanitizer runtime's
+// initialization, which maps memory through mmap. So the paths that pass a call through take no
+// lock and touch no function-local static (their guards are intercepted by ThreadSanitizer).
+std::atomic<int> g_mode{-1};  // a Mode once read from the environment
 Mode mode() {
-    static const Mode m = [] {
+    int m = g_mode.load(std::memory_order_relaxed);
+    if (m < 0) {
         const char* v = std::getenv("ROCKLLM_NPU_SIMULATE");
-        if (v && std::strcmp(v, "rocket") == 0) return Mode::Rocket;
-        if (v && std::strcmp(v, "rknpu") == 0) return Mode::Rknpu;
-        return Mode::Off;
-    }();
-    return m;
+        Mode read = Mode::Off;
+        if (v && std::strcmp(v, "rocket") == 0) read = Mode::Rocket;
+        if (v && std::strcmp(v, "rknpu") == 0) read = Mode::Rknpu;
+        m = static_cast<int>(read);
+        g_mode.store(m, std::memory_order_relaxed);
+    }
+    return static_cast<Mode>(m);
 }
 
 // Fault injection for the fallback tests: ROCKLLM_NPU_FAULT=hang-after:N makes every job after
@@ -93,14 +100,19 @@ struct FakeFd {
 };
 
 std::mutex g_mutex;  // the tables of fds and heaps
+// Never destroyed: used until the process ends. Made on the first open of a simulated node.
+std::map<int, FakeFd>* g_fds = nullptr;
+std::map<int, std::string>* g_heaps = nullptr;  // open heap fds, by fd
+std::atomic<bool> g_any_opened{false};  // until then, every call passes straight through
 std::map<int, FakeFd>& fds() {
-    static auto* m = new std::map<int, FakeFd>();  // never destroyed: used until the process ends
-    return *m;
+    if (!g_fds) g_fds = new std::map<int, FakeFd>();
+    return *g_fds;
 }
-std::map<int, std::string>& heaps() {  // open heap fds, by fd
-    static auto* m = new std::map<int, std::string>();
-    return *m;
+std::map<int, std::string>& heaps() {
+    if (!g_heaps) g_heaps = new std::map<int, std::string>();
+    return *g_heaps;
 }
+bool maybe_ours(int fd) { return fd >= 0 && g_any_opened.load(std::memory_order_acquire); }
 
 uint8_t* resolve(FakeFd& f, uint64_t iova, size_t bytes) {
     for (auto& [h, bo] : f.bos)
@@ -329,6 +341,7 @@ int rknpu_ioctl(FakeFd& f, unsigned long request, void* arg) {
 int register_fd(int fd) {
     std::lock_guard lock(g_mutex);
     FakeFd& f = fds()[fd];
+    g_any_opened.store(true, std::memory_order_release);
     f.simulator = std::make_unique<Simulator>([&f](uint64_t iova, size_t bytes) { return resolve(f, iova, bytes); });
     static bool announced = false;
     if (!announced) {
@@ -349,6 +362,7 @@ int open_heap(const char* path) {
     if (fd < 0) return -1;
     std::lock_guard lock(g_mutex);
     heaps()[fd] = path;
+    g_any_opened.store(true, std::memory_order_release);
     return fd;
 }
 
@@ -394,6 +408,7 @@ int ioctl(int fd, unsigned long request, ...) {
     va_start(args, request);
     void* arg = va_arg(args, void*);
     va_end(args);
+    if (!maybe_ours(fd)) return real<int (*)(int, unsigned long, void*)>("ioctl")(fd, request, arg);
     FakeFd* f = nullptr;
     {
         std::lock_guard lock(g_mutex);
@@ -418,6 +433,8 @@ int ioctl(int fd, unsigned long request, ...) {
 }
 
 void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
+    using Mmap = void* (*)(void*, size_t, int, int, int, off_t);
+    if (!maybe_ours(fd)) return real<Mmap>("mmap")(addr, length, prot, flags, fd, offset);
     FakeFd* f = nullptr;
     {
         std::lock_guard lock(g_mutex);
@@ -428,16 +445,16 @@ void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset)
         std::lock_guard lock(f->mutex);
         for (auto& [h, bo] : f->bos)
             if (bo.mmap_offset == static_cast<uint64_t>(offset) && length <= (bo.size + 4095) / 4096 * 4096)
-                return real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, prot, flags, bo.memfd, 0);
+                return real<Mmap>("mmap")(addr, length, prot, flags, bo.memfd, 0);
         errno = EINVAL;
         return MAP_FAILED;
     }
-    return real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, prot, flags, fd, offset);
+    return real<Mmap>("mmap")(addr, length, prot, flags, fd, offset);
 }
 void* mmap64(void* addr, size_t length, int prot, int flags, int fd, off_t offset) __attribute__((alias("mmap")));
 
 int close(int fd) {
-    {
+    if (maybe_ours(fd)) {
         std::lock_guard lock(g_mutex);
         heaps().erase(fd);
         auto it = fds().find(fd);
