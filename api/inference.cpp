@@ -9,7 +9,7 @@
 
 #include "api/http_json.h"
 #include "api/loaded_model.h"
-#include "llm/grammar/json_schema_grammar.h"
+#include "grammar/json_schema_grammar.h"
 
 namespace rockllm {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/server_context.h"
-#include "llm/template/output_parser.h"
+#include "chat/output_parser.h"
 
 namespace httplib {
 class DataSink;

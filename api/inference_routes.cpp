@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "base/elapsed.h"
 #include "api/http_json.h"
 #include "api/inference.h"
 #include "api/server_context.h"
@@ -16,10 +17,6 @@ using nlohmann::json;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t ns_since(Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-}
 
 json generate_final_chunk(const std::string& model, int64_t load_ns, const GenerationStats& stats,
                           const std::string& response, bool with_context, int64_t total_ns) {

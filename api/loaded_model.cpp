@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/elapsed.h"
 #include "llm/embedding.h"
 #include "npu/backend/kv_page_memory.h"
 #include "tokenizer/text_stream.h"
@@ -20,10 +21,6 @@ namespace rockllm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t ns_since(Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-}
 
 // An option's value, checked: numbers must fit the field (a cast of an out-of-range double is
 // undefined behaviour, which the request fuzzer found), integers must be whole.

@@ -16,10 +16,10 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/generation.h"
-#include "llm/grammar/token_constraint.h"
+#include "grammar/token_constraint.h"
 #include "llm/model.h"
 #include "llm/sampler.h"
-#include "llm/template/chat_prompt.h"
+#include "chat/chat_prompt.h"
 #include "llm/transformer.h"
 #include "models/model_store.h"
 #include "npu/backend/npu_model.h"

@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "llm/grammar/json_schema_grammar.h"
-#include "llm/grammar/token_constraint.h"
+#include "grammar/json_schema_grammar.h"
+#include "grammar/token_constraint.h"
 #include "llm/sampler.h"
 #include "tokenizer/tokenizer.h"
 

@@ -28,9 +28,4 @@ const GgmlTypeInfo* find_ggml_type(uint32_t id);
 const GgmlTypeInfo& ggml_type_info(GgmlType type);
 std::string ggml_type_name(GgmlType type);
 
-// IEEE half and bfloat16 conversions (round to nearest even when narrowing).
-float fp16_to_fp32(uint16_t h);
-uint16_t fp32_to_fp16(float f);
-float bf16_to_fp32(uint16_t b);
-
 }  // namespace rockllm

@@ -4,7 +4,7 @@
 #include <bit>
 #include <cstring>
 
-#include "mapped_file.h"
+#include "base/mapped_file.h"
 
 namespace rockllm::gguf {
 

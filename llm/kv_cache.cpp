@@ -1,4 +1,5 @@
 #include "kv_cache.h"
+#include "base/half.h"
 
 #include <cstdlib>
 #include <cstring>

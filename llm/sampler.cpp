@@ -1,6 +1,6 @@
 #include "sampler.h"
 
-#include "llm/grammar/token_constraint.h"
+#include "llm/token_filter.h"
 
 #include <algorithm>
 #include <cmath>

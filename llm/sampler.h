@@ -24,7 +24,7 @@ struct SamplerOptions {
     uint64_t seed = 0;
 };
 
-class TokenConstraint;
+class TokenFilter;
 
 class Sampler {
 public:
@@ -37,8 +37,8 @@ public:
     // each allowed token its share of the allowed probability, as masking first would).
     int32_t sample(std::span<const float> logits);
     // Constrained sampling (structured outputs); the constraint must outlive the sampling.
-    void set_constraint(TokenConstraint* constraint) { constraint_ = constraint; }
-    TokenConstraint* constraint() const { return constraint_; }
+    void set_constraint(TokenFilter* constraint) { constraint_ = constraint; }
+    TokenFilter* constraint() const { return constraint_; }
     // Tokens that count for the repetition penalties (the prompt too); sample() adds its own picks.
     void accept(int32_t token);
 
@@ -56,7 +56,7 @@ private:
     std::deque<int32_t> history_;
     std::mt19937_64 rng_;
     std::vector<Candidate> candidates_;
-    TokenConstraint* constraint_ = nullptr;
+    TokenFilter* constraint_ = nullptr;
     std::vector<float> masked_;
 };
 

@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "gguf_writer.h"
-#include "quant/quantize.h"
+#include "llm/quant/quantize.h"
 
 namespace rockllm {
 

@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "kernels/matmul.h"
+#include "llm/kernels/matmul.h"
 #include "kv_cache.h"
 #include "matmul_backend.h"
 #include "model.h"

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "models/atomic_file.h"
+#include "base/atomic_file.h"
 #include "models/model_name.h"
 #include "models/sha256.h"
 

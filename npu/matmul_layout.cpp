@@ -7,8 +7,6 @@ namespace rockllm::npu {
 
 namespace {
 
-int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
 constexpr int64_t kAtomBytes = 16;   // one lane group of the feature and output cubes
 constexpr int64_t kOutputLanes = 4;  // 32-bit results per atom
 

@@ -17,6 +17,8 @@ struct MatmulShape {
     int64_t m = 0, k = 0, n = 0;
 };
 
+inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
 // The element size of A and B.
 size_t input_bytes(MatmulType type);
 // M to a multiple of 4, K to 32, N to 32 (int8) or 16 (fp16).

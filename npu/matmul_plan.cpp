@@ -19,8 +19,6 @@ constexpr int64_t kMaxBlockM = 1020;  // CNA feature_grains (M + 1) is a 10-bit 
 constexpr int64_t kMaxDimension = int64_t{1} << 22;
 constexpr int64_t kMaxTiles = int64_t{1} << 16;
 
-int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
 }  // namespace
 
 MatmulPlan plan_matmul(MatmulShape s, MatmulType type) {

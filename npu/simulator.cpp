@@ -1,11 +1,11 @@
 #include "npu/simulator.h"
+#include "base/half.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
-#include "llm/ggml_type.h"
 #include "npu/matmul_layout.h"
 
 namespace rockllm::npu {

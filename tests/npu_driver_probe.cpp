@@ -14,7 +14,7 @@
 #include <cmath>
 #include <random>
 
-#include "llm/ggml_type.h"
+#include "base/half.h"
 #include "npu/drm_device.h"
 #include "npu/matmul_task.h"
 #include "npu/npu_matmul.h"

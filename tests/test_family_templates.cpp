@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "llm/template/chat_prompt.h"
+#include "chat/chat_prompt.h"
 #include "test_support.h"
 
 using nlohmann::json;

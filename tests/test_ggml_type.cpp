@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 
+#include "base/half.h"
 #include "llm/ggml_type.h"
 
 using namespace rockllm;

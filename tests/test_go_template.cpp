@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
-#include "llm/template/chat_prompt.h"
-#include "llm/template/go_template.h"
+#include "chat/chat_prompt.h"
+#include "chat/go_template.h"
 #include "test_support.h"
 
 using namespace rockllm;

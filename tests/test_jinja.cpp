@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "llm/template/jinja.h"
+#include "chat/jinja.h"
 #include "test_support.h"
 
 using nlohmann::ordered_json;

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "llm/kernels/matmul.h"
+#include "base/half.h"
 #include "llm/kernels/vec_dot.h"
 #include "llm/quant/blocks.h"
 #include "llm/quant/quantize.h"

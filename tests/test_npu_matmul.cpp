@@ -9,6 +9,7 @@
 #include <random>
 
 #include "llm/ggml_type.h"
+#include "base/half.h"
 #include "npu/matmul_layout.h"
 #include "npu/device.h"
 #include "npu/matmul_plan.h"

@@ -1,7 +1,7 @@
 // Splitting model output into thinking, content and tool calls, piece by piece as it streams.
 #include <doctest/doctest.h>
 
-#include "llm/template/output_parser.h"
+#include "chat/output_parser.h"
 
 using namespace rockllm;
 using nlohmann::json;

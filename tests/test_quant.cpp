@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "llm/ggml_type.h"
+#include "base/half.h"
 #include "llm/quant/quantize.h"
 
 using namespace rockllm;

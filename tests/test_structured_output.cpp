@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/generation.h"
-#include "llm/grammar/json_schema_grammar.h"
-#include "llm/grammar/token_constraint.h"
+#include "grammar/json_schema_grammar.h"
+#include "grammar/token_constraint.h"
 #include "llm/model.h"
 #include "llm/transformer.h"
 #include "test_support.h"

@@ -1,4 +1,5 @@
 #include "llm/kernels/vec_dot.h"
+#include "base/half.h"
 
 #include <algorithm>
 #include <cmath>

@@ -3,6 +3,7 @@
 // Each function carries its own target attribute; vec_dot_for() hands them out only when the CPU
 // reports dotprod (HWCAP_ASIMDDP).
 #include "llm/kernels/vec_dot.h"
+#include "base/half.h"
 
 #if defined(__aarch64__)
 

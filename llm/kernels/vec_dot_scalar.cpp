@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "llm/kernels/vec_dot.h"
+#include "base/half.h"
 #include "llm/quant/blocks.h"
 
 namespace rockllm::kernels {

@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "llm/quant/blocks.h"
+#include "base/half.h"
 #include "llm/quant/quantize.h"
 
 namespace rockllm::quant {

@@ -1,4 +1,5 @@
 #include "npu/backend/npu_weights.h"
+#include "base/half.h"
 
 #include <algorithm>
 #include <atomic>

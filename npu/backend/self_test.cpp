@@ -1,4 +1,5 @@
 #include "npu/backend/self_test.h"
+#include "base/half.h"
 
 #include <cmath>
 #include <cstring>

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "models/atomic_file.h"
+#include "base/atomic_file.h"
 #include "npu/regcmd.h"
 
 namespace rockllm::npu {

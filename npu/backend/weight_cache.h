@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "llm/mapped_file.h"
+#include "base/mapped_file.h"
 #include "npu/backend/npu_weights.h"
 
 namespace rockllm::npu {

@@ -1,4 +1,4 @@
-#include "llm/template/jinja_builtins.h"
+#include "chat/jinja_builtins.h"
 
 #include <algorithm>
 #include <cctype>

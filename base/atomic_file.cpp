@@ -1,4 +1,4 @@
-#include "models/atomic_file.h"
+#include "base/atomic_file.h"
 
 #include <cerrno>
 #include <cstring>

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "llm/template/jinja_value.h"
+#include "chat/jinja_value.h"
 
 namespace rockllm::jinja {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "llm/template/jinja_value.h"
+#include "chat/jinja_value.h"
 
 namespace rockllm::jinja {
 

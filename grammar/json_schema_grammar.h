@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "llm/grammar/grammar.h"
+#include "grammar/grammar.h"
 
 namespace rockllm {
 

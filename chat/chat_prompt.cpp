@@ -1,4 +1,4 @@
-#include "llm/template/chat_prompt.h"
+#include "chat/chat_prompt.h"
 
 namespace rockllm {
 

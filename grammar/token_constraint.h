@@ -20,8 +20,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "llm/grammar/grammar.h"
-#include "llm/grammar/lazy_dfa.h"
+#include "grammar/grammar.h"
+#include "grammar/lazy_dfa.h"
+#include "llm/token_filter.h"
 
 namespace rockllm {
 
@@ -49,20 +50,20 @@ struct ConstraintStats {
     int64_t check_ns = 0, mask_ns = 0;
 };
 
-class TokenConstraint {
+class TokenConstraint final : public TokenFilter {
 public:
     // grammar and vocabulary must outlive the constraint. token_budget: tokens that may still be
     // generated (< 0: no limit).
     TokenConstraint(const Grammar& grammar, const SortedVocabulary& vocabulary, std::vector<int32_t> end_tokens,
                     int64_t token_budget);
 
-    bool allows(int32_t token);
+    bool allows(int32_t token) override;
     // Sets the logits of refused tokens to -infinity; false when no token is allowed.
-    bool mask(std::span<float> logits);
+    bool mask(std::span<float> logits) override;
     // Follows a token; throws std::logic_error for one that is not allowed.
-    void accept(int32_t token);
+    void accept(int32_t token) override;
     // The answer is complete and nothing may follow it.
-    bool finished() const { return dfa_.accepting(state_) && !dfa_.can_continue(state_); }
+    bool finished() const override { return dfa_.accepting(state_) && !dfa_.can_continue(state_); }
     // The fewest bytes a complete answer needs from the start.
     int32_t min_answer_bytes() const { return min_answer_bytes_; }
 

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "llm/template/jinja_value.h"
+#include "chat/jinja_value.h"
 
 namespace rockllm::jinja {
 

@@ -1,4 +1,4 @@
-#include "llm/template/output_parser.h"
+#include "chat/output_parser.h"
 
 #include <cctype>
 #include <random>

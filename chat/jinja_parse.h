@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "llm/template/jinja_ast.h"
+#include "chat/jinja_ast.h"
 
 namespace rockllm::jinja {
 

@@ -2,9 +2,9 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "llm/template/jinja.h"
-#include "llm/template/jinja_ast.h"
-#include "llm/template/jinja_parse.h"
+#include "chat/jinja.h"
+#include "chat/jinja_ast.h"
+#include "chat/jinja_parse.h"
 
 namespace rockllm::jinja {
 

@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "llm/template/go_template.h"
-#include "llm/template/jinja.h"
+#include "chat/go_template.h"
+#include "chat/jinja.h"
 
 namespace rockllm {
 

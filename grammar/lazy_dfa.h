@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "llm/grammar/grammar.h"
+#include "grammar/grammar.h"
 
 namespace rockllm {
 

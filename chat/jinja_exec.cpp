@@ -3,10 +3,10 @@
 #include <climits>
 #include <cmath>
 
-#include "llm/template/jinja.h"
-#include "llm/template/jinja_ast.h"
-#include "llm/template/jinja_builtins.h"
-#include "llm/template/jinja_parse.h"
+#include "chat/jinja.h"
+#include "chat/jinja_ast.h"
+#include "chat/jinja_builtins.h"
+#include "chat/jinja_parse.h"
 
 namespace rockllm::jinja {
 

@@ -1,4 +1,4 @@
-#include "mapped_file.h"
+#include "base/mapped_file.h"
 
 #include <cerrno>
 #include <cstring>
