@@ -273,9 +273,13 @@ ROCKLLM_AVX2 void axpy_f16_avx2(int64_t n, float a, const uint16_t* x, float* y)
     for (; i < n; ++i) y[i] += a * half_to_float(x[i]);
 }
 
+// Asked once: the kernels are chosen for every matrix product, and (below) cpuid traps to the
+// hypervisor in a virtual machine, tens of microseconds each time.
 static bool vnni_available() {
-    return avx2_available() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+    static const bool available = avx2_available() && __builtin_cpu_supports("avx512f") &&
+                                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+                                  __builtin_cpu_supports("avx512vnni");
+    return available;
 }
 
 VecDotTileFn vnni_vec_dot_tile(GgmlType type) {
@@ -294,7 +298,10 @@ bool f16c_available() {
     return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 29)) != 0;
 }
 
-bool avx2_available() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c_available(); }
+bool avx2_available() {
+    static const bool available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c_available();
+    return available;
+}
 
 VecDotFn avx2_vec_dot(GgmlType type) {
     if (!avx2_available()) return nullptr;

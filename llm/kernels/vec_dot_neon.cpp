@@ -174,7 +174,10 @@ ROCKLLM_DOTPROD float dot_f32(int64_t n, const void* w, const void* a) {
 
 }  // namespace
 
-bool neon_dotprod_available() { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+bool neon_dotprod_available() {
+    static const bool available = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;  // asked once, as on x86
+    return available;
+}
 
 VecDotFn neon_vec_dot(GgmlType type) {
     if (!neon_dotprod_available()) return nullptr;
