@@ -265,6 +265,8 @@ void check_architecture(const std::string& shape, const std::string& quant, doub
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 // F32 weights: only float32 rounding separates the engine from the float64 reference.
 TEST_CASE("architecture llama: forward pass equals the float64 reference (F32)") { check_architecture("tiny-llama", "F32", 1e-3); }
 TEST_CASE("architecture qwen2: forward pass equals the float64 reference (F32)") { check_architecture("tiny-qwen2", "F32", 1e-3); }
@@ -330,3 +332,5 @@ TEST_CASE("embeddings: hidden states and mean/last/CLS pooling equal the float64
     }
     CHECK_THROWS_AS(embed(transformer, std::vector<int32_t>{}, Pooling::Mean), std::invalid_argument);
 }
+
+TEST_SUITE_END();

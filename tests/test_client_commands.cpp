@@ -29,6 +29,8 @@ Output cli(const Daemon& daemon, const std::string& args, const std::string& inp
 
 }  // namespace
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("client commands: create, list, run, ps, show, cp, rm, stop") {
     Daemon daemon({}, /*with_stories=*/false);
     rockllm::test::ScratchDir dir;
@@ -93,3 +95,5 @@ TEST_CASE("client commands: no server running says how to start one") {
     CHECK(WEXITSTATUS(status) == 1);
     CHECK(rockllm::test::read_text(dir.file("err")).find("rockllm serve") != std::string::npos);
 }
+
+TEST_SUITE_END();

@@ -53,6 +53,8 @@ Conversation conversation(const std::string& name) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("family chat templates: Llama 3.x, Qwen2.5, Qwen3 and Mistral with system prompts, turns, tools and tool results") {
     int cases = 0;
     for (const std::string family : {"llama3", "qwen2.5", "qwen3", "mistral"}) {
@@ -81,3 +83,5 @@ TEST_CASE("family chat templates: tool text is escaped and ordered as Ollama's G
           R"({"type":"function","function":{"name":"f","description":"","parameters":{"type":"object","properties":{"a":{"type":"integer","enum":[1,2]},"b":{"type":"string","description":"x \u003c y \u0026 z"}}}}})"
           R"({"a":"\u003cb\u003e","z":1})");
 }
+
+TEST_SUITE_END();

@@ -48,6 +48,8 @@ std::vector<std::string> testdata_seeds(const std::string& target) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("fuzz targets: kept regression inputs and test-data seeds run through every target without a crash") {
     const fs::path regressions = fs::path(ROCKLLM_SOURCE_DIR) / "tests" / "fuzz" / "regressions";
     std::map<std::string, size_t> counts;
@@ -66,3 +68,5 @@ TEST_CASE("fuzz targets: kept regression inputs and test-data seeds run through 
     CHECK(counts["gguf"] >= 12);
     CHECK(counts["go_template"] >= 20);
 }
+
+TEST_SUITE_END();

@@ -38,6 +38,8 @@ Run run_rockllm(const std::vector<std::string>& args) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("rockllm generate prints exactly the greedy continuation of the reference") {
     const auto reference = nlohmann::json::parse(rockllm::test::read_text(testdata("models/stories260K.greedy.json")));
     for (const auto& c : reference.at("cases")) {
@@ -139,3 +141,5 @@ TEST_CASE("rockllm generate --backend npu on the simulated NPU: fp16 prints the 
     CHECK(bad.exit_code == 2);
     CHECK(bad.err.find("the backend must be auto, npu or cpu") != std::string::npos);
 }
+
+TEST_SUITE_END();

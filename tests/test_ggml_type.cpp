@@ -19,6 +19,8 @@ using CompilerHalf = __fp16;
 using CompilerHalf = _Float16;
 #endif
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("ggml type table: geometry of the common types") {
     CHECK(ggml_type_info(GgmlType::F32).block_bytes == 4);
     CHECK(ggml_type_info(GgmlType::Q8_0).block_size == 32);
@@ -82,3 +84,5 @@ TEST_CASE("bf16 -> fp32 is the upper half of the float") {
     CHECK(bf16_to_fp32(0xc000) == -2.0f);
     CHECK(bf16_to_fp32(0x0000) == 0.0f);
 }
+
+TEST_SUITE_END();

@@ -10,6 +10,8 @@
 using namespace rockllm;
 using rockllm::test::testdata;
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("GGUF reader: stories260K header, metadata and tensors") {
     const gguf::File f = gguf::File::open(testdata("models/stories260K.gguf"));
     CHECK(f.version() == 3);
@@ -155,3 +157,5 @@ TEST_CASE("GGUF reader: file-level errors") {
     { std::ofstream(dir.file("empty.gguf")); }
     CHECK_THROWS_WITH(gguf::File::open(dir.file("empty.gguf")), doctest::Contains("empty"));
 }
+
+TEST_SUITE_END();

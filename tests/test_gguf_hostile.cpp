@@ -59,6 +59,8 @@ constexpr uint32_t kF32 = 0, kQ8_0 = 8;
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("hostile GGUF: a real file truncated at every header offset and throughout its data") {
     const std::vector<uint8_t> full = rockllm::test::read_bytes(rockllm::test::testdata("models/stories260K.gguf"));
     const gguf::File whole = gguf::File::parse(full);
@@ -218,3 +220,5 @@ TEST_CASE("hostile GGUF: flipping any single header byte never crashes") {
     }
     CHECK(rejected > header);  // most flips hit a length, count, type or offset
 }
+
+TEST_SUITE_END();

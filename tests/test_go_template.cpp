@@ -18,6 +18,8 @@ std::string run(const std::string& text, const json& data = json::object()) { re
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("Go templates: text, fields, trimming, comments") {
     CHECK(run("plain text") == "plain text");
     CHECK(run("Hello, {{ .Name }}!", {{"Name", "Ann"}}) == "Hello, Ann!");
@@ -126,3 +128,5 @@ TEST_CASE("chat templates: legacy .Prompt/.Response templates run per turn and s
     CHECK(infill.supports_insert());
     CHECK(infill.render_infill("def f(", "return x") == "<PRE> def f( <SUF>return x <MID>");
 }
+
+TEST_SUITE_END();

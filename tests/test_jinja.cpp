@@ -31,6 +31,8 @@ std::string error_of(const std::string& source, const ordered_json& variables = 
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("jinja: expressions, filters, tests and Python's printing of values") {
     CHECK(render("{{ 1 + 2 * 3 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ 2 ** 10 }} {{ 1 / 4 }}") == "7 3 -4 1 1024 0.25");
     CHECK(render("{{ 'a' ~ 1 ~ none }} {{ 'ab' * 2 }} {{ [1, 'x', none, true, 2.5] }} {{ {'k': 'v'} }}") ==
@@ -208,3 +210,5 @@ TEST_CASE("jinja corpus: every real chat template renders six conversations exac
     MESSAGE(templates.size() << " templates x " << contexts.size() << " conversations: " << rendered << " rendered identically, "
                               << refused_by_both << " refused by both (the template raises for that conversation)");
 }
+
+TEST_SUITE_END();

@@ -60,6 +60,8 @@ std::vector<double> activation_values(GgmlType type, const std::vector<uint8_t>&
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("scalar kernels equal a float64 dot of the dequantized operands") {
     std::mt19937 rng(5);
     const int64_t n = 1024;
@@ -128,7 +130,7 @@ TEST_CASE("SIMD kernels equal their scalar twins") {
     CHECK(simd_kernels >= 5);  // F32, F16, Q8_0, Q4_0, Q4_K, Q6_K have SIMD versions
 }
 
-TEST_CASE("matmul: threads and batches give exactly the single-dot results") {
+TEST_CASE("matmul: threads and batches give exactly the single-dot results" * doctest::test_suite("unit-threads")) {
     std::mt19937 rng(3);
     ThreadPool pool(3);
     for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16, GgmlType::Q5_1}) {
@@ -156,7 +158,7 @@ TEST_CASE("matmul: threads and batches give exactly the single-dot results") {
     }
 }
 
-TEST_CASE("thread pool: every index runs once per call, many calls in a row") {
+TEST_CASE("thread pool: every index runs once per call, many calls in a row" * doctest::test_suite("unit-threads")) {
     ThreadPool pool(4);
     CHECK(pool.size() == 4);
     std::vector<std::atomic<int>> hits(1000);
@@ -170,3 +172,5 @@ TEST_CASE("thread pool: every index runs once per call, many calls in a row") {
     single.run([&](int i, int n) { calls += (i == 0 && n == 1); });
     CHECK(calls == 1);
 }
+
+TEST_SUITE_END();

@@ -30,6 +30,8 @@ TransformerOptions f32_cache(int64_t n_ctx) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("stories260K: configuration") {
     const Model model = Model::load(stories());
     const ModelConfig& c = model.config;
@@ -207,3 +209,5 @@ TEST_CASE("model loading: missing tensors and wrong shapes are named") {
     const Model tied = Model::load(rebuild("output.weight", ""));
     CHECK(tied.output.data == tied.token_embedding.data);
 }
+
+TEST_SUITE_END();

@@ -12,6 +12,8 @@
 using namespace rockllm;
 namespace fs = std::filesystem;
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("model names: defaults, display forms and case-insensitive identity") {
     const auto n = ModelName::parse("llama3.2");
     CHECK(n.host == "registry.ollama.ai");
@@ -192,3 +194,5 @@ TEST_CASE("store: temporary files of interrupted writes are removed once stale, 
     CHECK(fs::exists(fresh));
     CHECK(fs::exists(partial));  // a download to resume, not ours to drop
 }
+
+TEST_SUITE_END();

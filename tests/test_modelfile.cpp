@@ -10,6 +10,8 @@
 using namespace rockllm;
 using nlohmann::json;
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("Modelfile: instructions, quoting, multi-line blocks, comments") {
     const Modelfile m = parse_modelfile(R"(# a comment
 FROM ./stories260K.gguf
@@ -100,3 +102,5 @@ TEST_CASE("keep_alive: Go durations, seconds, negative is forever") {
     CHECK(keep_alive_from_env("-1").forever);
     CHECK(keep_alive_from_env("24h").duration == hours(24));
 }
+
+TEST_SUITE_END();

@@ -72,6 +72,8 @@ TransformerOptions options(int64_t n_ctx) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("npu-threads");
+
 TEST_CASE("npu backend: stories260K greedy on three simulated cores, fp16 exact and int8 within the stated agreement") {
     const Reference ref = once_upon_a_time();
     REQUIRE(ref.ids.size() >= 200);
@@ -257,3 +259,5 @@ TEST_CASE("npu accuracy: per-layer cosine similarity and next-token agreement ag
     const AccuracyReport r = compare_backends(reference, wrong, std::vector<int32_t>{1, 50, 60, 70}, 8);
     CHECK(r.layers.back().cosine_min < 0.5);
 }
+
+TEST_SUITE_END();

@@ -24,6 +24,8 @@ Output run_rockllm(const std::string& env, const std::string& args) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("npu");
+
 TEST_CASE("NPU driver path: npu info and selftest on the simulated Rocket and rknpu devices") {
     for (const std::string driver : {"rocket", "rknpu"}) {
         CAPTURE(driver);
@@ -73,3 +75,5 @@ TEST_CASE("NPU driver path: a grid of shapes through both drivers, a job that ha
         CHECK((dropped.find("did not run") != std::string::npos || dropped.find("did not write") != std::string::npos));
     }
 }
+
+TEST_SUITE_END();

@@ -92,6 +92,8 @@ std::vector<uint32_t> run_on_simulator(const Problem& p, Simulator& sim, Arena& 
 
 }  // namespace
 
+TEST_SUITE_BEGIN("npu");
+
 TEST_CASE("NPU matmul: int8 and fp16 single tasks in the simulator equal the CPU reference") {
     int checked = 0;
     for (const MatmulType type : {MatmulType::Int8, MatmulType::Fp16})
@@ -256,3 +258,5 @@ TEST_CASE("NPU matmul: repeated calls of one shape reuse their task buffers, ano
     for (int64_t x = 0; x < s.k; ++x) reference += int64_t(p.a8[size_t(x)]) * p.b8[size_t(x)];
     CHECK(first[0] == reference);
 }
+
+TEST_SUITE_END();

@@ -11,6 +11,8 @@
 
 namespace fs = std::filesystem;
 
+TEST_SUITE_BEGIN("clients");
+
 TEST_CASE("official clients: ollama-js and openai-node against rockllm serve") {
     const fs::path clients = ROCKLLM_NPM_CLIENTS_DIR;
     if (!fs::exists(clients / "node_modules/ollama") || !fs::exists(clients / "node_modules/openai"))
@@ -38,3 +40,5 @@ TEST_CASE("official clients: ollama-js and openai-node against rockllm serve") {
     CHECK_MESSAGE(WEXITSTATUS(status) == 0, output << "\n--- serve log ---\n" << daemon.log());
     CHECK(output.find("checks passed") != std::string::npos);
 }
+
+TEST_SUITE_END();

@@ -25,6 +25,8 @@ OutputDelta feed(OutputParser& p, const std::string& text, size_t piece, std::ve
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("output parser: thinking goes to thinking, whatever the piece boundaries") {
     const OutputTags tags{"<think>", "</think>", ""};
     const std::string text = "\n<think>\nLet me add 2 and 2.\n</think>\n\nThe answer is 4.";
@@ -93,3 +95,5 @@ TEST_CASE("output parser: tags inferred from templates") {
     CHECK(tested_first.think_open == "[[");  // the printing action counts, not the test
     CHECK(tested_first.think_close == "]]");
 }
+
+TEST_SUITE_END();

@@ -134,6 +134,8 @@ std::vector<uint8_t> random_blocks(GgmlType type, int n_blocks, std::mt19937& rn
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("dequantization agrees bit for bit with the format definitions on random blocks") {
     std::mt19937 rng(1234);
     for (GgmlType type : kTypes) {
@@ -217,3 +219,5 @@ TEST_CASE("quantizers handle all-zero and constant rows") {
     CHECK_THROWS_AS(quant::quantize_row(GgmlType::Q8_0, x.data(), q.data(), 33), std::invalid_argument);
     CHECK_THROWS_AS(quant::dequantize_row(GgmlType::IQ2_XXS, q.data(), y.data(), 256), std::invalid_argument);
 }
+
+TEST_SUITE_END();

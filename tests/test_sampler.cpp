@@ -27,6 +27,8 @@ std::map<int32_t, int> histogram(Sampler& s, const std::vector<float>& logits, i
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("sampler: temperature 0 is greedy whatever the other options") {
     const std::vector<float> logits = {0.1f, 2.5f, 2.4f, -1.0f};
     SamplerOptions o = opts(0.0f);
@@ -172,3 +174,5 @@ TEST_CASE("stop sequences: spanning pieces, never emitting a partial stop string
     StopSequenceFilter none({});
     CHECK(none.push("anything") == "anything");
 }
+
+TEST_SUITE_END();

@@ -14,6 +14,8 @@ using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::post;
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("serve: liveness, version, model list, errors, generate (raw, streamed and not), load/unload, shutdown") {
     Daemon daemon;
     httplib::Client c = daemon.client();
@@ -173,3 +175,5 @@ TEST_CASE("serve: SIGTERM ends running streams with a last line and exits 0") {
     REQUIRE(!lines.empty());
     CHECK(lines.back() == json{{"error", "the server is shutting down"}});
 }
+
+TEST_SUITE_END();

@@ -25,6 +25,8 @@ Reference once_upon_a_time() {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("serve: /api/chat and templated /api/generate render the model's template") {
     Daemon daemon({}, /*with_stories=*/false);
     httplib::Client c = daemon.client();
@@ -347,3 +349,5 @@ TEST_CASE("serve: a model whose only template is the GGUF's Jinja chat template"
     CHECK(post(c, "/api/generate", R"({"model":"broken","prompt":"Once","raw":true,"stream":false,"options":{"num_predict":2}})", 200)
               .at("eval_count") == 2);
 }
+
+TEST_SUITE_END();

@@ -50,6 +50,8 @@ int status_of(const std::string& response) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("serve: bodies too large, unannounced, truncated or malformed are refused before harm") {
     Daemon daemon(rockllm::test::Env{{"OLLAMA_CONTEXT_LENGTH", "128"}});  // a small window keeps the capped answer below short
     httplib::Client c = daemon.client();
@@ -184,3 +186,5 @@ TEST_CASE("serve: path-like model names get the same answer whether or not the p
     const json long_name = post(c, "/api/show", json{{"model", std::string(5000, 'a')}}.dump(), 400);
     CHECK(long_name.contains("error"));
 }
+
+TEST_SUITE_END();

@@ -30,6 +30,8 @@ json tags(httplib::Client& c) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("serve: blobs upload with digest checks, create, show, copy and delete models") {
     Daemon daemon({}, /*with_stories=*/false);
     httplib::Client c = daemon.client();
@@ -206,3 +208,5 @@ TEST_CASE("serve: /api/embed and /api/embeddings") {
     for (size_t i = 0; i < raw.size(); ++i) CHECK(raw[i].get<double>() / raw_norm == doctest::Approx(v[i].get<double>()).epsilon(1e-4));
     CHECK(post(c, "/api/embeddings", R"({"model":"stories","prompt":""})", 200).at("embedding") == json::array());
 }
+
+TEST_SUITE_END();

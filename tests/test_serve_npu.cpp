@@ -39,6 +39,8 @@ int count(const std::string& haystack, const std::string& needle) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("npu-threads");
+
 TEST_CASE("serve on the simulated NPU: fp16 reproduces the reference, the three cores work, KV pages come back after 100 requests") {
     for (const char* driver : {"rocket", "rknpu"}) {
         CAPTURE(driver);
@@ -109,3 +111,5 @@ TEST_CASE("serve on the simulated NPU: an NPU that fails its start-up self-test 
     CHECK(daemon.log().find("backend CPU (") != std::string::npos);
     CHECK(daemon.stop() == 0);
 }
+
+TEST_SUITE_END();

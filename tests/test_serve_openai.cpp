@@ -32,6 +32,8 @@ std::vector<uint8_t> base64_decode(const std::string& text) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("serve: OpenAI-compatible /v1 routes") {
     Daemon daemon;
     httplib::Client c = daemon.client();
@@ -122,3 +124,5 @@ TEST_CASE("serve: OpenAI-compatible /v1 routes") {
     CHECK(post(c, "/v1/embeddings", R"({"model":"stories","input":"x","dimensions":-3})", 400).at("error").at("message") ==
           "dimensions must be a non-negative integer");
 }
+
+TEST_SUITE_END();

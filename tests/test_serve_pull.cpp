@@ -27,6 +27,8 @@ std::vector<json> pull(httplib::Client& c, const std::string& name) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("serve: pull from a registry, resuming a cut download and refusing a corrupt blob") {
     LocalRegistry registry;
     const std::string gguf = rockllm::test::read_text(rockllm::test::testdata("models/stories260K.gguf"));
@@ -129,3 +131,5 @@ TEST_CASE("serve: pull from a registry, resuming a cut download and refusing a c
     CHECK(post(c, "/api/pull", json{{"name", name}, {"insecure", true}, {"stream", false}}.dump(), 200).at("status") == "success");
     CHECK(json::parse(c.Get("/api/tags")->body).at("models").size() == 1);
 }
+
+TEST_SUITE_END();

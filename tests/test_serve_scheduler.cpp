@@ -31,6 +31,8 @@ std::string long_generation(int num_predict, bool stream) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("serve: keep_alive decides how long a model stays loaded, /api/ps reports it") {
     Daemon daemon(rockllm::test::Env{{"OLLAMA_KEEP_ALIVE", "10m"}});
     httplib::Client c = daemon.client();
@@ -144,3 +146,5 @@ TEST_CASE("serve: a model that cannot fit into memory is refused with Ollama's m
     CHECK(error.rfind("model requires more system memory", 0) == 0);
     CHECK(ps(c).empty());
 }
+
+TEST_SUITE_END();

@@ -104,6 +104,8 @@ std::string violation(const json& value, const json& schema, const json& root) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("grammar: matching, repetition through right recursion, fewest remaining bytes") {
     Grammar g;
     const int32_t digit = g.add("digit", {{Grammar::byte_set("0-9")}});
@@ -320,3 +322,5 @@ TEST_CASE("structured outputs on stories260K: 100 sampled answers under each of 
     }
     MESSAGE(ended_by_model << " of 300 answers ended before their token budget");
 }
+
+TEST_SUITE_END();

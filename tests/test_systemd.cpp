@@ -59,6 +59,8 @@ private:
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("systemd: the unit verifies cleanly, and the check would catch a mistake") {
     rockllm::test::ScratchDir dir;
     // verify checks that ExecStart exists: point it at the binary under test.
@@ -123,3 +125,5 @@ TEST_CASE("systemd: the daemon notifies READY=1, pings the watchdog and says STO
     }
     CHECK(stopping);
 }
+
+TEST_SUITE_END();

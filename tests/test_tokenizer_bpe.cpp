@@ -40,6 +40,8 @@ void check_bpe_vocabulary(const std::string& name) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("BPE tokenizer: GPT-2 vocabulary") { check_bpe_vocabulary("gpt-2"); }
 TEST_CASE("BPE tokenizer: MPT vocabulary") { check_bpe_vocabulary("mpt"); }
 TEST_CASE("BPE tokenizer: StarCoder vocabulary") { check_bpe_vocabulary("starcoder"); }
@@ -112,3 +114,5 @@ TEST_CASE("tokenizer.json import: bad files are clear errors") {
     { std::ofstream(dir.file("nomerges.json")) << R"({"model": {"type": "BPE", "vocab": {"a": 0}}})"; }
     CHECK_THROWS_WITH(read_hf_tokenizer_json(dir.file("nomerges.json"), "gpt2"), doctest::Contains("merges"));
 }
+
+TEST_SUITE_END();

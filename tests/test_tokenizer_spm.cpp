@@ -33,6 +33,8 @@ void check_vectors(const std::string& gguf_path, const std::string& vectors_path
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("SentencePiece tokenizer: llama.cpp vectors for stories260K") {
     check_vectors(testdata("models/stories260K.gguf"), testdata("models/stories260K.gguf"));
 }
@@ -130,3 +132,5 @@ TEST_CASE("UTF-8 stream holds back split characters") {
     CHECK(complete_utf8_prefix("\xE2\x96") == 0);
     CHECK(complete_utf8_prefix("\xE2\x96\x81") == 3);
 }
+
+TEST_SUITE_END();

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Cross-builds rockllm for arm64 (the boards) with cmake/aarch64-linux-gnu.cmake and packages it
 # as rockllm_<version>_arm64.deb; then shows the package and runs the arm64 binary's usage under
-# qemu-user. Needs tools/install-deps.sh --aarch64. Usage: tools/build-arm64-package.sh [BUILD_DIR]
+# qemu-user. Needs tools/install-deps.sh --aarch64.
+# Usage: tools/build-arm64-package.sh [--configure-only] [BUILD_DIR]   (default build-arm64; with
+# --configure-only it prepares the sysroot and configures, for tools/test-aarch64.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-build-arm64-package}
+configure_only=0
+if [ "${1:-}" = "--configure-only" ]; then configure_only=1; shift; fi
+out=${1:-build-arm64}
 sysroot="$(pwd)/$out/sysroot"
 
 # sentencepiece (and protobuf-lite, which it links) for arm64, extracted rather than installed:
@@ -20,8 +24,9 @@ fi
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 export ROCKLLM_ARM64_SYSROOT="$sysroot"
-cmake -S . -B "$out" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DROCKLLM_BUILD_TESTS=OFF \
+cmake -S . -B "$out" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DROCKLLM_BUILD_TESTS=OFF -DROCKLLM_ENGINE_TESTS=ON \
   -DCMAKE_TOOLCHAIN_FILE="$(pwd)/cmake/aarch64-linux-gnu.cmake" >/dev/null
+[ "$configure_only" = 1 ] && exit 0
 cmake --build "$out" -j "$(nproc)"
 file "$out/rockllm"
 rm -f "$out"/rockllm_*.deb

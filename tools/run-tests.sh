@@ -2,9 +2,9 @@
 # Builds rockllm and runs the whole test suite with CTest.
 #   tools/run-tests.sh              release build in build/
 #   tools/run-tests.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
-#   tools/run-tests.sh --tsan       ThreadSanitizer build in build-tsan/: the tests that run threads
-#                                   (the daemon's scheduler and streaming, the thread pool, the matmul threads,
-#                                   the NPU backend's core workers, serve on the simulated NPU)
+#   tools/run-tests.sh --tsan       ThreadSanitizer build in build-tsan/: the tests labelled serve, clients,
+#                                   unit-threads and npu-threads (the daemon's scheduler and streaming, the
+#                                   thread pool, the matmul threads, the NPU backend's core workers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ if [ "${1:-}" = "--sanitize" ]; then
 elif [ "${1:-}" = "--tsan" ]; then
   build_dir=build-tsan
   cmake_args=("${sanitizer_flags[@]}" -DROCKLLM_TSAN=ON)
-  ctest_args=(-R "^serve|^official clients|^client commands|^thread pool|^matmul|^npu backend")
+  ctest_args=(-L "serve|threads|clients")  # the labels of the tests that run threads (tests/CMakeLists.txt)
 fi
 
 generator=()
