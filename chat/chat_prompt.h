@@ -50,7 +50,6 @@ public:
     std::string render_infill(const std::string& prompt, const std::string& suffix) const;
 
     const std::string& text() const { return text_; }
-    bool is_jinja() const { return jinja_ != nullptr; }
     bool supports_tools() const;
     bool supports_insert() const;
     bool supports_thinking() const;

@@ -28,7 +28,6 @@ public:
     ApiClient();
     ~ApiClient();
 
-    const std::string& base_url() const { return base_url_; }
 
     nlohmann::json get(const std::string& path);
     nlohmann::json post(const std::string& path, const nlohmann::json& body);

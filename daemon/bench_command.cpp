@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/command_line.h"
-#include "daemon/command_npu.h"
+#include "daemon/command_backend.h"
 #include "daemon/format_bench.h"
 #include "llm/model.h"
 #include "llm/synthetic_model.h"
@@ -99,7 +99,7 @@ int run_bench_command(const std::vector<std::string>& args) {
     for (int g : gen_lengths) max_len = std::max(max_len, g);
 
     // The NPU when asked for (or found, with auto); bench reports the timing model's projection for it.
-    CommandNpu npu = npu_for_command(model, cl.get("backend"));
+    CommandBackend npu = backend_for_command(model, cl.get("backend"));
     npu::NpuModel* npu_model = npu.model.get();
     const std::string backend_label = npu_model ? std::string("npu-") + npu::matmul_type_name(npu_model->type()) : "cpu";
     nlohmann::json projections = nlohmann::json::array();

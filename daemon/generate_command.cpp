@@ -6,7 +6,7 @@
 #include <random>
 
 #include "daemon/command_line.h"
-#include "daemon/command_npu.h"
+#include "daemon/command_backend.h"
 #include "llm/generation.h"
 #include "llm/model.h"
 #include "tokenizer/tokenizer.h"
@@ -65,7 +65,7 @@ int run_generate_command(const std::vector<std::string>& args) {
     transformer_options.n_threads = static_cast<int>(cl.get_int("threads", 0));
     if (transformer_options.n_threads < 0 || transformer_options.n_threads > 256)
         throw UsageError("--threads must be between 0 (automatic) and 256");
-    const CommandNpu npu = npu_for_command(model, cl.get("backend"));
+    const CommandBackend npu = backend_for_command(model, cl.get("backend"));
     Transformer transformer(model, transformer_options, npu.model ? npu.model->make_backend(transformer_options.isa) : nullptr);
     std::unique_ptr<Sampler> sampler;
     try {

@@ -46,7 +46,6 @@ public:
     const std::vector<GrammarSequence>& alternatives(int32_t rule) const { return rules_[static_cast<size_t>(rule)]; }
     const std::string& name(int32_t rule) const { return names_[static_cast<size_t>(rule)]; }
     int32_t rule_count() const { return static_cast<int32_t>(rules_.size()); }
-    int32_t min_length(int32_t rule) const { return min_length_[static_cast<size_t>(rule)]; }
     // The grammar in a GBNF-like notation, for logs and error messages.
     std::string describe() const;
 

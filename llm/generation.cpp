@@ -8,16 +8,6 @@
 
 namespace rockllm {
 
-const char* stop_reason_name(StopReason reason) {
-    switch (reason) {
-        case StopReason::EndToken: return "stop";
-        case StopReason::Length: return "length";
-        case StopReason::ContextFull: return "context full";
-        case StopReason::Cancelled: return "cancelled";
-    }
-    return "unknown";
-}
-
 GenerationResult generate(Transformer& transformer, std::span<const int32_t> prompt, Sampler& sampler,
                           const GenerationOptions& options, const std::function<bool(int32_t)>& on_token) {
     if (prompt.empty()) throw std::invalid_argument("the prompt has no tokens (the model needs at least one)");

@@ -19,7 +19,6 @@ struct GenerationOptions {
 };
 
 enum class StopReason { EndToken, Length, ContextFull, Cancelled };
-const char* stop_reason_name(StopReason reason);
 
 struct GenerationResult {
     StopReason reason = StopReason::Length;

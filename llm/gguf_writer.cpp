@@ -23,7 +23,6 @@ public:
         put<uint64_t>(s.size());
         out_.insert(out_.end(), s.begin(), s.end());
     }
-    void put_bytes(const std::vector<uint8_t>& bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
     void pad_to(uint64_t alignment) {
         while (out_.size() % alignment != 0) out_.push_back(0);
     }

@@ -85,7 +85,6 @@ public:
     void reserve(int64_t n_positions);
     // Gives every page back: the sequence is over.
     void clear();
-    int64_t pages_held() const { return static_cast<int64_t>(pages_.size()); }
 
     // Raw storage of one position's keys or values (kv_dim elements of type()); pos < reserved.
     void* key(int64_t layer, int64_t pos) { return pages_[static_cast<size_t>(pos >> page_shift_)] + key_offset(layer, pos); }

@@ -1,4 +1,4 @@
-#include "daemon/command_npu.h"
+#include "daemon/command_backend.h"
 
 #include <cstdio>
 #include <stdexcept>
@@ -7,14 +7,14 @@
 
 namespace rockllm {
 
-CommandNpu npu_for_command(const Model& model, const std::optional<std::string>& backend_flag) {
+CommandBackend backend_for_command(const Model& model, const std::optional<std::string>& backend_flag) {
     npu::BackendChoice choice;
     try {
         choice = npu::backend_choice(backend_flag);
     } catch (const std::invalid_argument& e) {
         throw UsageError(std::string("--backend: ") + e.what());
     }
-    CommandNpu out;
+    CommandBackend out;
     out.startup = npu::start_npu(choice);
     if (choice == npu::BackendChoice::Npu && !out.startup.cores) throw std::runtime_error("--backend npu: " + out.startup.reason);
     if (!out.startup.cores) {

@@ -1,4 +1,4 @@
-// The NPU for the commands that run one model file (generate, bench): chosen with --backend (or
+// The backend for the commands that run one model file (generate, bench): chosen with --backend (or
 // ROCKLLM_BACKEND), brought up and checked, and the model's matrices placed on it. An explicit
 // `--backend npu` that cannot be had is an error; with auto, a machine without an NPU runs on the
 // CPU quietly, and one whose NPU fails its self-test says so on stderr.
@@ -13,12 +13,12 @@
 
 namespace rockllm {
 
-struct CommandNpu {
+struct CommandBackend {
     npu::NpuStartup startup;               // startup.cores outlives model
     std::unique_ptr<npu::NpuModel> model;  // null: the CPU
 };
 
 // Throws UsageError for a bad --backend, std::runtime_error when --backend npu cannot be had.
-CommandNpu npu_for_command(const Model& model, const std::optional<std::string>& backend_flag);
+CommandBackend backend_for_command(const Model& model, const std::optional<std::string>& backend_flag);
 
 }  // namespace rockllm
