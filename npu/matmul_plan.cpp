@@ -30,7 +30,7 @@ MatmulPlan plan_matmul(MatmulShape s, MatmulType type) {
     MatmulPlan plan{s, type, 0, 0, 0, {}};
     plan.block_k = std::min(padded.k, kMaxBlockK);
     plan.block_n = std::min(padded.n, kMaxBlockN);
-    const int64_t rows_in_banks = (kCbufBanks - 1) * kCbufBankBytes / (plan.block_k * bpe) / 4 * 4;
+    const int64_t rows_in_banks = (cna::kCbufBanks - 1) * cna::kCbufBankBytes / (plan.block_k * bpe) / 4 * 4;
     plan.block_m = std::min({round_up(s.m, 4), rows_in_banks, kMaxBlockM});
     const int64_t tiles = (s.m + plan.block_m - 1) / plan.block_m * ((s.n + plan.block_n - 1) / plan.block_n) *
                           ((s.k + plan.block_k - 1) / plan.block_k);

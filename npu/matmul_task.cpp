@@ -7,7 +7,6 @@ namespace rockllm::npu {
 namespace {
 
 constexpr uint32_t kBurst16 = 15;
-constexpr uint32_t kOutputToMemory = 2;  // DPU output_mode
 
 uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 
@@ -21,12 +20,12 @@ void check_address(const char* what, uint64_t address, size_t bytes) {
 
 int data_banks_for(MatmulShape p, MatmulType type) {
     const int64_t bytes = p.m * p.k * static_cast<int64_t>(input_bytes(type));
-    return static_cast<int>((bytes + kCbufBankBytes - 1) / kCbufBankBytes);
+    return static_cast<int>((bytes + cna::kCbufBankBytes - 1) / cna::kCbufBankBytes);
 }
 
 bool fits_one_task(MatmulShape p, MatmulType type) {
-    return p.m >= 4 && p.m <= 1020 && p.k >= 32 && p.k * static_cast<int64_t>(input_bytes(type)) <= kCbufBankBytes &&
-           p.n >= 16 && p.n <= 8192 && data_banks_for(p, type) <= kCbufBanks - 1;
+    return p.m >= 4 && p.m <= 1020 && p.k >= 32 && p.k * static_cast<int64_t>(input_bytes(type)) <= cna::kCbufBankBytes &&
+           p.n >= 16 && p.n <= 8192 && data_banks_for(p, type) <= cna::kCbufBanks - 1;
 }
 
 std::vector<uint64_t> build_matmul_task(MatmulShape p, MatmulType type, const MatmulAddresses& a) {
@@ -60,7 +59,7 @@ std::vector<uint64_t> build_matmul_task(MatmulShape p, MatmulType type, const Ma
     r.write(cna::kWeightSize0, u32(p.n * p.k * bpe));
     r.write(cna::kWeightSize1, {{cna::kWeightBytesPerKernel, u32(p.k * bpe)}});
     r.write(cna::kWeightSize2, {{cna::kWeightWidth, 1}, {cna::kWeightHeight, 1}, {cna::kWeightKernels, u32(p.n)}});
-    r.write(cna::kCbufCon0, {{cna::kWeightBank, u32(kCbufBanks - banks)}, {cna::kDataBank, u32(banks)}});
+    r.write(cna::kCbufCon0, {{cna::kWeightBank, u32(cna::kCbufBanks - banks)}, {cna::kDataBank, u32(banks)}});
     r.write(cna::kCbufCon1, {{cna::kDataEntries, u32((p.k * bpe + 63) / 64)}});  // 64-byte units per row
     r.write(cna::kCvtCon0, {{cna::kDataSign, 1}, {cna::kCvtType, 1}, {cna::kCvtBypass, 1}});
     for (Register cvt : {cna::kCvtCon1, cna::kCvtCon2, cna::kCvtCon3, cna::kCvtCon4}) r.write(cvt, {{cna::kCvtScale, 1}});
@@ -84,7 +83,7 @@ std::vector<uint64_t> build_matmul_task(MatmulShape p, MatmulType type, const Ma
     r.write(core::kDataoutSize1, {{core::kDataoutChannelMinus1, u32(p.n - 1)}});
     r.write(core::kClipTruncate, 0).write(core::kUndocumented3030, 0);
     // DPU: straight to memory as 32-bit values, every stage bypassed.
-    r.write(dpu::kFeatureModeCfg, {{dpu::kBurstLen, kBurst16}, {dpu::kConvMode, 0}, {dpu::kOutputMode, kOutputToMemory}, {dpu::kFlyingMode, 0}});
+    r.write(dpu::kFeatureModeCfg, {{dpu::kBurstLen, kBurst16}, {dpu::kConvMode, 0}, {dpu::kOutputMode, dpu::kOutputToMemory}, {dpu::kFlyingMode, 0}});
     r.write(dpu::kDataFormat, {{dpu::kOutPrecision, out}, {dpu::kInPrecision, in}, {dpu::kProcPrecision, in}});
     r.write(dpu::kDstBaseAddr, u32(static_cast<int64_t>(a.output)));
     r.write(dpu::kDstSurfStride, u32(p.m * 16));  // one surface: M atoms of 16 bytes

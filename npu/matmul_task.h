@@ -14,8 +14,6 @@ struct MatmulAddresses {
     uint64_t feature = 0, weights = 0, output = 0;  // NPU (IOVA) addresses of the three buffers
 };
 
-constexpr int kCbufBanks = 12;
-constexpr int64_t kCbufBankBytes = 32 * 1024;
 constexpr uint64_t kIovaLimit = uint64_t{1} << 32;  // every NPU address register is 32 bits
 
 // The CBUF banks a task's feature data needs; the rest hold weights.

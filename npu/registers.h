@@ -66,6 +66,9 @@ constexpr Register kWeightSize2{Block::Cna, 0x1038};
 constexpr Field kWeightWidth{24, 5}, kWeightHeight{16, 5}, kWeightKernels{0, 14};
 constexpr Register kCbufCon0{Block::Cna, 0x1040};
 constexpr Field kWeightReuse{13, 1}, kDataReuse{12, 1}, kWeightBank{4, 4}, kDataBank{0, 4};
+// The convolution buffer the banks of CBUF_CON0 divide between feature data and weights.
+constexpr int kCbufBanks = 12;
+constexpr int64_t kCbufBankBytes = 32 * 1024;
 constexpr Register kCbufCon1{Block::Cna, 0x1044};
 constexpr Field kDataEntries{0, 13};
 constexpr Register kCvtCon0{Block::Cna, 0x104C};
@@ -115,6 +118,7 @@ constexpr Field kCubeMinus1{0, 13};
 constexpr Register kDataCubeChannel{Block::Dpu, 0x403C};
 constexpr Field kOrigChannelMinus1{16, 13}, kChannelMinus1{0, 13};
 constexpr Register kBsCfg{Block::Dpu, 0x4040};
+constexpr uint32_t kOutputToMemory = 2;  // output_mode of FEATURE_MODE_CFG
 constexpr uint32_t kBsAllBypass = 0x53;  // bits 0, 1, 4, 6
 constexpr Register kBsOwCfg{Block::Dpu, 0x4050};
 constexpr Field kSizeE2{8, 3}, kSizeE1{5, 3}, kSizeE0{2, 3}, kOdBypass{1, 1};

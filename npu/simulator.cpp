@@ -62,6 +62,13 @@ void Simulator::run_task(uint64_t regcmd_iova, uint32_t regcmd_count) {
 }
 
 void Simulator::execute(uint32_t enable_mask) {
+    const Task task = validate(enable_mask);
+    const Operands operands = unpack(task);
+    compute(task, operands);
+    account(task);
+}
+
+Simulator::Task Simulator::validate(uint32_t enable_mask) const {
     auto require = [](bool ok, Register r, const std::string& what) {
         if (!ok) throw NpuError("simulator: register " + hex(r.offset) + ": " + what + " is not a configuration this simulator models");
     };
@@ -85,7 +92,7 @@ void Simulator::execute(uint32_t enable_mask) {
     require(field(cna::kDataSize0, cna::kDatainWidth) == 1, cna::kDataSize0, "a feature width other than 1");
     require(reg(dpu::kBsCfg) == dpu::kBsAllBypass && reg(dpu::kBnCfg) == dpu::kBnAllBypass && reg(dpu::kEwCfg) == dpu::kEwAllBypass,
             dpu::kBsCfg, "a DPU with a post-processing stage enabled");
-    require(field(dpu::kFeatureModeCfg, dpu::kOutputMode) == 2 && field(dpu::kFeatureModeCfg, dpu::kFlyingMode) == 0,
+    require(field(dpu::kFeatureModeCfg, dpu::kOutputMode) == dpu::kOutputToMemory && field(dpu::kFeatureModeCfg, dpu::kFlyingMode) == 0,
             dpu::kFeatureModeCfg, "a DPU not writing to memory");
     require(reg(cna::kDcompCtrl) == 0, cna::kDcompCtrl, "weight decompression");
 
@@ -109,29 +116,32 @@ void Simulator::execute(uint32_t enable_mask) {
     require(field(cna::kDmaCon1, cna::kLineStride) == 4 && field(cna::kDmaCon2, cna::kSurfStride) == uint32_t(4 * (m / 4 - 1)),
             cna::kDmaCon1, "feature strides other than the known-good dense ones");
     const int banks = static_cast<int>(field(cna::kCbufCon0, cna::kDataBank));
-    require(banks * 32768 >= m * k * bpe && banks + static_cast<int>(field(cna::kCbufCon0, cna::kWeightBank)) <= 12, cna::kCbufCon0,
+    require(banks * cna::kCbufBankBytes >= m * k * bpe && banks + static_cast<int>(field(cna::kCbufCon0, cna::kWeightBank)) <= cna::kCbufBanks, cna::kCbufCon0,
             "CBUF banks that do not hold the feature data");
     const uint32_t surface_stride = reg(dpu::kDstSurfStride);
     require(surface_stride % 16 == 0 && surface_stride >= m * 16, dpu::kDstSurfStride, "an output surface stride smaller than M atoms");
 
-    const MatmulShape shape{m, k, n};
-    const uint64_t weights_iova = reg(cna::kDcompAddr0), output_iova = reg(dpu::kDstBaseAddr);
-    require(weights_iova % 16 == 0, cna::kDcompAddr0, "a weight address that is not 16-byte aligned");
-    require(output_iova % 16 == 0, dpu::kDstBaseAddr, "an output address that is not 16-byte aligned");
-    const uint8_t* a = memory_(reg(cna::kFeatureDataAddr), feature_bytes(shape, type));
-    const uint8_t* b = memory_(weights_iova, weight_bytes(shape, type));
-    const size_t surfaces = static_cast<size_t>(n / 4);
-    uint8_t* c = memory_(output_iova, (surfaces - 1) * surface_stride + static_cast<size_t>(m) * 16);
+    Task task{{m, k, n}, type, reg(cna::kFeatureDataAddr), reg(cna::kDcompAddr0), reg(dpu::kDstBaseAddr), surface_stride};
+    require(task.weights_iova % 16 == 0, cna::kDcompAddr0, "a weight address that is not 16-byte aligned");
+    require(task.output_iova % 16 == 0, dpu::kDstBaseAddr, "an output address that is not 16-byte aligned");
+    return task;
+}
 
-    // Read the operands out of their hardware layouts once — a 16-byte atom of A, a 32-element
-    // kernel row segment of B at a time — then multiply row by row: the same arithmetic, without
-    // layout offsets in the inner loop.
-    auto store = [&](int64_t row, int64_t col, const void* value) {
-        std::memcpy(c + static_cast<size_t>(col / 4) * surface_stride + static_cast<size_t>(row * 16 + (col % 4) * 4), value, 4);
-    };
+// Reads the operands out of their hardware layouts once — a 16-byte atom of A, a 32-element kernel
+// row segment of B at a time — so that the arithmetic has no layout offsets in its inner loop.
+Simulator::Operands Simulator::unpack(const Task& task) const {
+    const MatmulShape& shape = task.shape;
+    const MatmulType type = task.type;
+    const int64_t m = shape.m, k = shape.k, n = shape.n;
+    const bool int8 = type == MatmulType::Int8;
+    const int64_t bpe = int8 ? 1 : 2;
+    const uint8_t* a = memory_(task.feature_iova, feature_bytes(shape, type));
+    const uint8_t* b = memory_(task.weights_iova, weight_bytes(shape, type));
     const int64_t lanes = 16 / bpe;  // A's atom: 16 bytes of K
     const int64_t group = int8 ? 32 : 16;                  // kernels per weight tile
-    std::vector<uint8_t> rows(static_cast<size_t>(m * k * bpe)), kernels(static_cast<size_t>(n * k * bpe));
+    Operands operands{std::vector<uint8_t>(static_cast<size_t>(m * k * bpe)), std::vector<uint8_t>(static_cast<size_t>(n * k * bpe))};
+    std::vector<uint8_t>& rows = operands.rows;
+    std::vector<uint8_t>& kernels = operands.kernels;
     for (int64_t g = 0; g < k / lanes; ++g)
         for (int64_t r = 0; r < m; ++r)
             std::memcpy(&rows[static_cast<size_t>((r * k + g * lanes) * bpe)], a + feature_offset(shape, type, r, g * lanes), 16);
@@ -142,6 +152,20 @@ void Simulator::execute(uint32_t enable_mask) {
                 std::memcpy(&kernels[static_cast<size_t>(((ng * group + nn) * k + kb * 32) * bpe)], tile + static_cast<size_t>(nn * 32 * bpe),
                             static_cast<size_t>(32 * bpe));
         }
+    return operands;
+}
+
+// Multiplies row by row, as the hardware's int8 (exact int32) or fp16 (fp32 accumulation) path.
+void Simulator::compute(const Task& task, const Operands& operands) {
+    const int64_t m = task.shape.m, k = task.shape.k, n = task.shape.n;
+    const bool int8 = task.type == MatmulType::Int8;
+    const size_t surface_stride = task.surface_stride;
+    uint8_t* c = memory_(task.output_iova, static_cast<size_t>(n / 4 - 1) * surface_stride + static_cast<size_t>(m) * 16);
+    const std::vector<uint8_t>& rows = operands.rows;
+    const std::vector<uint8_t>& kernels = operands.kernels;
+    auto store = [&](int64_t row, int64_t col, const void* value) {
+        std::memcpy(c + static_cast<size_t>(col / 4) * surface_stride + static_cast<size_t>(row * 16 + (col % 4) * 4), value, 4);
+    };
     if (int8) {
         const auto* x8 = reinterpret_cast<const int8_t*>(rows.data());
         const auto* w8 = reinterpret_cast<const int8_t*>(kernels.data());
@@ -178,7 +202,10 @@ void Simulator::execute(uint32_t enable_mask) {
             }
     }
 
-    const TaskCost cost = project_task(shape, type, timing_);
+}
+
+void Simulator::account(const Task& task) {
+    const TaskCost cost = project_task(task.shape, task.type, timing_);
     counters_.tasks += 1;
     counters_.macs += cost.macs;
     counters_.bytes_read += cost.bytes_read;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <vector>
 
 #include "npu/matmul_layout.h"
 #include "npu/regcmd.h"
@@ -58,9 +59,26 @@ public:
     const SimulatorCounters& counters() const { return counters_; }
 
 private:
+    // One task's operation, as its registers describe it.
+    struct Task {
+        MatmulShape shape;
+        MatmulType type;
+        uint64_t feature_iova, weights_iova, output_iova;
+        uint32_t surface_stride;  // bytes between the output's surfaces of 4 channels
+    };
+    struct Operands {
+        std::vector<uint8_t> rows;     // A, M rows of K elements
+        std::vector<uint8_t> kernels;  // B, N rows of K elements
+    };
+
     uint32_t reg(Register r) const;
     uint32_t field(Register r, Field f) const { return f.get(reg(r)); }
+    // Runs the task the registers describe: validate refuses what the simulator does not model.
     void execute(uint32_t enable_mask);
+    Task validate(uint32_t enable_mask) const;
+    Operands unpack(const Task& task) const;
+    void compute(const Task& task, const Operands& operands);
+    void account(const Task& task);
 
     DeviceMemory memory_;
     TimingModel timing_;

@@ -218,7 +218,9 @@ TEST_CASE("kv pages: sequences take pages as they grow and give them all back, s
     CHECK(pool->pages_in_use() == 0);
 }
 
-TEST_CASE("npu accuracy: per-layer cosine similarity and next-token agreement against the float CPU path, on synthetic models") {
+// Labelled npu, not npu-threads: it checks numbers, not threading, and took 100 s under TSan.
+TEST_CASE("npu accuracy: per-layer cosine similarity and next-token agreement against the float CPU path, on synthetic models"
+          * doctest::test_suite("npu")) {
     // Stated thresholds (docs/npu.md, "Accuracy"): int8 (W8A8) keeps every layer's hidden states
     // at cosine >= 0.995 of the float reference and agrees on >= 85 % of next tokens (random
     // weights give near-ties that real models do not); fp16 keeps >= 0.99999 and agrees on >= 97 %.
