@@ -59,20 +59,53 @@ int nesting_depth(const std::string& text) {
     return deepest;
 }
 
-}  // namespace
-
-json parse_body(const httplib::Request& req) {
+// Parsed with the body's checks: present, nested no deeper than the limit, a JSON object.
+template <class Json>
+Json parse_checked(const httplib::Request& req) {
     if (req.body.empty()) throw HttpError(400, "missing request body");
     if (nesting_depth(req.body) > kMaxJsonDepth)
         throw HttpError(400, "the request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-    json body;
+    Json body;
     try {
-        body = json::parse(req.body);
-    } catch (const json::parse_error& e) {
+        body = Json::parse(req.body);
+    } catch (const typename Json::parse_error& e) {
         throw HttpError(400, e.what());
     }
-    if (body.is_null()) body = json::object();
+    if (body.is_null()) body = Json::object();
     if (!body.is_object()) throw HttpError(400, "request body must be a JSON object");
+    return body;
+}
+
+// The same value with its members sorted by name; strings are moved, not copied (a prompt can be
+// megabytes). The depth is bounded by the body's check.
+json unordered(nlohmann::ordered_json&& value) {
+    switch (value.type()) {
+    case json::value_t::object: {
+        json out = json::object();
+        for (auto& [key, member] : value.items()) out[key] = unordered(std::move(member));
+        return out;
+    }
+    case json::value_t::array: {
+        json out = json::array();
+        for (auto& item : value) out.push_back(unordered(std::move(item)));
+        return out;
+    }
+    case json::value_t::string:
+        return json(std::move(value.get_ref<std::string&>()));
+    default:
+        return json(value);
+    }
+}
+
+}  // namespace
+
+json parse_body(const httplib::Request& req) { return parse_checked<json>(req); }
+
+RequestBody parse_body_keeping_order_of(const httplib::Request& req, const std::string& member) {
+    nlohmann::ordered_json tree = parse_checked<nlohmann::ordered_json>(req);
+    RequestBody body;
+    if (const auto it = tree.find(member); it != tree.end()) body.ordered = *it;
+    body.fields = unordered(std::move(tree));
     return body;
 }
 

@@ -32,6 +32,13 @@ void send_error(httplib::Response& res, int status, const std::string& message);
 // The request body as a JSON object; throws HttpError 400 ("missing request body", the parser's
 // message for malformed JSON, or a non-object body).
 nlohmann::json parse_body(const httplib::Request& req);
+// The body, parsed once, with one member also kept in its written order (a JSON schema's
+// properties are generated in the order they are listed).
+struct RequestBody {
+    nlohmann::json fields;
+    nlohmann::ordered_json ordered;  // the member's value; null when absent
+};
+RequestBody parse_body_keeping_order_of(const httplib::Request& req, const std::string& member);
 
 // A string field ("" when absent or null); throws HttpError 400 when it has another type.
 std::string string_field(const nlohmann::json& body, const char* key);

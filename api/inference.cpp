@@ -26,17 +26,18 @@ std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const St
     }
 }
 
-GenerationRequest generation_request(const LoadedModel& model, std::string prompt, const nlohmann::json& options) {
-    GenerationRequest request;
-    request.prompt = std::move(prompt);
-    request.apply_options(model.params());
-    request.apply_options(options);
-    try {
-        Sampler check(request.sampling);  // bad sampling options are a 400 now, not an error line mid-stream
-    } catch (const std::invalid_argument& e) {
-        throw HttpError(400, e.what());
-    }
-    return request;
+std::shared_ptr<Scheduler::Lease> acquire_generating_model(ServerContext& context, const StoredModel& stored,
+                                                           std::optional<KeepAlive> keep_alive, const std::string& requested,
+                                                           const char* verb) {
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
+    if (lease->model().is_embedding_model()) throw HttpError(400, "\"" + requested + "\" does not support " + verb);
+    return lease;
+}
+
+Prompt tokenized(const LoadedModel& model, std::string text) {
+    Prompt prompt{std::move(text), {}};
+    prompt.tokens = model.tokenize(prompt.text);
+    return prompt;
 }
 
 json tools_field(const json& body) {
@@ -124,16 +125,13 @@ std::shared_ptr<const Grammar> format_grammar(const nlohmann::ordered_json& form
     }
 }
 
-std::shared_ptr<const Grammar> request_format(const httplib::Request& req) {
-    const auto body = nlohmann::ordered_json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object() || !body.contains("format")) return nullptr;
-    return format_grammar(body["format"]);
-}
-
 void enable_default_thinking(const LoadedModel& model, ThinkSetting& think) {
     if (!think.is_set && model.chat_template() && model.chat_template()->supports_thinking()) think.enabled = true;
 }
 
+namespace {
+
+// The parser that splits this answer into content, thinking and tool calls (tags from the template).
 std::shared_ptr<OutputParser> output_parser_for(const LoadedModel& model, const std::string& prompt, const ThinkSetting& think, bool tools) {
     const std::string text = model.chat_template() ? model.chat_template()->text() : "";
     OutputTags tags = tags_from_template(text, think.enabled, tools);
@@ -144,6 +142,8 @@ std::shared_ptr<OutputParser> output_parser_for(const LoadedModel& model, const 
                         end.compare(end.size() - tags.think_open.size(), tags.think_open.size(), tags.think_open) == 0;
     return std::make_shared<OutputParser>(std::move(tags), opened);
 }
+
+}  // namespace
 
 const ChatTemplate& template_of(const LoadedModel& model, const std::string& display) {
     const ChatTemplate* t = model.chat_template();
@@ -170,8 +170,8 @@ static void strip_earlier_thinking(const LoadedModel& model, std::vector<ChatMes
         if (messages[i].role == "assistant") messages[i].content = OutputParser({"<think>", "</think>", ""}).parse_all(messages[i].content).content;
 }
 
-std::string render_conversation(const LoadedModel& model, const std::string& display, std::vector<ChatMessage> messages,
-                                const nlohmann::json& tools, const ThinkSetting& think) {
+Prompt fit_conversation(const LoadedModel& model, const std::string& display, std::vector<ChatMessage> messages,
+                        const nlohmann::json& tools, const ThinkSetting& think) {
     const ChatTemplate& t = template_of(model, display);
     if (tools.is_array() && !tools.empty() && !t.supports_tools()) throw HttpError(400, display + " does not support tools");
     if (think.enabled && !t.supports_thinking()) throw HttpError(400, "\"" + display + "\" does not support thinking");
@@ -180,24 +180,34 @@ std::string render_conversation(const LoadedModel& model, const std::string& dis
     strip_earlier_thinking(model, messages);
     if (!model.system_prompt().empty() && !starts_with_system)
         messages.insert(messages.begin(), ChatMessage{"system", model.system_prompt()});
-    // Too long for the context: drop the oldest messages (but the system ones and the last) until
-    // the prompt fits, as Ollama does; the earliest start that fits wins.
-    auto render_from = [&](size_t first) {
+    // The conversation from its message `first` on, with the system messages before it kept.
+    auto prompt_from = [&](size_t first) {
         std::vector<ChatMessage> kept;
         for (size_t j = 0; j < first; ++j)
             if (messages[j].role == "system") kept.push_back(messages[j]);
         kept.insert(kept.end(), messages.begin() + static_cast<std::ptrdiff_t>(first), messages.end());
-        return t.render(kept, tools, think);
+        return tokenized(model, t.render(kept, tools, think));
     };
+    const auto fits = [&](const Prompt& p) { return static_cast<int64_t>(p.tokens.size()) <= model.num_ctx(); };
     try {
-        std::string prompt = render_from(0);
-        if (messages.size() < 2 || model.count_tokens(prompt) <= model.num_ctx()) return prompt;
-        size_t start = messages.size() - 1;
-        for (size_t i = messages.size() - 1; i-- > 0;) {
-            if (model.count_tokens(render_from(i)) > model.num_ctx()) break;
-            start = i;
+        Prompt whole = prompt_from(0);
+        if (messages.size() < 2 || fits(whole)) return whole;
+        // Too long: the earliest start that fits, as Ollama drops the oldest messages. Dropping
+        // messages never lengthens the prompt, so halving finds it in log2(n) renderings; the
+        // last message alone is kept even when it does not fit.
+        size_t too_long = 0, last = messages.size() - 1;
+        std::optional<Prompt> fitting;
+        while (last - too_long > 1) {
+            const size_t middle = too_long + (last - too_long) / 2;
+            Prompt p = prompt_from(middle);
+            if (fits(p)) {
+                last = middle;
+                fitting = std::move(p);
+            } else {
+                too_long = middle;
+            }
         }
-        return render_from(start);
+        return fitting ? std::move(*fitting) : prompt_from(last);
     } catch (const gotmpl::TemplateError& e) {
         throw HttpError(500, std::string("rendering the prompt: ") + e.what());
     } catch (const jinja::Error& e) {
@@ -205,40 +215,71 @@ std::string render_conversation(const LoadedModel& model, const std::string& dis
     }
 }
 
-CollectedGeneration collect_generation(Scheduler::Lease& lease, const GenerationRequest& request) {
-    CollectedGeneration out;
-    out.stats = lease.model().generate(lease.slot(), request, [&](const std::string& piece) {
-        out.text += piece;
+namespace {
+
+// Options as the request asks them, over the model's params layer; bad ones are a 400 now, not an
+// error line mid-stream.
+InferenceRequest inference_request(const LoadedModel& model, std::vector<int32_t> prompt, const json& options) {
+    InferenceRequest request;
+    request.prompt = std::move(prompt);
+    try {
+        request.apply_ollama_options(model.params());
+        request.apply_ollama_options(options);
+        request.sampling.validate();
+    } catch (const std::invalid_argument& e) {
+        throw HttpError(400, e.what());
+    }
+    return request;
+}
+
+void answer_whole(httplib::Response& res, Scheduler::Lease& lease, const InferenceRequest& request, OutputParser& parser,
+                  const AnswerShape& shape) {
+    std::string text;
+    const GenerationStats stats = lease.model().run(lease.slot(), request, [&](const std::string& piece) {
+        text += piece;
         return !lease.shutting_down();
     });
     if (lease.shutting_down()) throw ServerBusy("the server is shutting down");
-    return out;
+    const OutputDelta all = parser.parse_all(text);
+    send_json(res, 200, shape.whole_answer(all, parser.tool_calls(), stats));
 }
 
-void stream_generation(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, GenerationRequest request,
-                       std::string display, StreamFormat format) {
-    const char* content_type = format.content_type;
-    res.set_chunked_content_provider(content_type, [lease, request = std::move(request), display = std::move(display),
-                                                    format = std::move(format)](size_t, httplib::DataSink& sink) {
+void answer_stream(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, InferenceRequest request,
+                   std::shared_ptr<OutputParser> parser, AnswerShape shape) {
+    const char* content_type = shape.content_type;
+    res.set_chunked_content_provider(content_type, [lease, request = std::move(request), parser,
+                                                    shape = std::move(shape)](size_t, httplib::DataSink& sink) {
         auto write = [&sink](const std::string& text) { return text.empty() || sink.write(text.data(), text.size()); };
         try {
             bool client_gone = false;
-            const GenerationStats stats = lease->model().generate(lease->slot(), request, [&](const std::string& piece) {
-                client_gone = !write(format.piece(piece));
+            const GenerationStats stats = lease->model().run(lease->slot(), request, [&](const std::string& piece) {
+                const OutputDelta d = parser->push(piece);
+                if (!d.content.empty() || !d.thinking.empty()) client_gone = !write(shape.delta_event(d));
                 return !client_gone && !lease->shutting_down();
             });
             if (client_gone) {
-                log_client_gone(format.route, display, stats.eval_count);
+                log_client_gone(shape.route, lease->model().stored().name.display(), stats.eval_count);
                 return false;
             }
-            if (lease->shutting_down()) write(format.error("the server is shutting down"));
-            else write(format.finish(stats));
+            if (lease->shutting_down()) write(shape.error_event("the server is shutting down"));
+            else write(shape.end_events(parser->finish(), parser->tool_calls(), stats));
         } catch (const std::exception& e) {
-            write(format.error(e.what()));
+            write(shape.error_event(e.what()));
         }
         sink.done();
         return true;
     });
+}
+
+}  // namespace
+
+void run_inference(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, InferenceInput input, AnswerShape shape) {
+    const LoadedModel& model = lease->model();
+    InferenceRequest request = inference_request(model, std::move(input.prompt.tokens), input.options);
+    request.format = std::move(input.format);
+    auto parser = input.parse ? output_parser_for(model, input.prompt.text, input.think, input.tools) : std::make_shared<OutputParser>(OutputTags{});
+    if (shape.stream) answer_stream(res, std::move(lease), std::move(request), std::move(parser), std::move(shape));
+    else answer_whole(res, *lease, request, *parser, shape);
 }
 
 void add_metrics(json& chunk, const GenerationStats& stats, int64_t load_ns, int64_t total_ns) {
@@ -307,18 +348,6 @@ bool write_ndjson(httplib::DataSink& sink, const nlohmann::json& line) {
 void log_client_gone(const char* route, const std::string& model, int64_t tokens_generated) {
     std::fprintf(stderr, "rockllm: %s %s: client went away (499 request canceled); generation stopped after %lld tokens\n",
                  route, model.c_str(), static_cast<long long>(tokens_generated));
-}
-
-StoredModel ServerContext::find_model(const std::string& name_text) const {
-    ModelName name;
-    try {
-        name = ModelName::parse(name_text);
-    } catch (const InvalidModelName&) {
-        throw HttpError(400, "invalid model name");
-    }
-    std::optional<StoredModel> stored = store.find(name);
-    if (!stored) throw HttpError(404, "model '" + name_text + "' not found");
-    return std::move(*stored);
 }
 
 }  // namespace rockllm

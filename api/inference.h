@@ -23,8 +23,11 @@ namespace rockllm {
 std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const StoredModel& stored,
                                                 std::optional<KeepAlive> keep_alive);
 
-// What to generate: the prompt, with the model's params layer under the request's options.
-GenerationRequest generation_request(const LoadedModel& model, std::string prompt, const nlohmann::json& options);
+// A slot of a model that generates text; HttpError 400 for an embedding model ("\"<name as
+// requested>\" does not support <verb>", as Ollama words it).
+std::shared_ptr<Scheduler::Lease> acquire_generating_model(ServerContext& context, const StoredModel& stored,
+                                                           std::optional<KeepAlive> keep_alive, const std::string& requested,
+                                                           const char* verb);
 
 // A request's "tools": [] when absent; HttpError 400 unless a list.
 nlohmann::json tools_field(const nlohmann::json& body);
@@ -43,16 +46,20 @@ ThinkSetting parse_think(const nlohmann::json& body);
 // Structured outputs: the grammar of a "format" ("json" or a JSON schema; null or "" for none),
 // HttpError 400 for anything else or a schema that cannot be followed.
 std::shared_ptr<const Grammar> format_grammar(const nlohmann::ordered_json& format);
-// The native "format" of a request, read with the body's member order kept (a schema's properties
-// are generated in the order they are listed).
-std::shared_ptr<const Grammar> request_format(const httplib::Request& req);
+
+// A prompt as text (which the output parser looks at) and as the tokens that run.
+struct Prompt {
+    std::string text;
+    std::vector<int32_t> tokens;
+};
+Prompt tokenized(const LoadedModel& model, std::string text);
 
 // A conversation rendered with the model's template, as Ollama prepares it: the model's stored
 // MESSAGEs first, its SYSTEM first of all unless the conversation starts with a system message;
 // tools and thinking only for templates that use them (HttpError 400 otherwise). A conversation
 // longer than the context loses its oldest messages (never the system ones or the last).
-std::string render_conversation(const LoadedModel& model, const std::string& display, std::vector<ChatMessage> messages,
-                                const nlohmann::json& tools, const ThinkSetting& think);
+Prompt fit_conversation(const LoadedModel& model, const std::string& display, std::vector<ChatMessage> messages,
+                        const nlohmann::json& tools, const ThinkSetting& think);
 // generate's prompt when not raw: [system, stored messages, user prompt] through the model's
 // template (or the request's own "template"), or the infill form when a "suffix" is given; the
 // text of an earlier response's "context" goes first.
@@ -60,35 +67,40 @@ std::string templated_prompt(const LoadedModel& model, const std::string& displa
                              const ThinkSetting& think);
 // Ollama turns thinking on for models whose template can think, unless the request says otherwise.
 void enable_default_thinking(const LoadedModel& model, ThinkSetting& think);
-// The parser that splits this answer into content, thinking and tool calls (tags from the template).
-std::shared_ptr<OutputParser> output_parser_for(const LoadedModel& model, const std::string& prompt, const ThinkSetting& think,
-                                                bool tools);
 
 // The model's template; HttpError 501 for models that only carry a Jinja chat template.
 const ChatTemplate& template_of(const LoadedModel& model, const std::string& display);
 
-// How a streamed generation is written: the text of each piece's event, the events after the
-// last piece, the event for an error (the status is already 200 by then).
-struct StreamFormat {
-    const char* content_type;
-    const char* route;  // for the log line when a client goes away
-    std::function<std::string(const std::string& piece)> piece;
-    std::function<std::string(const GenerationStats& stats)> finish;
-    std::function<std::string(const std::string& error)> error;
+// What a generating route runs: the prompt, Ollama's options (the route's translation of its
+// own), the grammar the answer follows, and how the answer is parsed.
+struct InferenceInput {
+    Prompt prompt;
+    nlohmann::json options = nlohmann::json::object();
+    std::shared_ptr<const Grammar> format;
+    ThinkSetting think;  // enabled: the reasoning is split off into thinking
+    bool tools = false;  // tool calls are taken out of the content
+    bool parse = true;   // false: the text comes back as generated (/v1/completions)
 };
 
-struct CollectedGeneration {
-    std::string text;
-    GenerationStats stats;
+// How a route writes its answer (its adapter): streamed, an event per delta of parsed text, the
+// events that end it (the parser's rest, the tool calls, the statistics) and an error event (the
+// status is already 200 by then); not streamed, one JSON answer.
+struct AnswerShape {
+    bool stream = true;
+    const char* content_type = "application/x-ndjson";
+    const char* route = "";  // for the log line when a client goes away
+    std::function<std::string(const OutputDelta& delta)> delta_event;
+    std::function<std::string(const OutputDelta& rest, const nlohmann::json& tool_calls, const GenerationStats& stats)> end_events;
+    std::function<std::string(const std::string& error)> error_event;
+    std::function<nlohmann::json(const OutputDelta& all, const nlohmann::json& tool_calls, const GenerationStats& stats)> whole_answer;
 };
-// Runs a generation to its end for a non-streaming answer (cut short when the server stops).
-CollectedGeneration collect_generation(Scheduler::Lease& lease, const GenerationRequest& request);
 
-// Streams a generation in the lease's slot as the response body, event by event as tokens come.
-// A client that disconnects stops the generation, which frees the slot; a server that stops ends
-// the stream with an error event.
-void stream_generation(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, GenerationRequest request,
-                       std::string display, StreamFormat format);
+// The one inference pipeline of generate, chat, /v1/completions and /v1/chat/completions: options
+// (the model's params layer under the request's; bad ones are a 400 before anything runs), then
+// the generation in the lease's slot, answered in the route's shape. A streaming client that
+// disconnects stops the generation, which frees the slot; a server that stops ends the stream with
+// an error event.
+void run_inference(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, InferenceInput input, AnswerShape shape);
 
 // A JSON value as one NDJSON line (invalid UTF-8 from the model replaced).
 std::string ndjson(const nlohmann::json& line);

@@ -18,15 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-json generate_final_chunk(const std::string& model, int64_t load_ns, const GenerationStats& stats,
-                          const std::string& response, bool with_context, int64_t total_ns) {
-    json j = {{"model", model},       {"created_at", rfc3339_now()}, {"response", response},
-              {"done", true},         {"done_reason", stats.done_reason}};
-    if (with_context) j["context"] = stats.context;
-    add_metrics(j, stats, load_ns, total_ns);
-    return j;
-}
-
 // An empty prompt or conversation: load the model, or with keep_alive 0 unload it (checked before
 // loading, as Ollama does); the answer is the given chunk, done, with done_reason load/unload.
 json load_or_unload(ServerContext& context, const StoredModel& stored, const std::optional<KeepAlive>& keep_alive, json answer) {
@@ -41,9 +32,41 @@ json load_or_unload(ServerContext& context, const StoredModel& stored, const std
     return answer;
 }
 
+// The answer of /api/generate: "response" pieces, a last chunk with the statistics and the
+// "context" (the tokens, for a client that continues from them) unless raw.
+AnswerShape generate_answer(bool stream, const std::string& display, int64_t load_ns, Clock::time_point start, bool with_context) {
+    auto chunk = [display](const OutputDelta& d) {
+        json j = {{"model", display}, {"created_at", rfc3339_now()}, {"response", d.content}, {"done", false}};
+        if (!d.thinking.empty()) j["thinking"] = d.thinking;
+        return j;
+    };
+    auto final_chunk = [display, load_ns, start, with_context](const std::string& response, const GenerationStats& stats) {
+        json j = {{"model", display}, {"created_at", rfc3339_now()}, {"response", response}, {"done", true}, {"done_reason", stats.done_reason}};
+        if (with_context) j["context"] = stats.context;
+        add_metrics(j, stats, load_ns, ns_since(start));
+        return j;
+    };
+    AnswerShape shape;
+    shape.stream = stream;
+    shape.route = "/api/generate";
+    shape.delta_event = [chunk](const OutputDelta& d) { return ndjson(chunk(d)); };
+    shape.end_events = [chunk, final_chunk](const OutputDelta& rest, const json&, const GenerationStats& stats) {
+        const std::string last = rest.content.empty() && rest.thinking.empty() ? std::string() : ndjson(chunk(rest));
+        return last + ndjson(final_chunk("", stats));
+    };
+    shape.error_event = [](const std::string& error) { return ndjson({{"error", error}}); };
+    shape.whole_answer = [final_chunk](const OutputDelta& all, const json&, const GenerationStats& stats) {
+        json answer = final_chunk(all.content, stats);
+        if (!all.thinking.empty()) answer["thinking"] = all.thinking;
+        return answer;
+    };
+    return shape;
+}
+
 void generate(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const auto start = Clock::now();
-    const json body = parse_body(req);
+    const RequestBody parsed = parse_body_keeping_order_of(req, "format");
+    const json& body = parsed.fields;
     const std::string model_text = model_field(body);
     if (model_text.empty()) throw HttpError(404, "model '' not found");
     const StoredModel stored = context.find_model(model_text);
@@ -62,58 +85,57 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
 
     if (body.contains("images") && body["images"].is_array() && !body["images"].empty())
         throw HttpError(400, "images are not supported: rockllm runs text models only");
-    const std::shared_ptr<const Grammar> format = request_format(req);
+    InferenceInput input;
+    input.format = format_grammar(parsed.ordered);
+    input.options = body.value("options", json::object());
     ThinkSetting think = parse_think(body);
-    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
-    LoadedModel& model = lease->model();
-    if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support generate");
+    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, stored, keep_alive, model_text, "generate");
+    const LoadedModel& model = lease->model();
     // As on /api/chat: a templated prompt of a model that can think thinks unless told otherwise,
     // and the reasoning goes to "thinking", never into "response".
-    if (!raw && !format) enable_default_thinking(model, think);
-    GenerationRequest request = generation_request(model, raw ? prompt : templated_prompt(model, display, body, think),
-                                                   body.value("options", json::object()));
-    request.format = format;
-    const bool split_thinking = !raw && think.enabled;
-    auto parser = output_parser_for(model, request.prompt, split_thinking ? think : ThinkSetting{}, /*tools=*/false);
-
-    if (!stream) {
-        const auto [text, stats] = collect_generation(*lease, request);
-        const OutputDelta all = parser->parse_all(text);
-        json answer = generate_final_chunk(display, lease->load_duration_ns(), stats, all.content, !raw, ns_since(start));
-        if (!all.thinking.empty()) answer["thinking"] = all.thinking;
-        send_json(res, 200, answer);
-        return;
-    }
-    auto chunk = [display](const OutputDelta& d) {
-        json j = {{"model", display}, {"created_at", rfc3339_now()}, {"response", d.content}, {"done", false}};
-        if (!d.thinking.empty()) j["thinking"] = d.thinking;
-        return ndjson(j);
-    };
-    stream_generation(res, lease, request, display,
-                      {"application/x-ndjson", "/api/generate",
-                       [parser, chunk](const std::string& piece) {
-                           const OutputDelta d = parser->push(piece);
-                           return d.content.empty() && d.thinking.empty() ? std::string() : chunk(d);
-                       },
-                       [parser, chunk, display, load_ns = lease->load_duration_ns(), raw, start](const GenerationStats& stats) {
-                           const OutputDelta d = parser->finish();
-                           std::string out = d.content.empty() && d.thinking.empty() ? std::string() : chunk(d);
-                           return out + ndjson(generate_final_chunk(display, load_ns, stats, "", !raw, ns_since(start)));
-                       },
-                       [](const std::string& error) { return ndjson({{"error", error}}); }});
+    if (!raw && !input.format) enable_default_thinking(model, think);
+    input.prompt = tokenized(model, raw ? prompt : templated_prompt(model, display, body, think));
+    if (!raw) input.think = think;
+    run_inference(res, lease, std::move(input), generate_answer(stream, display, lease->load_duration_ns(), start, !raw));
 }
 
-json chat_final_chunk(const std::string& model, int64_t load_ns, const GenerationStats& stats,
-                      const std::string& content, int64_t total_ns) {
-    json j = {{"model", model}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", content}}},
-              {"done", true}, {"done_reason", stats.done_reason}};
-    add_metrics(j, stats, load_ns, total_ns);
-    return j;
+// The answer of /api/chat: assistant message pieces, the tool calls whole in a chunk of their own,
+// a last chunk with the statistics.
+AnswerShape chat_answer(bool stream, const std::string& display, int64_t load_ns, Clock::time_point start) {
+    auto message = [](const OutputDelta& d, const json& tool_calls) {
+        json m = {{"role", "assistant"}, {"content", d.content}};
+        if (!d.thinking.empty()) m["thinking"] = d.thinking;
+        if (!tool_calls.empty()) m["tool_calls"] = tool_calls;
+        return m;
+    };
+    auto chunk = [display, message](const OutputDelta& d, const json& tool_calls) {
+        return json{{"model", display}, {"created_at", rfc3339_now()}, {"message", message(d, tool_calls)}, {"done", false}};
+    };
+    auto final_chunk = [display, load_ns, start, message](const OutputDelta& d, const json& tool_calls, const GenerationStats& stats) {
+        json j = {{"model", display}, {"created_at", rfc3339_now()}, {"message", message(d, tool_calls)}, {"done", true},
+                  {"done_reason", stats.done_reason}};
+        add_metrics(j, stats, load_ns, ns_since(start));
+        return j;
+    };
+    AnswerShape shape;
+    shape.stream = stream;
+    shape.route = "/api/chat";
+    shape.delta_event = [chunk](const OutputDelta& d) { return ndjson(chunk(d, json::array())); };
+    shape.end_events = [chunk, final_chunk](const OutputDelta& rest, const json& tool_calls, const GenerationStats& stats) {
+        std::string out;
+        if (!rest.content.empty() || !rest.thinking.empty()) out += ndjson(chunk(rest, json::array()));
+        if (!tool_calls.empty()) out += ndjson(chunk({}, tool_calls));
+        return out + ndjson(final_chunk({}, json::array(), stats));
+    };
+    shape.error_event = [](const std::string& error) { return ndjson({{"error", error}}); };
+    shape.whole_answer = final_chunk;
+    return shape;
 }
 
 void chat(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const auto start = Clock::now();
-    const json body = parse_body(req);
+    const RequestBody parsed = parse_body_keeping_order_of(req, "format");
+    const json& body = parsed.fields;
     const std::string model_text = model_field(body);
     if (model_text.empty()) throw HttpError(400, "model is required");
     const StoredModel stored = context.find_model(model_text);
@@ -128,51 +150,18 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
                                  {{"model", display}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", ""}}}}));
         return;
     }
-    const std::shared_ptr<const Grammar> format = request_format(req);
-    ThinkSetting think = parse_think(body);
+    InferenceInput input;
+    input.format = format_grammar(parsed.ordered);
+    input.options = body.value("options", json::object());
+    input.think = parse_think(body);
     const json tools = tools_field(body);
-    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
-    LoadedModel& model = lease->model();
-    if (model.is_embedding_model()) throw HttpError(400, "\"" + model_text + "\" does not support chat");
+    input.tools = !tools.empty();
+    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, stored, keep_alive, model_text, "chat");
+    const LoadedModel& model = lease->model();
     // A structured answer starts at its first token: no reasoning unless the request asks for it.
-    if (!format) enable_default_thinking(model, think);
-    const std::string prompt = render_conversation(model, display, messages, tools, think);
-    GenerationRequest request = generation_request(model, prompt, body.value("options", json::object()));
-    request.format = format;
-    auto parser = output_parser_for(model, prompt, think, !tools.empty());
-
-    auto message = [](const OutputDelta& d, const json& tool_calls) {
-        json m = {{"role", "assistant"}, {"content", d.content}};
-        if (!d.thinking.empty()) m["thinking"] = d.thinking;
-        if (!tool_calls.empty()) m["tool_calls"] = tool_calls;
-        return m;
-    };
-    if (!stream) {
-        const auto [text, stats] = collect_generation(*lease, request);
-        const OutputDelta all = parser->parse_all(text);
-        json answer = chat_final_chunk(display, lease->load_duration_ns(), stats, "", ns_since(start));
-        answer["message"] = message(all, parser->tool_calls());
-        send_json(res, 200, answer);
-        return;
-    }
-    auto chunk = [display, message](const OutputDelta& d, const json& tool_calls) {
-        return ndjson({{"model", display}, {"created_at", rfc3339_now()}, {"message", message(d, tool_calls)}, {"done", false}});
-    };
-    stream_generation(res, lease, request, display,
-                      {"application/x-ndjson", "/api/chat",
-                       [parser, chunk](const std::string& piece) {
-                           const OutputDelta d = parser->push(piece);
-                           return d.content.empty() && d.thinking.empty() ? std::string() : chunk(d, json::array());
-                       },
-                       [parser, chunk, display, load_ns = lease->load_duration_ns(), start](const GenerationStats& stats) {
-                           const OutputDelta d = parser->finish();
-                           std::string out;
-                           if (!d.content.empty() || !d.thinking.empty()) out += chunk(d, json::array());
-                           // Tool calls come whole, in a chunk of their own, before the final one.
-                           if (!parser->tool_calls().empty()) out += chunk({}, parser->tool_calls());
-                           return out + ndjson(chat_final_chunk(display, load_ns, stats, "", ns_since(start)));
-                       },
-                       [](const std::string& error) { return ndjson({{"error", error}}); }});
+    if (!input.format) enable_default_thinking(model, input.think);
+    input.prompt = fit_conversation(model, display, messages, tools, input.think);
+    run_inference(res, lease, std::move(input), chat_answer(stream, display, lease->load_duration_ns(), start));
 }
 
 // The inputs of /api/embed: a string or an array of strings.
@@ -239,19 +228,11 @@ void embeddings(ServerContext& context, const httplib::Request& req, httplib::Re
 
 }  // namespace
 
-void register_inference_routes(httplib::Server& s, ServerContext& context) {
-    s.Post("/api/generate", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_errors(res, [&] { generate(context, req, res); });
-    });
-    s.Post("/api/chat", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_errors(res, [&] { chat(context, req, res); });
-    });
-    s.Post("/api/embed", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_errors(res, [&] { embed(context, req, res); });
-    });
-    s.Post("/api/embeddings", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_errors(res, [&] { embeddings(context, req, res); });
-    });
+void register_inference_routes(RouteTable& routes, ServerContext& context) {
+    routes.post("/api/generate", native_route(context, generate));
+    routes.post("/api/chat", native_route(context, chat));
+    routes.post("/api/embed", native_route(context, embed));
+    routes.post("/api/embeddings", native_route(context, embeddings));
 }
 
 }  // namespace rockllm

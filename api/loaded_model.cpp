@@ -59,7 +59,7 @@ std::string read_file(const std::string& path) {
 
 }  // namespace
 
-void GenerationRequest::apply_options(const nlohmann::json& options) {
+void InferenceRequest::apply_ollama_options(const nlohmann::json& options) {
     if (options.is_null()) return;
     if (!options.is_object()) throw std::invalid_argument("options must be an object");
     take(options, "temperature", sampling.temperature);
@@ -188,8 +188,8 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
     return m;
 }
 
-int64_t LoadedModel::count_tokens(const std::string& prompt) const {
-    return static_cast<int64_t>(tokenizer_->encode(prompt, /*add_special=*/true, /*parse_special=*/true).size());
+std::vector<int32_t> LoadedModel::tokenize(const std::string& prompt) const {
+    return tokenizer_->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
 }
 
 std::string LoadedModel::detokenize(std::span<const int32_t> tokens) const {
@@ -232,7 +232,7 @@ Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, b
 
 std::string LoadedModel::architecture() const { return file_->metadata().get_or<std::string>("general.architecture", ""); }
 
-GenerationStats LoadedModel::generate(int slot, const GenerationRequest& request,
+GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
                                       const std::function<bool(const std::string&)>& on_text) {
     Transformer& transformer = *slots_.at(static_cast<size_t>(slot));
     const KvRelease release{transformer};
@@ -240,7 +240,7 @@ GenerationStats LoadedModel::generate(int slot, const GenerationRequest& request
     if (!request.seed_given) sampling.seed = std::random_device{}();
     Sampler sampler(sampling, transformer.n_ctx());  // throws std::invalid_argument for bad options
 
-    std::vector<int32_t> prompt = tokenizer_->encode(request.prompt, /*add_special=*/true, /*parse_special=*/true);
+    std::vector<int32_t> prompt = request.prompt;
     if (prompt.empty()) throw std::invalid_argument("the prompt has no tokens");
     if (static_cast<int64_t>(prompt.size()) >= transformer.n_ctx()) {
         // Like Ollama: keep the end of an over-long prompt (after the first token) so there is room to answer.

@@ -27,9 +27,10 @@
 
 namespace rockllm {
 
-// Generation options in Ollama's JSON form ("options" of a request, or a model's params layer).
-struct GenerationRequest {
-    std::string prompt;
+// What a request runs: its prompt's tokens and Ollama's options ("options" of a request, or a
+// model's params layer, in their JSON form).
+struct InferenceRequest {
+    std::vector<int32_t> prompt;  // as LoadedModel::tokenize gives them
     SamplerOptions sampling;
     bool seed_given = false;
     int64_t num_predict = -1;
@@ -38,7 +39,7 @@ struct GenerationRequest {
 
     // Applies the known keys of an options object over the current values; unknown keys are
     // ignored, wrong types throw std::invalid_argument naming the option.
-    void apply_options(const nlohmann::json& options);
+    void apply_ollama_options(const nlohmann::json& options);
 };
 
 struct GenerationStats {
@@ -96,9 +97,11 @@ public:
     // The KV pages the slots share: in use only while requests run.
     const KvPagePool& kv_pool() const { return *kv_pool_; }
 
-    // Runs the prompt as given (no template) in a slot and streams text; on_text returning false cancels.
-    GenerationStats generate(int slot, const GenerationRequest& request, const std::function<bool(const std::string&)>& on_text);
-    int64_t count_tokens(const std::string& prompt) const;
+    // Runs the request's prompt in a slot and streams text; on_text returning false cancels. A
+    // prompt as long as the context keeps its first token and its last half context.
+    GenerationStats run(int slot, const InferenceRequest& request, const std::function<bool(const std::string&)>& on_text);
+    // A prompt's tokens (BOS added as the vocabulary says, special tokens parsed).
+    std::vector<int32_t> tokenize(const std::string& prompt) const;
     // Text of tokens from an earlier response's "context", to continue a conversation.
     std::string detokenize(std::span<const int32_t> tokens) const;
     // Embeds a text in a slot. Too long for the context: cut to fit when truncate, else

@@ -193,183 +193,176 @@ void send_ndjson_lines(httplib::Response& res, std::vector<json> lines) {
     });
 }
 
+void list_models(ServerContext& context, const httplib::Request&, httplib::Response& res) {
+    json models = json::array();
+    for (const StoredModel& m : context.store.list()) {
+        models.push_back({{"name", m.name.display()},
+                          {"model", m.name.display()},
+                          {"modified_at", rfc3339(std::chrono::file_clock::to_sys(m.modified), true)},
+                          {"size", m.manifest.total_size()},
+                          {"digest", m.manifest.digest.substr(7)},
+                          {"details", details_of(context.store, m)}});
+    }
+    send_json(res, 200, {{"models", models}});
+}
+
+void show_model(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req);
+    const std::string name = model_field(body);
+    if (name.empty()) throw HttpError(400, "model is required");
+    const StoredModel m = context.find_model(name);
+    send_json(res, 200, show(context.store, m, bool_field(body, "verbose", false)));
+}
+
+void running_models(ServerContext& context, const httplib::Request&, httplib::Response& res) {
+    json models = json::array();
+    for (const Scheduler::Running& r : context.scheduler.running()) {
+        const auto now = std::chrono::system_clock::now();
+        const std::string expires =
+            r.forever ? rfc3339_seconds(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + INT64_MAX / 1000000000)
+                      : rfc3339(r.expires_at, true);
+        models.push_back({{"name", r.stored.name.display()},
+                          {"model", r.stored.name.display()},
+                          {"size", r.size_bytes},
+                          {"digest", r.stored.manifest.digest.substr(7)},
+                          {"details", details_of(context.store, r.stored)},
+                          {"expires_at", expires},
+                          {"size_vram", 0},
+                          {"context_length", r.context_length}});
+    }
+    send_json(res, 200, {{"models", models}});
+}
+
+void delete_model(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req);
+    const std::string name = model_field(body);
+    const ModelName parsed = parse_name_or(name, 400, "invalid model name");
+    std::lock_guard lock(context.store_mutex);
+    const std::optional<StoredModel> m = context.store.find(parsed);
+    if (!m) throw HttpError(404, "model '" + name + "' not found");
+    context.scheduler.unload(m->name);
+    context.store.remove(*m);
+    res.status = 200;
+}
+
+void copy_model(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req);
+    const std::string source = string_field(body, "source"), destination = string_field(body, "destination");
+    const ModelName from = parse_name_or(source, 400, "source \"" + source + "\" is invalid");
+    const ModelName to = parse_name_or(destination, 400, "destination \"" + destination + "\" is invalid");
+    std::lock_guard lock(context.store_mutex);
+    const std::optional<StoredModel> m = context.store.find(from);
+    if (!m) throw HttpError(404, "model \"" + source + "\" not found");
+    context.store.copy(*m, to);
+    res.status = 200;
+}
+
+void create(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req);
+    const CreateRequest request = create_request_from(body);
+    const bool stream = bool_field(body, "stream", true);
+    std::vector<json> lines;
+    try {
+        std::lock_guard lock(context.store_mutex);
+        create_model(context.store, request, [&](const std::string& status) { lines.push_back({{"status", status}}); });
+    } catch (const CreateError& e) {
+        throw HttpError(e.status, e.what());
+    }
+    if (stream) send_ndjson_lines(res, std::move(lines));
+    else send_json(res, 200, {{"status", "success"}});
+}
+
+void blob_exists(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    // Only HEAD is Ollama's; httplib answers HEAD through the GET handler.
+    const std::string digest = req.matches[1];
+    if (!is_valid_digest(digest)) throw HttpError(400, "invalid digest format");
+    if (!context.store.has_blob(digest)) throw HttpError(404, "blob \"" + digest + "\" not found");
+    res.status = 200;
+}
+
+void upload_blob(ServerContext& context, const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    const std::string digest = req.matches[1];
+    if (!is_valid_digest(digest)) throw HttpError(400, "invalid digest format");
+    if (context.store.has_blob(digest)) {
+        reader([](const char*, size_t) { return true; });  // drain the body
+        res.status = 200;
+        return;
+    }
+    // A body announced larger than the free space is refused before a byte is written.
+    if (req.has_header("Content-Length")) {
+        const uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+        std::error_code ec;
+        const auto space = std::filesystem::space(context.store.root(), ec);
+        if (!ec && length > space.available)
+            throw HttpError(400, "not enough disk space for the blob: it needs " + std::to_string(length) + " bytes, " +
+                                     std::to_string(space.available) + " are free");
+    }
+    // Streamed to a temporary file and hashed on the way: a blob never sits in memory, and
+    // one that does not match its digest never takes its name.
+    auto writer = context.store.begin_blob(digest);
+    std::exception_ptr failure;
+    const bool complete = reader([&](const char* data, size_t size) {
+        try {
+            writer->write(data, size);
+            return true;
+        } catch (...) {
+            failure = std::current_exception();
+            return false;
+        }
+    });
+    if (failure) std::rethrow_exception(failure);
+    if (!complete) throw HttpError(400, "the upload ended before its end");
+    try {
+        writer->commit();
+    } catch (const DigestMismatch& e) {
+        throw HttpError(400, e.what());
+    }
+    res.status = 201;
+}
+
+void pull(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req);
+    const ModelName name = parse_name_or(model_field(body), 400, "invalid model name");
+    PullOptions options;
+    options.insecure = bool_field(body, "insecure", false);
+    if (!bool_field(body, "stream", true)) {
+        try {
+            pull_model(context.store, name, options, context.downloads, context.store_mutex, [](const json&) { return true; });
+        } catch (const PullError& e) {
+            throw HttpError(500, e.what());
+        }
+        send_json(res, 200, {{"status", "success"}});
+        return;
+    }
+    res.set_chunked_content_provider("application/x-ndjson", [&context, name, options](size_t, httplib::DataSink& sink) {
+        try {
+            pull_model(context.store, name, options, context.downloads, context.store_mutex,
+                       [&](const json& status) { return write_ndjson(sink, status); });
+        } catch (const std::exception& e) {
+            write_ndjson(sink, {{"error", e.what()}});  // the status is already 200: the error is a line
+        }
+        sink.done();
+        return true;
+    });
+}
+
+void push(ServerContext&, const httplib::Request&, httplib::Response& res) {
+    send_error(res, 501, "push is not supported by rockllm: it serves models locally and does not publish them");
+}
+
 }  // namespace
 
-void register_model_routes(httplib::Server& s, ServerContext& context) {
-    s.Get("/api/tags", [&context](const httplib::Request&, httplib::Response& res) {
-        answer_errors(res, [&] {
-            json models = json::array();
-            for (const StoredModel& m : context.store.list()) {
-                models.push_back({{"name", m.name.display()},
-                                  {"model", m.name.display()},
-                                  {"modified_at", rfc3339(std::chrono::file_clock::to_sys(m.modified), true)},
-                                  {"size", m.manifest.total_size()},
-                                  {"digest", m.manifest.digest.substr(7)},
-                                  {"details", details_of(context.store, m)}});
-            }
-            send_json(res, 200, {{"models", models}});
-        });
-    });
-
-    s.Post("/api/show", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_errors(res, [&] {
-            const json body = parse_body(req);
-            const std::string name = model_field(body);
-            if (name.empty()) throw HttpError(400, "model is required");
-            const StoredModel m = context.find_model(name);
-            send_json(res, 200, show(context.store, m, bool_field(body, "verbose", false)));
-        });
-    });
-
-    s.Get("/api/ps", [&context](const httplib::Request&, httplib::Response& res) {
-        answer_errors(res, [&] {
-            json models = json::array();
-            for (const Scheduler::Running& r : context.scheduler.running()) {
-                const auto now = std::chrono::system_clock::now();
-                const std::string expires =
-                    r.forever ? rfc3339_seconds(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + INT64_MAX / 1000000000)
-                              : rfc3339(r.expires_at, true);
-                models.push_back({{"name", r.stored.name.display()},
-                                  {"model", r.stored.name.display()},
-                                  {"size", r.size_bytes},
-                                  {"digest", r.stored.manifest.digest.substr(7)},
-                                  {"details", details_of(context.store, r.stored)},
-                                  {"expires_at", expires},
-                                  {"size_vram", 0},
-                                  {"context_length", r.context_length}});
-            }
-            send_json(res, 200, {{"models", models}});
-        });
-    });
-
-    s.Delete("/api/delete", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_errors(res, [&] {
-            const json body = parse_body(req);
-            const std::string name = model_field(body);
-            const ModelName parsed = parse_name_or(name, 400, "invalid model name");
-            std::lock_guard lock(context.store_mutex);
-            const std::optional<StoredModel> m = context.store.find(parsed);
-            if (!m) throw HttpError(404, "model '" + name + "' not found");
-            context.scheduler.unload(m->name);
-            context.store.remove(*m);
-            res.status = 200;
-        });
-    });
-
-    s.Post("/api/copy", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_errors(res, [&] {
-            const json body = parse_body(req);
-            const std::string source = string_field(body, "source"), destination = string_field(body, "destination");
-            const ModelName from = parse_name_or(source, 400, "source \"" + source + "\" is invalid");
-            const ModelName to = parse_name_or(destination, 400, "destination \"" + destination + "\" is invalid");
-            std::lock_guard lock(context.store_mutex);
-            const std::optional<StoredModel> m = context.store.find(from);
-            if (!m) throw HttpError(404, "model \"" + source + "\" not found");
-            context.store.copy(*m, to);
-            res.status = 200;
-        });
-    });
-
-    s.Post("/api/create", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_errors(res, [&] {
-            const json body = parse_body(req);
-            const CreateRequest request = create_request_from(body);
-            const bool stream = bool_field(body, "stream", true);
-            std::vector<json> lines;
-            try {
-                std::lock_guard lock(context.store_mutex);
-                create_model(context.store, request, [&](const std::string& status) { lines.push_back({{"status", status}}); });
-            } catch (const CreateError& e) {
-                throw HttpError(e.status, e.what());
-            }
-            if (stream) send_ndjson_lines(res, std::move(lines));
-            else send_json(res, 200, {{"status", "success"}});
-        });
-    });
-
-    s.Get(R"(/api/blobs/(.+))", [&context](const httplib::Request& req, httplib::Response& res) {
-        // Only HEAD is Ollama's; httplib answers HEAD through the GET handler.
-        answer_errors(res, [&] {
-            const std::string digest = req.matches[1];
-            if (!is_valid_digest(digest)) throw HttpError(400, "invalid digest format");
-            if (!context.store.has_blob(digest)) throw HttpError(404, "blob \"" + digest + "\" not found");
-            res.status = 200;
-        });
-    });
-
-    s.Post(R"(/api/blobs/(.+))", [&context](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-        answer_errors(res, [&] {
-            const std::string digest = req.matches[1];
-            if (!is_valid_digest(digest)) throw HttpError(400, "invalid digest format");
-            if (context.store.has_blob(digest)) {
-                reader([](const char*, size_t) { return true; });  // drain the body
-                res.status = 200;
-                return;
-            }
-            // A body announced larger than the free space is refused before a byte is written.
-            if (req.has_header("Content-Length")) {
-                const uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-                std::error_code ec;
-                const auto space = std::filesystem::space(context.store.root(), ec);
-                if (!ec && length > space.available)
-                    throw HttpError(400, "not enough disk space for the blob: it needs " + std::to_string(length) + " bytes, " +
-                                             std::to_string(space.available) + " are free");
-            }
-            // Streamed to a temporary file and hashed on the way: a blob never sits in memory, and
-            // one that does not match its digest never takes its name.
-            auto writer = context.store.begin_blob(digest);
-            std::exception_ptr failure;
-            const bool complete = reader([&](const char* data, size_t size) {
-                try {
-                    writer->write(data, size);
-                    return true;
-                } catch (...) {
-                    failure = std::current_exception();
-                    return false;
-                }
-            });
-            if (failure) std::rethrow_exception(failure);
-            if (!complete) throw HttpError(400, "the upload ended before its end");
-            try {
-                writer->commit();
-            } catch (const DigestMismatch& e) {
-                throw HttpError(400, e.what());
-            }
-            res.status = 201;
-        });
-    });
-
-    s.Post("/api/pull", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_errors(res, [&] {
-            const json body = parse_body(req);
-            const ModelName name = parse_name_or(model_field(body), 400, "invalid model name");
-            PullOptions options;
-            options.insecure = bool_field(body, "insecure", false);
-            if (!bool_field(body, "stream", true)) {
-                try {
-                    pull_model(context.store, name, options, context.downloads, context.store_mutex, [](const json&) { return true; });
-                } catch (const PullError& e) {
-                    throw HttpError(500, e.what());
-                }
-                send_json(res, 200, {{"status", "success"}});
-                return;
-            }
-            res.set_chunked_content_provider("application/x-ndjson", [&context, name, options](size_t, httplib::DataSink& sink) {
-                try {
-                    pull_model(context.store, name, options, context.downloads, context.store_mutex,
-                               [&](const json& status) { return write_ndjson(sink, status); });
-                } catch (const std::exception& e) {
-                    write_ndjson(sink, {{"error", e.what()}});  // the status is already 200: the error is a line
-                }
-                sink.done();
-                return true;
-            });
-        });
-    });
-
-    s.Post("/api/push", [](const httplib::Request&, httplib::Response& res) {
-        send_error(res, 501, "push is not supported by rockllm: it serves models locally and does not publish them");
-    });
+void register_model_routes(RouteTable& routes, ServerContext& context) {
+    routes.get("/api/tags", native_route(context, list_models));
+    routes.post("/api/show", native_route(context, show_model));
+    routes.get("/api/ps", native_route(context, running_models));
+    routes.del("/api/delete", native_route(context, delete_model));
+    routes.post("/api/copy", native_route(context, copy_model));
+    routes.post("/api/create", native_route(context, create));
+    routes.get(R"(/api/blobs/(.+))", native_route(context, blob_exists));
+    routes.post_reading(R"(/api/blobs/(.+))", native_route(context, upload_blob));
+    routes.post("/api/pull", native_route(context, pull));
+    routes.post("/api/push", native_route(context, push));
 }
 
 }  // namespace rockllm

@@ -105,13 +105,17 @@ std::string metrics_text(const nlohmann::json& stats) {
     return out.str();
 }
 
+void stats(ServerContext& context, const httplib::Request&, httplib::Response& res) { send_json(res, 200, npu_stats(context)); }
+
+void metrics(ServerContext& context, const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(npu_stats(context)), "text/plain; version=0.0.4; charset=utf-8");
+}
+
 }  // namespace
 
-void register_npu_routes(httplib::Server& server, ServerContext& context) {
-    server.Get("/api/npu/stats", [&context](const httplib::Request&, httplib::Response& res) { send_json(res, 200, npu_stats(context)); });
-    server.Get("/metrics", [&context](const httplib::Request&, httplib::Response& res) {
-        res.set_content(metrics_text(npu_stats(context)), "text/plain; version=0.0.4; charset=utf-8");
-    });
+void register_npu_routes(RouteTable& routes, ServerContext& context) {
+    routes.get("/api/npu/stats", native_route(context, stats));
+    routes.get("/metrics", native_route(context, metrics));
 }
 
 }  // namespace rockllm

@@ -66,27 +66,22 @@ OllamaServer::OllamaServer(ModelStore store, ServerOptions options)
         }
         return httplib::Server::HandlerResponse::Unhandled;
     });
-    s.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content("Ollama is running", "text/plain; charset=utf-8"); });
-    s.Get("/api/version", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"version", kVersion}}); });
     if (options_.debug)
         s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
             std::fprintf(stderr, "rockllm: %s | %d | %s | %s \"%s\"\n", rfc3339_now().c_str(), res.status, req.remote_addr.c_str(),
                          req.method.c_str(), req.path.c_str());
         });
-    register_model_routes(s, context_);
-    register_inference_routes(s, context_);
-    register_openai_routes(s, context_);
-    register_npu_routes(s, context_);
+    routes_.get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content("Ollama is running", "text/plain; charset=utf-8"); });
+    routes_.get("/api/version", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"version", kVersion}}); });
+    register_model_routes(routes_, context_);
+    register_inference_routes(routes_, context_);
+    register_openai_routes(routes_, context_);
+    register_npu_routes(routes_, context_);
     context_.cpu_reason = options_.cpu_reason;
     // Unknown routes: gin's plain-text 404, or 405 when the path exists for another method.
-    s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
         if (res.status != 404 || !res.body.empty()) return;
-        static const char* const routes[] = {"/", "/api/version", "/api/tags", "/api/ps", "/api/show", "/api/generate", "/api/chat",
-                                             "/api/embed", "/api/embeddings", "/api/pull", "/api/push", "/api/delete", "/api/copy",
-                                             "/api/create", "/api/blobs/*", "/v1/chat/completions", "/v1/completions",
-                                             "/v1/embeddings", "/v1/models", "/v1/models/*", "/api/npu/stats", "/metrics"};
-        const bool known = std::any_of(std::begin(routes), std::end(routes), [&](const char* r) { return wildcard_match(r, req.path); });
-        if (known) {
+        if (routes_.knows(req.path)) {
             res.status = 405;
             res.set_content("405 method not allowed", "text/plain");
         } else {

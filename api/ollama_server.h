@@ -1,6 +1,6 @@
 // The Ollama REST API over cpp-httplib: the routes live in model_routes.cpp (store management),
-// inference_routes.cpp (generate, embed) and openai_routes.cpp (/v1/*); this class owns the
-// listener and what they share.
+// inference_routes.cpp (generate, chat, embed), openai_routes.cpp (/v1/*) and npu_routes.cpp
+// (counters); this class owns the listener, the route table and what the routes share.
 #pragma once
 
 #include <chrono>
@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "api/access_policy.h"
-
 #include "api/server_context.h"
 
 namespace httplib {
@@ -47,6 +46,7 @@ private:
     AccessPolicy access_;
     ServerContext context_;  // outlives http_: handlers still running refer to it
     std::unique_ptr<httplib::Server> http_;
+    RouteTable routes_{*http_};
 };
 
 }  // namespace rockllm

@@ -67,32 +67,45 @@ json usage(const GenerationStats& stats) {
             {"total_tokens", stats.prompt_eval_count + stats.eval_count}};
 }
 
-// How an OpenAI stream is written: an SSE event per choice a piece yields (none, while the parser
-// holds text back), the events of the end, the usage event when asked for, and [DONE]; an error
-// as OpenAI's error object, then [DONE]. envelope(choices) gives a chunk object around its "choices".
-StreamFormat openai_stream(const char* route, std::function<json(const json& choices)> envelope,
-                           std::function<std::vector<json>(const std::string& piece)> piece_choices,
-                           std::function<std::vector<json>(const std::string& finish_reason)> finish_choices, bool include_usage) {
+// An OpenAI answer (its adapter onto the pipeline): streamed, an SSE event per choice (none while
+// the parser holds text back), the events of the end, the usage event when asked for, and [DONE];
+// an error as OpenAI's error object, then [DONE]. envelope(choices) gives a chunk object around
+// its "choices"; whole gives the answer of a request that does not stream.
+AnswerShape openai_answer(bool stream, const char* route, std::function<json(const json& choices)> envelope,
+                          std::function<std::vector<json>(const OutputDelta& delta)> delta_choices,
+                          std::function<std::vector<json>(const OutputDelta& rest, const json& tool_calls, const std::string& reason)> end_choices,
+                          bool include_usage, decltype(AnswerShape::whole_answer) whole) {
     auto sse = [](const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; };
-    return {"text/event-stream", route,
-            [envelope, piece_choices, sse](const std::string& piece) {
-                std::string out;
-                for (const json& choice : piece_choices(piece)) out += sse(envelope(json::array({choice})));
-                return out;
-            },
-            [envelope, finish_choices, sse, include_usage](const GenerationStats& stats) {
-                std::string out;
-                for (const json& choice : finish_choices(stats.done_reason)) out += sse(envelope(json::array({choice})));
-                if (include_usage) {
-                    json u = envelope(json::array());
-                    u["usage"] = usage(stats);
-                    out += sse(u);
-                }
-                return out + "data: [DONE]\n\n";
-            },
-            [sse](const std::string& error) {
-                return sse({{"error", {{"message", error}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}) + "data: [DONE]\n\n";
-            }};
+    AnswerShape shape;
+    shape.stream = stream;
+    shape.content_type = "text/event-stream";
+    shape.route = route;
+    shape.delta_event = [envelope, delta_choices, sse](const OutputDelta& d) {
+        std::string out;
+        for (const json& choice : delta_choices(d)) out += sse(envelope(json::array({choice})));
+        return out;
+    };
+    shape.end_events = [envelope, end_choices, sse, include_usage](const OutputDelta& rest, const json& tool_calls, const GenerationStats& stats) {
+        std::string out;
+        for (const json& choice : end_choices(rest, tool_calls, stats.done_reason)) out += sse(envelope(json::array({choice})));
+        if (include_usage) {
+            json u = envelope(json::array());
+            u["usage"] = usage(stats);
+            out += sse(u);
+        }
+        return out + "data: [DONE]\n\n";
+    };
+    shape.error_event = [sse](const std::string& error) {
+        return sse({{"error", {{"message", error}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}) + "data: [DONE]\n\n";
+    };
+    shape.whole_answer = std::move(whole);
+    return shape;
+}
+
+// stream_options.include_usage of a streamed request.
+bool usage_asked(const json& body, bool stream) {
+    return stream && body.contains("stream_options") && body["stream_options"].is_object() &&
+           body["stream_options"].value("include_usage", false);
 }
 
 // Tool calls in OpenAI's shape: arguments as a JSON string, type "function".
@@ -111,42 +124,39 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
     const std::string model_text = string_field(body, "model");
     const StoredModel stored = context.find_model(model_text);
     if (body.contains("prompt") && !body["prompt"].is_string()) throw HttpError(400, "invalid type for 'prompt' field: only a string is supported");
-    const std::string prompt = string_field(body, "prompt");
     const bool stream = bool_field(body, "stream", false);
-    const bool include_usage = stream && body.contains("stream_options") && body["stream_options"].is_object() &&
-                               body["stream_options"].value("include_usage", false);
-    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
-    LoadedModel& model = lease->model();
-    const json native = {{"prompt", prompt}, {"suffix", string_field(body, "suffix")}};
-    const GenerationRequest request = generation_request(model, templated_prompt(model, stored.name.display(), native, {}), native_options(body));
-    const std::string id = next_id("cmpl-");
+    InferenceInput input;
+    input.options = native_options(body);
+    input.parse = false;
+    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, stored, std::nullopt, model_text, "generate");
     const std::string display = stored.name.display();
+    const json native = {{"prompt", string_field(body, "prompt")}, {"suffix", string_field(body, "suffix")}};
+    input.prompt = tokenized(lease->model(), templated_prompt(lease->model(), display, native, {}));
+    const std::string id = next_id("cmpl-");
     auto chunk = [id, display](const std::string& text, const json& finish_reason) {
         return json{{"id", id}, {"object", "text_completion"}, {"created", unix_now()}, {"model", display},
                     {"system_fingerprint", "fp_ollama"},
                     {"choices", {{{"text", text}, {"index", 0}, {"finish_reason", finish_reason}}}}};
     };
-    if (!stream) {
-        const auto [text, stats] = collect_generation(*lease, request);
-        json answer = chunk(text, stats.done_reason);
-        answer["usage"] = usage(stats);
-        send_json(res, 200, answer);
-        return;
-    }
-    stream_generation(res, lease, request, display,
-                      openai_stream("/v1/completions",
-                                    [chunk](const json& choices) {
-                                        json c = chunk("", nullptr);
-                                        c["choices"] = choices;
-                                        return c;
-                                    },
-                                    [](const std::string& piece) {
-                                        return std::vector<json>{{{"text", piece}, {"index", 0}, {"finish_reason", nullptr}}};
-                                    },
-                                    [](const std::string& reason) {
-                                        return std::vector<json>{{{"text", ""}, {"index", 0}, {"finish_reason", reason}}};
-                                    },
-                                    include_usage));
+    run_inference(res, lease, std::move(input),
+                  openai_answer(stream, "/v1/completions",
+                                [chunk](const json& choices) {
+                                    json c = chunk("", nullptr);
+                                    c["choices"] = choices;
+                                    return c;
+                                },
+                                [](const OutputDelta& d) {
+                                    return std::vector<json>{{{"text", d.content}, {"index", 0}, {"finish_reason", nullptr}}};
+                                },
+                                [](const OutputDelta& rest, const json&, const std::string& reason) {
+                                    return std::vector<json>{{{"text", rest.content}, {"index", 0}, {"finish_reason", reason}}};
+                                },
+                                usage_asked(body, stream),
+                                [chunk](const OutputDelta& all, const json&, const GenerationStats& stats) {
+                                    json answer = chunk(all.content, stats.done_reason);
+                                    answer["usage"] = usage(stats);
+                                    return answer;
+                                }));
 }
 
 // OpenAI messages as native ones: content as a string or as text parts; tool calls with their
@@ -190,10 +200,8 @@ std::vector<ChatMessage> openai_messages(const json& messages) {
 }
 
 // OpenAI's response_format: "text", "json_object" (any JSON object) or "json_schema" with its schema.
-std::shared_ptr<const Grammar> response_format(const httplib::Request& req) {
-    const auto body = nlohmann::ordered_json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object() || !body.contains("response_format") || body["response_format"].is_null()) return nullptr;
-    const auto& format = body["response_format"];
+std::shared_ptr<const Grammar> response_format(const nlohmann::ordered_json& format) {
+    if (format.is_null()) return nullptr;
     const std::string type = format.is_object() && format.contains("type") && format["type"].is_string() ? format["type"].get<std::string>() : "";
     if (type == "text") return nullptr;
     if (type == "json_object") return format_grammar("json");
@@ -206,27 +214,33 @@ std::shared_ptr<const Grammar> response_format(const httplib::Request& req) {
     throw HttpError(400, "invalid response_format type: " + format.dump() + " (must be \"text\", \"json_object\" or \"json_schema\")");
 }
 
-void chat_completions(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
-    const json body = parse_body(req);
-    const StoredModel stored = context.find_model(string_field(body, "model"));
-    const std::vector<ChatMessage> messages = openai_messages(body.value("messages", json()));
-    const bool stream = bool_field(body, "stream", false);
-    const bool include_usage = stream && body.contains("stream_options") && body["stream_options"].is_object() &&
-                               body["stream_options"].value("include_usage", false);
-    const std::shared_ptr<const Grammar> format = response_format(req);
+// OpenAI's reasoning_effort as a think setting: "none" off, the others as Ollama's levels.
+ThinkSetting reasoning_effort(const json& body) {
     ThinkSetting think;
     const std::string effort = body.contains("reasoning_effort") && body["reasoning_effort"].is_string() ? body["reasoning_effort"].get<std::string>() : "";
     if (effort == "none") think.is_set = true;
     else if (!effort.empty()) think = {true, true, effort == "minimal" ? "low" : effort == "xhigh" || effort == "ultra" ? "max" : effort};
+    return think;
+}
+
+void chat_completions(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const RequestBody parsed = parse_body_keeping_order_of(req, "response_format");
+    const json& body = parsed.fields;
+    const std::string model_text = string_field(body, "model");
+    const StoredModel stored = context.find_model(model_text);
+    const std::vector<ChatMessage> messages = openai_messages(body.value("messages", json()));
+    const bool stream = bool_field(body, "stream", false);
+    InferenceInput input;
+    input.format = response_format(parsed.ordered);
+    input.options = native_options(body);
+    input.think = reasoning_effort(body);
     const json tools = tools_field(body);
+    input.tools = !tools.empty();
     const std::string display = stored.name.display();
-    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
-    LoadedModel& model = lease->model();
-    if (!format) enable_default_thinking(model, think);
-    const std::string prompt = render_conversation(model, display, messages, tools, think);
-    GenerationRequest request = generation_request(model, prompt, native_options(body));
-    request.format = format;
-    auto parser = output_parser_for(model, prompt, think, !tools.empty());
+    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, stored, std::nullopt, model_text, "chat");
+    const LoadedModel& model = lease->model();
+    if (!input.format) enable_default_thinking(model, input.think);
+    input.prompt = fit_conversation(model, display, messages, tools, input.think);
     const std::string id = next_id("chatcmpl-");
     auto envelope = [id, display](const char* object) {
         return json{{"id", id}, {"object", object}, {"created", unix_now()}, {"model", display}, {"system_fingerprint", "fp_ollama"}};
@@ -237,43 +251,38 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
         return j;
     };
     // Ollama's finish reason for an answer that called tools.
-    auto finish_reason = [parser](const std::string& reason) { return parser->tool_calls().empty() ? reason : std::string("tool_calls"); };
-    if (!stream) {
-        const auto [text, stats] = collect_generation(*lease, request);
-        json message = delta(parser->parse_all(text));
-        if (!parser->tool_calls().empty()) message["tool_calls"] = openai_tool_calls(parser->tool_calls());
-        json answer = envelope("chat.completion");
-        answer["choices"] = {{{"index", 0}, {"message", message}, {"finish_reason", finish_reason(stats.done_reason)}}};
-        answer["usage"] = usage(stats);
-        send_json(res, 200, answer);
-        return;
-    }
-    stream_generation(res, lease, request, display,
-                      openai_stream("/v1/chat/completions",
-                                    [envelope](const json& choices) {
-                                        json c = envelope("chat.completion.chunk");
-                                        c["choices"] = choices;
-                                        return c;
-                                    },
-                                    [parser, delta](const std::string& piece) {
-                                        const OutputDelta d = parser->push(piece);
-                                        if (d.content.empty() && d.thinking.empty()) return std::vector<json>{};
-                                        return std::vector<json>{{{"index", 0}, {"delta", delta(d)}, {"finish_reason", nullptr}}};
-                                    },
-                                    [parser, delta, finish_reason](const std::string& reason) {
-                                        std::vector<json> out;
-                                        const OutputDelta d = parser->finish();
-                                        if (!d.content.empty() || !d.thinking.empty())
-                                            out.push_back({{"index", 0}, {"delta", delta(d)}, {"finish_reason", nullptr}});
-                                        if (!parser->tool_calls().empty()) {
-                                            json calls = delta({});
-                                            calls["tool_calls"] = openai_tool_calls(parser->tool_calls());
-                                            out.push_back({{"index", 0}, {"delta", calls}, {"finish_reason", nullptr}});
-                                        }
-                                        out.push_back({{"index", 0}, {"delta", json::object()}, {"finish_reason", finish_reason(reason)}});
-                                        return out;
-                                    },
-                                    include_usage));
+    auto finish_reason = [](const json& tool_calls, const std::string& reason) { return tool_calls.empty() ? reason : std::string("tool_calls"); };
+    run_inference(res, lease, std::move(input),
+                  openai_answer(stream, "/v1/chat/completions",
+                                [envelope](const json& choices) {
+                                    json c = envelope("chat.completion.chunk");
+                                    c["choices"] = choices;
+                                    return c;
+                                },
+                                [delta](const OutputDelta& d) {
+                                    return std::vector<json>{{{"index", 0}, {"delta", delta(d)}, {"finish_reason", nullptr}}};
+                                },
+                                [delta, finish_reason](const OutputDelta& rest, const json& tool_calls, const std::string& reason) {
+                                    std::vector<json> out;
+                                    if (!rest.content.empty() || !rest.thinking.empty())
+                                        out.push_back({{"index", 0}, {"delta", delta(rest)}, {"finish_reason", nullptr}});
+                                    if (!tool_calls.empty()) {
+                                        json calls = delta({});
+                                        calls["tool_calls"] = openai_tool_calls(tool_calls);
+                                        out.push_back({{"index", 0}, {"delta", calls}, {"finish_reason", nullptr}});
+                                    }
+                                    out.push_back({{"index", 0}, {"delta", json::object()}, {"finish_reason", finish_reason(tool_calls, reason)}});
+                                    return out;
+                                },
+                                usage_asked(body, stream),
+                                [envelope, delta, finish_reason](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
+                                    json message = delta(all);
+                                    if (!tool_calls.empty()) message["tool_calls"] = openai_tool_calls(tool_calls);
+                                    json answer = envelope("chat.completion");
+                                    answer["choices"] = {{{"index", 0}, {"message", message}, {"finish_reason", finish_reason(tool_calls, stats.done_reason)}}};
+                                    answer["usage"] = usage(stats);
+                                    return answer;
+                                }));
 }
 
 // Little-endian float32 bytes in base64, as OpenAI's encoding_format "base64".
@@ -321,39 +330,40 @@ void embeddings(ServerContext& context, const httplib::Request& req, httplib::Re
                          {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
 }
 
+void list_models(ServerContext& context, const httplib::Request&, httplib::Response& res) {
+    json data = json::array();  // never null, unlike Ollama's quirk with an empty store
+    for (const StoredModel& m : context.store.list()) data.push_back(model_object(m));
+    send_json(res, 200, {{"object", "list"}, {"data", data}});
+}
+
+void model_info(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const std::string name = req.matches[1];
+    ModelName parsed;
+    try {
+        parsed = ModelName::parse(name);
+    } catch (const InvalidModelName&) {
+        throw HttpError(404, "model \"" + name + "\" not found");
+    }
+    const std::optional<StoredModel> m = context.store.find(parsed);
+    if (!m) throw HttpError(404, "model \"" + name + "\" not found");
+    send_json(res, 200, model_object(*m));
+}
+
+// The handler bound to the context, its exceptions answered in OpenAI's error shape.
+RouteTable::Handler openai_route(ServerContext& context, ContextHandler handler) {
+    return [&context, handler](const httplib::Request& req, httplib::Response& res) {
+        answer_openai_errors(res, [&] { handler(context, req, res); });
+    };
+}
+
 }  // namespace
 
-void register_openai_routes(httplib::Server& s, ServerContext& context) {
-    s.Get("/v1/models", [&context](const httplib::Request&, httplib::Response& res) {
-        answer_openai_errors(res, [&] {
-            json data = json::array();  // never null, unlike Ollama's quirk with an empty store
-            for (const StoredModel& m : context.store.list()) data.push_back(model_object(m));
-            send_json(res, 200, {{"object", "list"}, {"data", data}});
-        });
-    });
-    s.Get(R"(/v1/models/(.+))", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_openai_errors(res, [&] {
-            const std::string name = req.matches[1];
-            ModelName parsed;
-            try {
-                parsed = ModelName::parse(name);
-            } catch (const InvalidModelName&) {
-                throw HttpError(404, "model \"" + name + "\" not found");
-            }
-            const std::optional<StoredModel> m = context.store.find(parsed);
-            if (!m) throw HttpError(404, "model \"" + name + "\" not found");
-            send_json(res, 200, model_object(*m));
-        });
-    });
-    s.Post("/v1/completions", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_openai_errors(res, [&] { completions(context, req, res); });
-    });
-    s.Post("/v1/chat/completions", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_openai_errors(res, [&] { chat_completions(context, req, res); });
-    });
-    s.Post("/v1/embeddings", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_openai_errors(res, [&] { embeddings(context, req, res); });
-    });
+void register_openai_routes(RouteTable& routes, ServerContext& context) {
+    routes.get("/v1/models", openai_route(context, list_models));
+    routes.get(R"(/v1/models/(.+))", openai_route(context, model_info));
+    routes.post("/v1/completions", openai_route(context, completions));
+    routes.post("/v1/chat/completions", openai_route(context, chat_completions));
+    routes.post("/v1/embeddings", openai_route(context, embeddings));
 }
 
 }  // namespace rockllm

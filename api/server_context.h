@@ -6,13 +6,10 @@
 #include <optional>
 #include <string>
 
+#include "api/route_table.h"
 #include "api/scheduler.h"
 #include "models/model_store.h"
 #include "models/registry_pull.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace rockllm {
 
@@ -31,10 +28,18 @@ struct ServerContext {
     StoredModel find_model(const std::string& name_text) const;
 };
 
-void register_model_routes(httplib::Server& server, ServerContext& context);
-void register_inference_routes(httplib::Server& server, ServerContext& context);
-void register_openai_routes(httplib::Server& server, ServerContext& context);
+// A route's handler, named, with the context it shares.
+using ContextHandler = void (*)(ServerContext& context, const httplib::Request& req, httplib::Response& res);
+// The handler bound to the context, its exceptions answered as Ollama's {"error": ...} bodies.
+RouteTable::Handler native_route(ServerContext& context, ContextHandler handler);
+using ContextReadingHandler = void (*)(ServerContext& context, const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& reader);
+RouteTable::ReadingHandler native_route(ServerContext& context, ContextReadingHandler handler);
+
+void register_model_routes(RouteTable& routes, ServerContext& context);
+void register_inference_routes(RouteTable& routes, ServerContext& context);
+void register_openai_routes(RouteTable& routes, ServerContext& context);
 // GET /api/npu/stats (JSON) and GET /metrics (Prometheus text): the cores' and the models' counters.
-void register_npu_routes(httplib::Server& server, ServerContext& context);
+void register_npu_routes(RouteTable& routes, ServerContext& context);
 
 }  // namespace rockllm

@@ -41,19 +41,21 @@ void softmax(std::vector<C>& c) {
 
 Sampler::Sampler(float temperature, uint64_t seed) : Sampler(plain(temperature, seed)) {}
 
-Sampler::Sampler(const SamplerOptions& options, int64_t n_ctx) : options_(options), rng_(options.seed) {
+void SamplerOptions::validate() const {
     const auto check = [](bool ok, const char* what) {
         if (!ok) throw std::invalid_argument(what);
     };
-    check(std::isfinite(options.temperature) && options.temperature >= 0, "temperature must be a finite number >= 0");
-    check(std::isfinite(options.top_p) && options.top_p >= 0 && options.top_p <= 1, "top_p must be between 0 and 1");
-    check(std::isfinite(options.min_p) && options.min_p >= 0 && options.min_p <= 1, "min_p must be between 0 and 1");
-    check(std::isfinite(options.typical_p) && options.typical_p >= 0 && options.typical_p <= 1,
-          "typical_p must be between 0 and 1");
-    check(options.repeat_last_n >= -1, "repeat_last_n must be -1, 0 or positive");
-    check(std::isfinite(options.repeat_penalty) && options.repeat_penalty > 0, "repeat_penalty must be positive");
-    check(std::isfinite(options.presence_penalty) && std::isfinite(options.frequency_penalty),
-          "presence_penalty and frequency_penalty must be finite");
+    check(std::isfinite(temperature) && temperature >= 0, "temperature must be a finite number >= 0");
+    check(std::isfinite(top_p) && top_p >= 0 && top_p <= 1, "top_p must be between 0 and 1");
+    check(std::isfinite(min_p) && min_p >= 0 && min_p <= 1, "min_p must be between 0 and 1");
+    check(std::isfinite(typical_p) && typical_p >= 0 && typical_p <= 1, "typical_p must be between 0 and 1");
+    check(repeat_last_n >= -1, "repeat_last_n must be -1, 0 or positive");
+    check(std::isfinite(repeat_penalty) && repeat_penalty > 0, "repeat_penalty must be positive");
+    check(std::isfinite(presence_penalty) && std::isfinite(frequency_penalty), "presence_penalty and frequency_penalty must be finite");
+}
+
+Sampler::Sampler(const SamplerOptions& options, int64_t n_ctx) : options_(options), rng_(options.seed) {
+    options.validate();
     history_limit_ = options.repeat_last_n < 0 ? static_cast<size_t>(std::max<int64_t>(n_ctx, 0))
                                                : static_cast<size_t>(options.repeat_last_n);
 }

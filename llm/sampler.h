@@ -22,13 +22,16 @@ struct SamplerOptions {
     float presence_penalty = 0.0f;
     float frequency_penalty = 0.0f;
     uint64_t seed = 0;
+
+    // Throws std::invalid_argument naming the first option out of its range.
+    void validate() const;
 };
 
 class TokenFilter;
 
 class Sampler {
 public:
-    // n_ctx bounds the history that repeat_last_n = -1 refers to.
+    // n_ctx bounds the history that repeat_last_n = -1 refers to; options are validated.
     explicit Sampler(const SamplerOptions& options, int64_t n_ctx = 4096);
     Sampler(float temperature, uint64_t seed);  // greedy or plain temperature sampling
 

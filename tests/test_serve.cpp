@@ -146,6 +146,10 @@ TEST_CASE("serve: DNS-rebinding Host check, CORS origins and preflight, HEAD, 40
     REQUIRE(wrong);
     CHECK(wrong->status == 405);
     CHECK(wrong->body == "405 method not allowed");
+    // The routes whose paths are patterns: the blobs and a model's OpenAI page.
+    CHECK(c.Delete("/api/blobs/sha256:0123")->status == 405);
+    CHECK(c.Post("/v1/models/stories", "{}", "application/json")->status == 405);
+    CHECK(c.Get("/api/blob")->status == 404);
 }
 
 TEST_CASE("serve: SIGTERM ends running streams with a last line and exits 0") {

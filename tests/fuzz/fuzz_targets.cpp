@@ -95,8 +95,8 @@ int json_request(const uint8_t* data, size_t size) {
     refusing([&] { dimensions_field(body); });
     refusing([&] { keep_alive_from_json(body); });
     refusing([&] {
-        GenerationRequest request;
-        request.apply_options(body.is_object() && body.contains("options") ? body["options"] : body);
+        InferenceRequest request;
+        request.apply_ollama_options(body.is_object() && body.contains("options") ? body["options"] : body);
     });
     refusing([&] {
         const auto ordered = nlohmann::ordered_json::parse(text, nullptr, false);
