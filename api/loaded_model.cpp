@@ -13,6 +13,7 @@
 
 #include "base/elapsed.h"
 #include "llm/embedding.h"
+#include "llm/layer_tensors.h"
 #include "npu/backend/kv_page_memory.h"
 #include "tokenizer/text_stream.h"
 
@@ -101,8 +102,7 @@ int64_t kv_cache_bytes(const ModelConfig& config, int64_t n_ctx) {
 // The NPU's copy of the matrices (the placement rule's): a byte or two per weight.
 int64_t npu_weight_bytes(const Model& model, npu::MatmulType type) {
     int64_t elements = model.output.rows * model.output.cols;
-    for (const LayerWeights& l : model.layers)
-        for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) elements += w->rows * w->cols;
+    for (const LayerWeights& l : model.layers) for_each_matrix(l, [&](const WeightMatrix& w) { elements += w.rows * w.cols; });
     return elements * static_cast<int64_t>(npu::input_bytes(type));
 }
 

@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include "layer_tensors.h"
+
 namespace rockllm {
 
 Model Model::load(std::shared_ptr<const gguf::File> file) {
@@ -9,43 +11,21 @@ Model Model::load(std::shared_ptr<const gguf::File> file) {
     const gguf::File& f = *file;
 
     m.token_embedding = load_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab);
+    const std::vector<LayerTensor> tensors = layer_tensors(c);
     for (int64_t i = 0; i < c.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
         LayerWeights layer;
-        layer.attn_norm = load_vector(f, p + "attn_norm.weight", c.n_embd);
-        if (c.traits.fused_qkv) {
-            const WeightMatrix qkv = load_matrix(f, p + "attn_qkv.weight", c.n_embd, c.q_dim() + 2 * c.kv_dim());
-            layer.wq = qkv.rows_view(0, c.q_dim());
-            layer.wk = qkv.rows_view(c.q_dim(), c.kv_dim());
-            layer.wv = qkv.rows_view(c.q_dim() + c.kv_dim(), c.kv_dim());
-        } else {
-            layer.wq = load_matrix(f, p + "attn_q.weight", c.n_embd, c.q_dim());
-            layer.wk = load_matrix(f, p + "attn_k.weight", c.n_embd, c.kv_dim());
-            layer.wv = load_matrix(f, p + "attn_v.weight", c.n_embd, c.kv_dim());
-        }
-        layer.wo = load_matrix(f, p + "attn_output.weight", c.q_dim(), c.n_embd);
-        if (c.traits.qkv_bias) {
-            layer.bq = load_vector(f, p + "attn_q.bias", c.q_dim());
-            layer.bk = load_vector(f, p + "attn_k.bias", c.kv_dim());
-            layer.bv = load_vector(f, p + "attn_v.bias", c.kv_dim());
-        }
-        if (c.traits.qk_norm) {
-            layer.q_norm = load_vector(f, p + "attn_q_norm.weight", c.head_dim);
-            layer.k_norm = load_vector(f, p + "attn_k_norm.weight", c.head_dim);
-        }
-        layer.ffn_norm = load_vector(f, p + "ffn_norm.weight", c.n_embd);
-        if (c.traits.fused_gate_up) {
-            const WeightMatrix gate_up = load_matrix(f, p + "ffn_up.weight", c.n_embd, 2 * c.n_ff);
-            layer.ffn_gate = gate_up.rows_view(0, c.n_ff);
-            layer.ffn_up = gate_up.rows_view(c.n_ff, c.n_ff);
-        } else {
-            layer.ffn_gate = load_matrix(f, p + "ffn_gate.weight", c.n_embd, c.n_ff);
-            layer.ffn_up = load_matrix(f, p + "ffn_up.weight", c.n_embd, c.n_ff);
-        }
-        layer.ffn_down = load_matrix(f, p + "ffn_down.weight", c.n_ff, c.n_embd);
-        if (c.traits.post_norms) {
-            layer.post_attention_norm = load_vector(f, p + "post_attention_norm.weight", c.n_embd);
-            layer.post_ffn_norm = load_vector(f, p + "post_ffw_norm.weight", c.n_embd);
+        for (const LayerTensor& t : tensors) {
+            if (!t.is_matrix()) {
+                layer.*t.vector = load_vector(f, p + t.name, t.cols);
+                continue;
+            }
+            const WeightMatrix whole = load_matrix(f, p + t.name, t.cols, t.rows);
+            int64_t first = 0;
+            for (size_t part = 0; part < t.parts.size(); ++part) {
+                layer.*t.parts[part] = t.parts.size() == 1 ? whole : whole.rows_view(first, t.part_rows[part]);
+                first += t.part_rows[part];
+            }
         }
         m.layers.push_back(std::move(layer));
     }
@@ -72,8 +52,7 @@ Model Model::load(std::shared_ptr<const gguf::File> file) {
 uint64_t Model::weight_bytes_per_token() const {
     uint64_t total = output.row_bytes * static_cast<uint64_t>(output.rows);
     for (const LayerWeights& l : layers)
-        for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
-            total += w->row_bytes * static_cast<uint64_t>(w->rows);
+        for_each_matrix(l, [&](const WeightMatrix& w) { total += w.row_bytes * static_cast<uint64_t>(w.rows); });
     return total;
 }
 

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "gguf_writer.h"
+#include "layer_tensors.h"
 #include "llm/quant/quantize.h"
 
 namespace rockllm {
@@ -156,41 +157,24 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
             return bytes;
         });
     };
-    const int64_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
     const float wscale = 0.04f;  // uniform in [-0.04, 0.04): about the spread of trained weights
     add("token_embd.weight", base, s.n_embd, s.n_vocab, wscale);
+    const ArchitectureTraits* traits = find_architecture(s.architecture);
+    if (!traits) throw std::invalid_argument("no architecture " + s.architecture);
+    ModelConfig config;
+    config.traits = *traits;
+    config.n_embd = s.n_embd;
+    config.n_head = s.n_head;
+    config.n_head_kv = s.n_head_kv;
+    config.head_dim = s.head_dim;
+    config.n_ff = s.n_ff;
+    const std::vector<LayerTensor> tensors = layer_tensors(config);
     for (int64_t l = 0; l < s.n_layer; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         const GgmlType more = uses_more_bits(l, s.n_layer) ? strong : base;
-        add(p + "attn_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
-        if (s.architecture == "phi3") {
-            add(p + "attn_qkv.weight", base, s.n_embd, q_dim + 2 * kv_dim, wscale);
-        } else {
-            add(p + "attn_q.weight", base, s.n_embd, q_dim, wscale);
-            add(p + "attn_k.weight", base, s.n_embd, kv_dim, wscale);
-            add(p + "attn_v.weight", more, s.n_embd, kv_dim, wscale);
-        }
-        add(p + "attn_output.weight", base, q_dim, s.n_embd, wscale);
-        if (s.architecture == "qwen2") {
-            add(p + "attn_q.bias", GgmlType::F32, q_dim, 1, wscale);
-            add(p + "attn_k.bias", GgmlType::F32, kv_dim, 1, wscale);
-            add(p + "attn_v.bias", GgmlType::F32, kv_dim, 1, wscale);
-        }
-        if (s.architecture == "qwen3" || s.architecture == "gemma3") {
-            add(p + "attn_q_norm.weight", GgmlType::F32, s.head_dim, 1, 0.0f);
-            add(p + "attn_k_norm.weight", GgmlType::F32, s.head_dim, 1, 0.0f);
-        }
-        add(p + "ffn_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
-        if (s.architecture == "phi3") {
-            add(p + "ffn_up.weight", base, s.n_embd, 2 * s.n_ff, wscale);
-        } else {
-            add(p + "ffn_gate.weight", base, s.n_embd, s.n_ff, wscale);
-            add(p + "ffn_up.weight", base, s.n_embd, s.n_ff, wscale);
-        }
-        add(p + "ffn_down.weight", more, s.n_ff, s.n_embd, wscale);
-        if (s.architecture == "gemma2" || s.architecture == "gemma3") {
-            add(p + "post_attention_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
-            add(p + "post_ffw_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);
+        for (const LayerTensor& t : tensors) {
+            if (!t.is_matrix()) add(p + t.name, GgmlType::F32, t.cols, 1, t.name.find("norm") != std::string::npos ? 0.0f : wscale);
+            else add(p + t.name, t.more_bits_in_mixes ? more : base, t.cols, t.rows, wscale);
         }
     }
     add("output_norm.weight", GgmlType::F32, s.n_embd, 1, 0.0f);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "llm/embedding.h"
+#include "llm/layer_tensors.h"
 #include "llm/model.h"
 #include "llm/quant/quantize.h"
 #include "llm/synthetic_model.h"
@@ -279,6 +280,33 @@ TEST_CASE("architecture phi3: forward pass equals the float64 reference (F32)") 
 // engine's 8-bit activations (Q8_0 blocks for Q8_0/Q5_0 weights, Q8_K for the K formats). Measured
 // on these models: 1.3e-2 to 2.8e-2 of the largest logit; the bound for every quantized type is 5e-2.
 // F16 weights use float activations, so they keep the float bound.
+TEST_CASE("layer table: every matrix of a block comes from one tensor of the file and belongs to one matmul group") {
+    using L = LayerWeights;
+    const std::vector<WeightMatrix L::*> matrices = {&L::wq, &L::wk, &L::wv, &L::wo, &L::ffn_gate, &L::ffn_up, &L::ffn_down};
+    for (const SyntheticShape& shape : synthetic_shapes()) {
+        CAPTURE(shape.name);
+        ModelConfig c;
+        c.traits = *find_architecture(shape.architecture);
+        c.n_embd = shape.n_embd, c.n_head = shape.n_head, c.n_head_kv = shape.n_head_kv, c.head_dim = shape.head_dim, c.n_ff = shape.n_ff;
+        for (WeightMatrix L::*m : matrices) {
+            int from_tensors = 0, from_groups = 0;
+            for (const LayerTensor& t : layer_tensors(c))
+                for (WeightMatrix L::*part : t.parts) from_tensors += part == m;
+            for (const MatmulGroup& g : matmul_groups())
+                for (WeightMatrix L::*part : g.parts) from_groups += part == m;
+            CHECK(from_tensors == 1);
+            CHECK(from_groups == 1);
+        }
+        for (const LayerTensor& t : layer_tensors(c)) {
+            CAPTURE(t.name);
+            int64_t rows = 0;
+            for (int64_t r : t.part_rows) rows += r;
+            CHECK(t.parts.size() == t.part_rows.size());
+            CHECK((t.is_matrix() ? rows : 1) == t.rows);
+        }
+    }
+}
+
 TEST_CASE("architectures with quantized weights stay within the 8-bit activation bound") {
     check_architecture("tiny-llama", "F16", 1e-3);
     check_architecture("tiny-llama", "Q8_0", 5e-2);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "llm/layer_tensors.h"
 #include "npu/backend/weight_cache.h"
 #include "npu/matmul_task.h"
 
@@ -80,10 +81,11 @@ NpuModel::NpuModel(const Model& model, NpuCores& cores, NpuModelOptions options,
     for (size_t l = 0; l < model.layers.size(); ++l) {
         const LayerWeights& w = model.layers[l];
         const std::string prefix = "blk." + std::to_string(l) + ".";
-        wanted.push_back({prefix + "attn_qkv", {&w.wq, &w.wk, &w.wv}});
-        wanted.push_back({prefix + "attn_output", {&w.wo}});
-        wanted.push_back({prefix + "ffn_gate_up", {&w.ffn_gate, &w.ffn_up}});
-        wanted.push_back({prefix + "ffn_down", {&w.ffn_down}});
+        for (const MatmulGroup& group : matmul_groups()) {
+            Wanted g{prefix + group.name, {}};
+            for (WeightMatrix LayerWeights::*part : group.parts) g.parts.push_back(&(w.*part));
+            wanted.push_back(std::move(g));
+        }
     }
     wanted.push_back({"output", {&model.output}});
 
