@@ -71,6 +71,8 @@ ModelConfig read_model_config(const gguf::File& file) {
     if (!embd || embd->shape.size() != 2)
         throw gguf::FormatError("tensor 'token_embd.weight' is missing or not 2-dimensional");
     c.n_vocab = embd->shape[1];
+    if (c.n_vocab <= 0 || c.n_vocab > (int64_t{1} << 24))
+        throw gguf::FormatError("tensor 'token_embd.weight' has " + std::to_string(c.n_vocab) + " rows: a vocabulary needs 1 to 2^24 tokens");
     if (meta.contains(a + "vocab_size") && meta.get<int64_t>(a + "vocab_size") != c.n_vocab)
         throw gguf::FormatError("vocab_size disagrees with the token embedding's shape");
     return c;

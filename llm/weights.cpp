@@ -22,6 +22,8 @@ WeightMatrix WeightMatrix::rows_view(int64_t first, int64_t count) const {
 WeightMatrix load_matrix(const gguf::File& file, const std::string& name, int64_t cols, int64_t rows) {
     const gguf::TensorInfo* t = file.find_tensor(name);
     if (!t) throw gguf::FormatError("tensor '" + name + "' is missing");
+    // Every size below is divided by rows or cols; a zero from a hostile file must not get there.
+    if (cols <= 0 || rows <= 0) throw gguf::FormatError("tensor '" + name + "' would have an empty dimension");
     const bool shape_ok = (t->shape.size() == 2 && t->shape[0] == cols && t->shape[1] == rows) ||
                           (t->shape.size() == 1 && rows == 1 && t->shape[0] == cols);
     if (!shape_ok) {

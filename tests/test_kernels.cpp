@@ -158,6 +158,36 @@ TEST_CASE("matmul: threads and batches give exactly the single-dot results" * do
     }
 }
 
+TEST_CASE("matmul: one group of matrices whose types want different activation formats (mixed-precision files)") {
+    // F32 (float activations), Q8_0 (Q8_0), Q4_1 (Q8_1) and Q4_K (Q8_K) in one group, as a
+    // "dynamic" quantization mixes them within a layer: each job reads its own format's buffer,
+    // and the buffers of the first jobs stay valid while later formats are added.
+    std::mt19937 rng(5);
+    ThreadPool pool(1);
+    const int64_t cols = 256, rows = 8, tokens = 3;
+    const GgmlType types[] = {GgmlType::F32, GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q4_K};
+    std::vector<std::vector<uint8_t>> bytes;
+    std::vector<WeightMatrix> weights;
+    for (GgmlType type : types) {
+        bytes.push_back(quantized(type, random_floats(cols * rows, rng, 0.05f)));
+        WeightMatrix w;
+        w.type = type, w.cols = cols, w.rows = rows, w.data = bytes.back().data(), w.row_bytes = bytes.back().size() / rows;
+        weights.push_back(w);
+    }
+    const auto x = random_floats(cols * tokens, rng, 1.0f);
+    std::vector<std::vector<float>> grouped(std::size(types), std::vector<float>(rows * tokens));
+    std::vector<MatmulJob> jobs;
+    for (size_t i = 0; i < std::size(types); ++i) jobs.push_back({&weights[i], grouped[i].data()});
+    Matmul matmul;
+    matmul.run(jobs, x.data(), tokens, pool);
+    for (size_t i = 0; i < std::size(types); ++i) {
+        CAPTURE(ggml_type_name(types[i]));
+        std::vector<float> alone(rows * tokens);
+        Matmul().run(weights[i], x.data(), tokens, alone.data(), pool);
+        CHECK(grouped[i] == alone);
+    }
+}
+
 TEST_CASE("thread pool: every index runs once per call, many calls in a row" * doctest::test_suite("unit-threads")) {
     ThreadPool pool(4);
     CHECK(pool.size() == 4);

@@ -2,12 +2,14 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
 #include "llm/generation.h"
 #include "llm/gguf_writer.h"
 #include "llm/model.h"
+#include "llm/quant/quantize.h"
 #include "llm/transformer.h"
 #include "test_support.h"
 
@@ -208,6 +210,50 @@ TEST_CASE("model loading: missing tensors and wrong shapes are named") {
     // Without output.weight the model ties the output head to the embedding and still matches.
     const Model tied = Model::load(rebuild("output.weight", ""));
     CHECK(tied.output.data == tied.token_embedding.data);
+}
+
+TEST_CASE("model loading: a tensor with an empty dimension is a format error, not a division by zero") {
+    const auto original = stories();
+    gguf::Writer w;
+    for (const auto& [key, value] : original->metadata().entries()) w.set(key, value);
+    for (const auto& t : original->tensors()) {
+        if (t.name == "token_embd.weight") w.add_tensor(t.name, t.type, {t.shape[0], 0}, {});
+        else w.add_tensor(t.name, t.type, t.shape, std::vector<uint8_t>(t.data, t.data + t.size_bytes));
+    }
+    const auto file = std::make_shared<const gguf::File>(gguf::File::parse(w.to_bytes()));
+    CHECK_THROWS_WITH_AS(Model::load(file), doctest::Contains("token_embd.weight"), gguf::FormatError);
+}
+
+TEST_CASE("mixed precision: stories260K with only attn_q in Q8_0 runs, and close to the F32 file") {
+    // Third-party "dynamic" quantizations mix types within a layer; the QKV group then needs two
+    // activation formats at once (this file crashed the server once).
+    const auto original = stories();
+    gguf::Writer w;
+    for (const auto& [key, value] : original->metadata().entries()) w.set(key, value);
+    for (const auto& t : original->tensors()) {
+        if (t.name.find("attn_q.weight") == std::string::npos) {
+            w.add_tensor(t.name, t.type, t.shape, std::vector<uint8_t>(t.data, t.data + t.size_bytes));
+            continue;
+        }
+        REQUIRE(t.type == GgmlType::F32);
+        std::vector<float> values(t.size_bytes / 4);
+        std::memcpy(values.data(), t.data, t.size_bytes);
+        std::vector<uint8_t> q8(values.size() / 32 * 34);
+        quant::quantize_row(GgmlType::Q8_0, values.data(), q8.data(), static_cast<int64_t>(values.size()));
+        w.add_tensor(t.name, GgmlType::Q8_0, t.shape, std::move(q8));
+    }
+    const Model mixed = Model::load(std::make_shared<const gguf::File>(gguf::File::parse(w.to_bytes())));
+    const Model plain = Model::load(original);
+    CHECK(mixed.layers.at(0).wq.type == GgmlType::Q8_0);
+    CHECK(mixed.layers.at(0).wk.type == GgmlType::F32);
+    Transformer a(mixed, f32_cache(16)), b(plain, f32_cache(16));
+    const int32_t tokens[] = {1, 403, 407, 261};
+    for (int64_t pos = 0; pos < 4; ++pos) {
+        const auto la = a.forward(tokens[pos], pos), lb = b.forward(tokens[pos], pos);
+        double dot = 0, na = 0, nb = 0;
+        for (size_t i = 0; i < la.size(); ++i) dot += double(la[i]) * lb[i], na += double(la[i]) * la[i], nb += double(lb[i]) * lb[i];
+        CHECK(dot / std::sqrt(na * nb) > 0.999);
+    }
 }
 
 TEST_SUITE_END();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <vector>
 
@@ -40,7 +41,9 @@ private:
     const Activations& quantized_input(GgmlType type, const float* x, int64_t cols, int64_t n_tokens, ThreadPool& pool);
 
     Isa isa_;
-    std::vector<Activations> inputs_;  // one per activation format in use; buffers reused between calls
+    // One per activation format in use, buffers reused between calls. A deque: adding a format
+    // keeps the ones already handed to earlier jobs of the group where they are.
+    std::deque<Activations> inputs_;
     size_t inputs_in_use_ = 0;
 };
 
