@@ -1,5 +1,6 @@
 #include "chat/output_parser.h"
 
+#include <algorithm>
 #include <cctype>
 #include <random>
 
@@ -28,6 +29,42 @@ std::string call_id() {
     std::string id = "call_";
     for (int i = 0; i < 8; ++i) id += alphabet[rng() % 36];
     return id;
+}
+
+// Where the JSON value that opens at `start` ends (one past its closing bracket); npos while it is
+// incomplete.
+size_t json_end(const std::string& text, size_t start) {
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = start; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return std::string::npos;
+}
+
+// The function a call object names ("name", or Command R's "tool_name"); "" when it is no call.
+std::string call_name(const json& call) {
+    if (!call.is_object()) return "";
+    for (const char* key : {"name", "tool_name"})
+        if (call.contains(key) && call[key].is_string()) return call[key].get<std::string>();
+    return "";
+}
+
+// Whether a parsed value is a call or a list of calls (bare JSON calls, told from a JSON answer).
+bool is_tool_call(const json& value) {
+    if (value.is_array()) return !value.empty() && std::all_of(value.begin(), value.end(), [](const json& c) { return !call_name(c).empty(); });
+    return !call_name(value).empty() && (value.contains("arguments") || value.contains("parameters"));
 }
 
 }  // namespace
@@ -65,16 +102,30 @@ OutputTags tags_from_template(const std::string& t, bool thinking, bool tools) {
         for (const char* marker : {"if .ToolCalls }}", "if $.ToolCalls }}"}) {
             const size_t at = t.find(marker);
             if (at == std::string::npos) continue;
-            // The literal text up to where the JSON starts: a '{', or a '[' after the tag's own first character.
+            // The literal text up to where the JSON starts: a '{', or a '[' after the tag's own
+            // first character. Template actions print no tag text (Llama 3's "{{ range .ToolCalls }}{"
+            // has none: its calls are bare JSON).
             size_t start = at + std::string(marker).size();
-            while (start < t.size() && std::isspace(static_cast<unsigned char>(t[start]))) ++start;
-            const size_t json_start = t.find_first_of("{[", start + 1);
-            tags.tool_call = trim(t.substr(start, (json_start == std::string::npos ? t.size() : json_start) - start));
+            std::string literal;
+            for (size_t i = start; i < t.size();) {
+                if (t.compare(i, 2, "{{") == 0) {
+                    const size_t end = t.find("}}", i);
+                    if (end == std::string::npos) break;
+                    i = end + 2;
+                    continue;
+                }
+                if (t[i] == '{' || (t[i] == '[' && !trim(literal).empty())) break;
+                literal += t[i++];
+            }
+            tags.tool_call = trim(literal);
+            tags.bare_tool_calls = tags.tool_call.empty();
             break;
         }
         // A Jinja chat template: the tags the families use, when the template writes them.
         for (const char* tag : {"<tool_call>", "[TOOL_CALLS]"})
             if (tags.tool_call.empty() && t.find(tag) != std::string::npos) tags.tool_call = tag;
+        // A Jinja template that writes calls with no tag of its own (Llama 3.1's): bare JSON calls.
+        if (tags.tool_call.empty() && t.find("tool_calls") != std::string::npos) tags.bare_tool_calls = true;
     }
     return tags;
 }
@@ -136,6 +187,20 @@ OutputDelta OutputParser::drain(bool final) {
                 if (pending_.empty() && !final) return out;
                 after_thinking_ = false;
             }
+            if (tags_.bare_tool_calls && !content_started_) {
+                // Calls without a tag are JSON that opens the answer; any other answer is content.
+                const size_t first = pending_.find_first_not_of(" \t\r\n");
+                if (first == std::string::npos && !final) return out;  // undecided
+                if (first != std::string::npos && (pending_[first] == '{' || pending_[first] == '[')) {
+                    const size_t end = json_end(pending_, first);
+                    if (end == std::string::npos && !final) return out;  // hold the JSON back until it closes
+                    if (end != std::string::npos && is_tool_call(json::parse(pending_.substr(first, end - first), nullptr, false))) {
+                        state_ = State::ToolCalls;
+                        continue;
+                    }
+                }
+                content_started_ = true;
+            }
             const size_t tag = tags_.tool_call.empty() ? std::string::npos : pending_.find(tags_.tool_call);
             if (tag != std::string::npos) {
                 out.content += pending_.substr(0, tag);
@@ -162,33 +227,18 @@ void OutputParser::parse_tool_calls(bool final) {
             if (final) pending_.clear();
             return;
         }
-        int depth = 0;
-        bool in_string = false, escaped = false;
-        size_t end = std::string::npos;
-        for (size_t i = start; i < pending_.size() && end == std::string::npos; ++i) {
-            const char c = pending_[i];
-            if (in_string) {
-                if (escaped) escaped = false;
-                else if (c == '\\') escaped = true;
-                else if (c == '"') in_string = false;
-            } else if (c == '"') {
-                in_string = true;
-            } else if (c == '{' || c == '[') {
-                ++depth;
-            } else if ((c == '}' || c == ']') && --depth == 0) {
-                end = i + 1;
-            }
-        }
+        const size_t end = json_end(pending_, start);
         if (end == std::string::npos) return;  // incomplete: wait for more
         const json parsed = json::parse(pending_.substr(start, end - start), nullptr, false);
         pending_.erase(0, end);
         for (const json& call : parsed.is_array() ? parsed : json::array({parsed})) {
-            if (!call.is_object() || !call.contains("name") || !call["name"].is_string()) continue;
+            const std::string name = call_name(call);
+            if (name.empty()) continue;
             json arguments = call.contains("arguments") ? call["arguments"] : call.value("parameters", json::object());
             if (arguments.is_string()) arguments = json::parse(arguments.get<std::string>(), nullptr, false);
             if (!arguments.is_object()) arguments = json::object();
             tool_calls_.push_back({{"id", call_id()},
-                                   {"function", {{"index", tool_calls_.size()}, {"name", call["name"]}, {"arguments", arguments}}}});
+                                   {"function", {{"index", tool_calls_.size()}, {"name", name}, {"arguments", arguments}}}});
         }
     }
 }

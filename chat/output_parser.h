@@ -12,12 +12,14 @@ namespace rockllm {
 
 struct OutputTags {
     std::string think_open, think_close;  // empty: the model does not think
-    std::string tool_call;                // empty: no tool calls are parsed
+    std::string tool_call;                // empty: no tool calls are parsed, unless bare
+    bool bare_tool_calls = false;         // calls are JSON with no tag, opening the answer (Llama 3.x)
 };
 
 // The tags a Go template implies: the literal text around {{ .Thinking }} (default <think> and
 // </think>), and the first literal text inside {{ if .ToolCalls }} up to a '{' ("<tool_call>",
-// "[TOOL_CALLS]"); for a Jinja template, "<tool_call>" or "[TOOL_CALLS]" when it writes one.
+// "[TOOL_CALLS]"), or bare calls when there is none (Llama 3.x's {"name": ..., "parameters": ...});
+// for a Jinja template, "<tool_call>" or "[TOOL_CALLS]" when it writes one.
 OutputTags tags_from_template(const std::string& template_text, bool thinking, bool tools);
 
 struct OutputDelta {
@@ -48,6 +50,7 @@ private:
     State state_;
     std::string pending_;  // received, not yet released
     bool after_thinking_ = false;
+    bool content_started_ = false;  // with bare tool calls: the answer is known to be no call
     nlohmann::json tool_calls_ = nlohmann::json::array();
 };
 

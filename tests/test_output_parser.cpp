@@ -1,7 +1,11 @@
 // Splitting model output into thinking, content and tool calls, piece by piece as it streams.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
+#include "chat/chat_prompt.h"
 #include "chat/output_parser.h"
+#include "test_support.h"
 
 using namespace rockllm;
 using nlohmann::json;
@@ -94,6 +98,61 @@ TEST_CASE("output parser: tags inferred from templates") {
     const OutputTags tested_first = tags_from_template("{{ if .Thinking }}[[{{- .Thinking -}}]]{{ end }}", true, false);
     CHECK(tested_first.think_open == "[[");  // the printing action counts, not the test
     CHECK(tested_first.think_close == "]]");
+}
+
+TEST_CASE("output parser: each family's template reads back the tool call it writes (Llama 3's bare JSON too)") {
+    // What a template prints for an assistant's call is what the model was trained to answer: the
+    // text the call adds to the rendered conversation, fed to the parser, gives the call again.
+    const std::filesystem::path own = std::filesystem::path(ROCKLLM_SOURCE_DIR) / "tests/data/chat_templates";
+    const std::vector<std::filesystem::path> templates = {own / "llama3.gotmpl", own / "qwen2.5.gotmpl", own / "qwen3.gotmpl",
+                                                          own / "mistral.gotmpl", test::testdata("templates/command-r.gotmpl")};
+    const json tools = json::parse(R"([{"type": "function", "function": {"name": "get_weather", "description": "Weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])");
+    for (const auto& path : templates) {
+        CAPTURE(path.filename().string());
+        const std::string text = test::read_text(path);
+        const ChatTemplate t(text);
+        REQUIRE(t.supports_tools());
+        ChatMessage call("assistant", "");
+        call.tool_calls = json::parse(R"([{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}])");
+        const std::vector<ChatMessage> asked = {{"user", "What is the weather in Paris?"}};
+        const std::string before = t.render(asked, tools, {});
+        std::vector<ChatMessage> answered = asked;
+        answered.push_back(call);
+        const std::string after = t.render(answered, tools, {});
+        size_t common = 0;
+        while (common < before.size() && common < after.size() && before[common] == after[common]) ++common;
+        const std::string answer = after.substr(common);
+        CAPTURE(answer);
+        for (size_t piece : {1, 7, 1000}) {
+            OutputParser p(tags_from_template(text, false, true));
+            const OutputDelta d = feed(p, answer, piece);
+            CHECK(d.content.find("get_weather") == std::string::npos);
+            REQUIRE(p.tool_calls().size() == 1);
+            CHECK(p.tool_calls()[0]["function"]["name"] == "get_weather");
+            CHECK(p.tool_calls()[0]["function"]["arguments"] == json{{"city", "Paris"}});
+        }
+    }
+}
+
+TEST_CASE("output parser: with bare tool calls, an answer that is no call stays content") {
+    const OutputTags bare = tags_from_template(test::read_text(std::filesystem::path(ROCKLLM_SOURCE_DIR) / "tests/data/chat_templates/llama3.gotmpl"), false, true);
+    CHECK(bare.bare_tool_calls);
+    CHECK(bare.tool_call.empty());
+    for (const std::string text : {std::string("The weather in Paris is mild."), std::string(" {\"city\": \"Paris\", \"temp\": 21}"),
+                                   std::string("[1, 2, 3] are numbers"), std::string("{\"unfinished\": ")}) {
+        CAPTURE(text);
+        for (size_t piece : {1, 5, 1000}) {
+            OutputParser p(bare);
+            CHECK(feed(p, text, piece).content == text);
+            CHECK(p.tool_calls().empty());
+        }
+    }
+    // Two calls one after the other, as Llama 3.2 answers for parallel calls.
+    OutputParser p(bare);
+    feed(p, R"({"name": "a", "parameters": {}}; {"name": "b", "parameters": {"x": 1}})", 3);
+    REQUIRE(p.tool_calls().size() == 2);
+    CHECK(p.tool_calls()[1]["function"]["arguments"] == json{{"x", 1}});
 }
 
 TEST_SUITE_END();
