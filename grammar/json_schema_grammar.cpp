@@ -129,7 +129,9 @@ private:
         if (!fractional) return add(name, {{ref(integral)}, {Grammar::byte('-'), ref(integral)}});
         const int32_t fraction_digits = repeat("fraction-digits", {Grammar::byte_set("0-9")}, 1, 16);
         const int32_t fraction = add("fraction", {{}, {Grammar::byte('.'), ref(fraction_digits)}});
-        const int32_t exponent_digits = repeat("exponent-digits", {Grammar::byte_set("0-9")}, 1, 3);
+        // Two exponent digits: with 16 integral digits the largest is ~1e115, so every number fits
+        // a double and parsers that refuse overflowing numbers (nlohmann, Go's) read the answer.
+        const int32_t exponent_digits = repeat("exponent-digits", {Grammar::byte_set("0-9")}, 1, 2);
         const int32_t exponent = add("exponent", {{}, {Grammar::byte_set("eE"), Grammar::byte_set("+-"), ref(exponent_digits)},
                                                   {Grammar::byte_set("eE"), ref(exponent_digits)}});
         const int32_t sign = add("sign", {{}, Grammar::literal("-")});
