@@ -15,13 +15,20 @@ namespace {
 
 constexpr const char* kVersion = "0.33.0";  // the Ollama API version whose behaviour we follow
 constexpr int kHttpThreads = 64;           // connections served at once; waiting happens in the scheduler
-// JSON bodies are read whole into memory; blobs stream to disk and are not limited here.
-constexpr uint64_t kMaxJsonBody = uint64_t{100} << 20;
+// JSON bodies are read whole into memory (RouteTable counts them as they are inflated); blobs
+// stream to disk and are not limited here.
+constexpr uint64_t kMaxJsonBody = RouteTable::kMaxJsonBody;
 
 // A body that would be read into memory must announce its length and stay under the limit; the
-// check runs on the headers, before any of the body is read.
+// check runs on the headers, before any of the body is read. A POST that announces no body has
+// none (cpp-httplib would otherwise read until the client closes the connection).
 bool body_acceptable(const httplib::Request& req, httplib::Response& res) {
     if (req.path.rfind("/api/blobs/", 0) == 0) return true;
+    const bool has_body = req.method == "POST" || req.method == "DELETE";
+    if (has_body && !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+        send_json(res, 400, {{"error", "missing request body"}});
+        return false;
+    }
     if (req.has_header("Content-Length")) {
         const std::string text = req.get_header_value("Content-Length");
         const uint64_t length = std::strtoull(text.c_str(), nullptr, 10);

@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 
+#include "api/http_json.h"
+
 namespace rockllm {
 
 void RouteTable::remember(const std::string& pattern) { patterns_.emplace_back(pattern); }
@@ -13,9 +15,30 @@ void RouteTable::get(const std::string& pattern, Handler handler) {
     server_.Get(pattern, std::move(handler));
 }
 
+RouteTable::ReadingHandler RouteTable::reading_json_body(Handler handler) {
+    return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+        std::string body;
+        bool too_large = false;
+        reader([&](const char* data, size_t size) {
+            too_large = body.size() + size > kMaxJsonBody;
+            if (!too_large) body.append(data, size);
+            return !too_large;
+        });
+        if (too_large) {
+            send_error(res, 413, "request body too large (the limit is " + std::to_string(kMaxJsonBody) + " bytes, inflated)");
+            return;
+        }
+        // The handler's request is this one with its body read (path, headers and matches are the
+        // original's; the matches point into its path, which outlives the call).
+        httplib::Request with_body = req;
+        with_body.body = std::move(body);
+        handler(with_body, res);
+    };
+}
+
 void RouteTable::post(const std::string& pattern, Handler handler) {
     remember(pattern);
-    server_.Post(pattern, std::move(handler));
+    server_.Post(pattern, reading_json_body(std::move(handler)));
 }
 
 void RouteTable::post_reading(const std::string& pattern, ReadingHandler handler) {
@@ -25,7 +48,7 @@ void RouteTable::post_reading(const std::string& pattern, ReadingHandler handler
 
 void RouteTable::del(const std::string& pattern, Handler handler) {
     remember(pattern);
-    server_.Delete(pattern, std::move(handler));
+    server_.Delete(pattern, reading_json_body(std::move(handler)));
 }
 
 bool RouteTable::knows(const std::string& path) const {

@@ -2,6 +2,7 @@
 // with another method is a 405, an unknown path a 404, as gin answers them.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <regex>
 #include <string>
@@ -26,16 +27,22 @@ public:
     // A pattern is cpp-httplib's: a path, or a regular expression whose groups are req.matches.
     // GET routes answer HEAD too (cpp-httplib's rule).
     void get(const std::string& pattern, Handler handler);
+    // A POST (or DELETE) whose JSON body the handler finds in req.body, read here whatever its
+    // Content-Type (curl -d sends form-urlencoded, which cpp-httplib would cap at 8 KiB) and
+    // counted as it is inflated (Content-Encoding: gzip): past kMaxJsonBody bytes the answer is 413.
     void post(const std::string& pattern, Handler handler);
     // A POST whose handler reads the body itself, as it arrives (blob uploads).
     void post_reading(const std::string& pattern, ReadingHandler handler);
     void del(const std::string& pattern, Handler handler);
+
+    static constexpr uint64_t kMaxJsonBody = uint64_t{100} << 20;
 
     // Whether some method has a route for this path.
     bool knows(const std::string& path) const;
 
 private:
     void remember(const std::string& pattern);
+    static ReadingHandler reading_json_body(Handler handler);
 
     httplib::Server& server_;
     std::vector<std::regex> patterns_;

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <filesystem>
 
@@ -121,6 +122,52 @@ TEST_CASE("serve: bodies too large, unannounced, truncated or malformed are refu
     CHECK(huge.at("done") == true);
 
     // The daemon still serves.
+    CHECK(c.Get("/api/version")->status == 200);
+}
+
+TEST_CASE("serve: JSON bodies whatever their Content-Type, gzip bodies counted as inflated, a POST without a body") {
+    Daemon daemon;
+    httplib::Client c = daemon.client();
+    const int port = daemon.port();
+    const std::string host = "Host: 127.0.0.1:" + std::to_string(port) + "\r\nConnection: close\r\n";
+
+    // curl -d sends application/x-www-form-urlencoded; past 8 KiB cpp-httplib alone answers 413.
+    const std::string padded = json{{"model", "stories"}, {"padding", std::string(20000, 'x')}}.dump();
+    const auto form = c.Post("/api/show", padded, "application/x-www-form-urlencoded");
+    REQUIRE(form);
+    CHECK(form->status == 200);
+    CHECK(json::parse(form->body).contains("details"));
+
+    // A gzip body is read as it inflates: a small one works, one that inflates past the limit is
+    // refused without being held whole in memory.
+    auto gzip = [](const std::string& text) {
+        z_stream z{};
+        REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) == Z_OK);  // 31: a gzip wrapper
+        std::string out(deflateBound(&z, text.size()), '\0');
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+        z.avail_in = static_cast<uInt>(text.size());
+        z.next_out = reinterpret_cast<Bytef*>(out.data());
+        z.avail_out = static_cast<uInt>(out.size());
+        REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+        out.resize(z.total_out);
+        deflateEnd(&z);
+        return out;
+    };
+    const std::string small = gzip(R"({"model":"stories"})");
+    const std::string shown = raw_exchange(port, "POST /api/show HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: " +
+                                                     std::to_string(small.size()) + "\r\n\r\n" + small);
+    CHECK(status_of(shown) == 200);
+    const std::string bomb = gzip("{\"model\":\"stories\",\"prompt\":\"" + std::string(150u << 20, ' ') + "\"}");
+    CHECK(bomb.size() < (1u << 20));
+    const std::string refused = raw_exchange(port, "POST /api/generate HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: " +
+                                                       std::to_string(bomb.size()) + "\r\n\r\n" + bomb);
+    CHECK(status_of(refused) == 413);
+    CHECK(refused.find("request body too large") != std::string::npos);
+
+    // No Content-Length and no body (curl -X POST): answered at once, not after the client gives up.
+    const std::string bare = raw_exchange(port, "POST /api/chat HTTP/1.1\r\n" + host + "\r\n");
+    CHECK(status_of(bare) == 400);
+    CHECK(bare.find("missing request body") != std::string::npos);
     CHECK(c.Get("/api/version")->status == 200);
 }
 

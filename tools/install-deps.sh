@@ -5,7 +5,7 @@ set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then exec sudo "$0" "$@"; fi
 packages=(
   build-essential cmake ninja-build pkg-config ca-certificates
-  libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libssl-dev libdrm-dev doctest-dev
+  libcpp-httplib-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libssl-dev libdrm-dev doctest-dev zlib1g-dev
   systemd dpkg-dev file lintian curl python3 python3-jinja2 clang libclang-rt-14-dev
 )
 # systemd: systemd-analyze/sysusers/tmpfiles check the service files; dpkg-dev, file and lintian
