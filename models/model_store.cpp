@@ -194,11 +194,14 @@ void ModelStore::remove(const StoredModel& model) const {
 int ModelStore::remove_stale_temporaries() const {
     int removed = 0;
     std::error_code ec;
-    const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    const auto now = fs::file_time_type::clock::now();
     for (const fs::path& top : {root_ / "blobs", root_ / "manifests", derived_dir()}) {
         for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec)) {
             std::error_code entry_ec;
-            if (!it->is_regular_file(entry_ec) || it->path().filename().string().rfind(".tmp-", 0) != 0) continue;
+            const std::string name = it->path().filename().string();
+            const bool temporary = name.rfind(".tmp-", 0) == 0, partial = name.rfind(".partial-", 0) == 0;
+            if (!it->is_regular_file(entry_ec) || !(temporary || partial)) continue;
+            const auto cutoff = now - (partial ? std::chrono::hours(24) : std::chrono::hours(1));
             if (fs::last_write_time(it->path(), entry_ec) < cutoff && fs::remove(it->path(), entry_ec)) ++removed;
         }
         ec.clear();

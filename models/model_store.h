@@ -108,7 +108,8 @@ public:
     // shared with Ollama keeps whatever Ollama is in the middle of writing.
     void remove(const StoredModel& model) const;
     // Removes the temporary files (".tmp-*") of writes a crash interrupted, once they are an hour
-    // old (younger ones may belong to a write in progress). Returns how many went.
+    // old (younger ones may belong to a write in progress), and the partial downloads of pulls
+    // (".partial-*") not resumed for a day. Returns how many went.
     int remove_stale_temporaries() const;
 
 private:

@@ -36,6 +36,8 @@ fs::path partial_blob_path(const ModelStore& store, const std::string& digest) {
 
 namespace {
 
+constexpr size_t kMaxManifestBytes = size_t{4} << 20;  // Ollama's manifests are a few kilobytes
+
 class Stopped : public std::exception {};
 
 // "4.7 GB", or MB / KB for the small sizes a disk-space message may need.
@@ -95,13 +97,23 @@ public:
 
     std::string fetch_manifest() {
         const std::string path = "/v2/" + name_.name_space + "/" + name_.model + "/manifests/" + name_.tag;
-        auto res = client_.Get(path.c_str(), {{"Accept", "application/vnd.docker.distribution.manifest.v2+json"}});
+        // A manifest lists a handful of layers in a few kilobytes; a registry that sends more is
+        // cut off, not held in memory.
+        std::string body;
+        bool too_large = false;
+        auto res = client_.Get(path.c_str(), {{"Accept", "application/vnd.docker.distribution.manifest.v2+json"}},
+                               [&](const char* data, size_t size) {
+                                   too_large = body.size() + size > kMaxManifestBytes;
+                                   if (!too_large) body.append(data, size);
+                                   return !too_large;
+                               });
+        if (too_large) throw PullError("pull model manifest: the registry sent more than " + std::to_string(kMaxManifestBytes) + " bytes");
         if (!res) throw PullError("pull model manifest: cannot reach " + name_.host + " (" + httplib::to_string(res.error()) + ")");
         if (res->status == 404) throw PullError("pull model manifest: file does not exist");
         if (res->status == 401 || res->status == 403)
             throw PullError("pull model manifest: the registry requires authentication, which rockllm does not do");
         if (res->status != 200) throw PullError("pull model manifest: registry answered HTTP " + std::to_string(res->status));
-        return res->body;
+        return body;
     }
 
     void report(const json& status) {
@@ -214,7 +226,9 @@ void pull_model(const ModelStore& store, const ModelName& name, const PullOption
 
         int64_t missing = 0;
         for (const Layer& l : layers)
-            if (!store.has_blob(l.digest)) missing += l.size;
+            // Sizes come from the registry: a sum that overflows must not pass the space check.
+            if (!store.has_blob(l.digest) && __builtin_add_overflow(missing, l.size, &missing))
+                throw PullError("pull model manifest: the layers' sizes add up to more than any disk holds");
         std::error_code ec;
         fs::create_directories(store.root() / "blobs", ec);
         const auto space = fs::space(store.root() / "blobs", ec);

@@ -174,7 +174,7 @@ TEST_CASE("store writes: a blob Ollama is still writing (not in any manifest) is
     CHECK_FALSE(store.has_blob(config));
 }
 
-TEST_CASE("store: temporary files of interrupted writes are removed once stale, fresh ones kept") {
+TEST_CASE("store: temporary files of interrupted writes and abandoned partial downloads are removed once stale, fresh ones kept") {
     rockllm::test::ScratchDir dir;
     const ModelStore store(dir.path() / "models");
     fs::create_directories(dir.path() / "models/blobs");
@@ -183,16 +183,19 @@ TEST_CASE("store: temporary files of interrupted writes are removed once stale, 
     const fs::path old_manifest = dir.path() / "models/manifests/registry.ollama.ai/library/m/.tmp-latest-9";
     const fs::path fresh = dir.path() / "models/blobs/.tmp-sha256-def-456";
     const fs::path partial = dir.path() / "models/blobs" / (".partial-sha256-" + std::string(64, 'a'));
-    for (const auto& p : {old_blob, old_manifest, fresh, partial}) std::ofstream(p) << "x";
+    const fs::path abandoned = dir.path() / "models/blobs" / (".partial-sha256-" + std::string(64, 'b'));
+    for (const auto& p : {old_blob, old_manifest, fresh, partial, abandoned}) std::ofstream(p) << "x";
     const auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
     fs::last_write_time(old_blob, two_hours_ago);
     fs::last_write_time(old_manifest, two_hours_ago);
     fs::last_write_time(partial, two_hours_ago);
-    CHECK(store.remove_stale_temporaries() == 2);
+    fs::last_write_time(abandoned, fs::file_time_type::clock::now() - std::chrono::hours(25));
+    CHECK(store.remove_stale_temporaries() == 3);
     CHECK_FALSE(fs::exists(old_blob));
     CHECK_FALSE(fs::exists(old_manifest));
     CHECK(fs::exists(fresh));
-    CHECK(fs::exists(partial));  // a download to resume, not ours to drop
+    CHECK(fs::exists(partial));  // a download to resume within the day
+    CHECK_FALSE(fs::exists(abandoned));  // a pull nobody resumed for a day
 }
 
 TEST_SUITE_END();

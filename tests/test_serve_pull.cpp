@@ -130,6 +130,19 @@ TEST_CASE("serve: pull from a registry, resuming a cut download and refusing a c
               .at("error") == "pull model manifest: file does not exist");
     CHECK(post(c, "/api/pull", json{{"name", name}, {"insecure", true}, {"stream", false}}.dump(), 200).at("status") == "success");
     CHECK(json::parse(c.Get("/api/tags")->body).at("models").size() == 1);
+
+    // A hostile registry: layer sizes that overflow a 64-bit sum, and a manifest of 5 MB.
+    const int64_t half = INT64_MAX / 2 + 1;
+    registry.add_manifest("library/huge:latest", rockllm::test::make_manifest(
+        digest_of(config), config.size(),
+        {{"application/vnd.ollama.image.model", "sha256:" + std::string(64, 'c'), static_cast<size_t>(half)},
+         {"application/vnd.ollama.image.params", "sha256:" + std::string(64, 'd'), static_cast<size_t>(half)}}));
+    lines = pull(c, "127.0.0.1:" + std::to_string(registry.port()) + "/library/huge");
+    CHECK(lines.back().value("error", "").find("add up to more than any disk holds") != std::string::npos);
+    registry.add_manifest("library/long:latest", manifest + std::string(5 << 20, ' '));
+    lines = pull(c, "127.0.0.1:" + std::to_string(registry.port()) + "/library/long");
+    CHECK(lines.back().value("error", "").find("the registry sent more than") != std::string::npos);
+    CHECK(json::parse(c.Get("/api/tags")->body).at("models").size() == 1);
 }
 
 TEST_SUITE_END();
