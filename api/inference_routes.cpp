@@ -1,6 +1,5 @@
 // Inference: /api/generate (with load and unload), /api/embed, /api/embeddings.
 #include <chrono>
-#include <cmath>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,5 @@
 #include "api/ollama_server.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 

@@ -1,8 +1,8 @@
 // The OpenAI-compatible routes (/v1/*), translated onto the native pieces: the OpenAI error shape,
 // OpenAI's sampling defaults (temperature and top_p 1.0 when omitted), SSE streaming ending in [DONE].
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -50,6 +50,8 @@ json native_options(const json& body) {
     options["temperature"] = body.contains("temperature") && !body["temperature"].is_null() ? body["temperature"] : json(1.0);
     options["top_p"] = body.contains("top_p") && !body["top_p"].is_null() ? body["top_p"] : json(1.0);
     if (body.contains("max_tokens") && !body["max_tokens"].is_null()) options["num_predict"] = body["max_tokens"];
+    else if (body.contains("max_completion_tokens") && !body["max_completion_tokens"].is_null())
+        options["num_predict"] = body["max_completion_tokens"];  // the newer name (openai SDK)
     for (const char* key : {"seed", "frequency_penalty", "presence_penalty"})
         if (body.contains(key) && !body[key].is_null()) options[key] = body[key];
     if (body.contains("stop") && !body["stop"].is_null()) {

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/elapsed.h"
+
 namespace rockllm {
 
 namespace {
@@ -83,6 +85,7 @@ bool Scheduler::evict_one_idle(std::vector<std::shared_ptr<LoadedModel>>& unload
 }
 
 std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, std::optional<KeepAlive> keep_alive) {
+    const auto start = SteadyClock::now();
     std::vector<std::shared_ptr<LoadedModel>> unloaded;  // destroyed after the lock is released
     std::unique_lock lock(mutex_);
     if (pending_ >= options_.max_queue) throw ServerBusy();
@@ -93,7 +96,6 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
     } guard{pending_};
 
     const Key key = key_of(stored);
-    int64_t load_ns = 0;  // set when this request loads the model
     for (;;) {
         if (stopping_ || shutting_down_) throw ServerBusy("the server is shutting down");
         // A model re-created under the same name replaces the old version once that is idle.
@@ -116,7 +118,8 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
                 ++e.active;
                 const int slot = static_cast<int>(free_slot - e.busy.begin());
                 std::unique_ptr<Lease> lease(new Lease(*this, e.model, slot, keep_alive));
-                lease->load_duration_ns_ = load_ns;
+                // As Ollama measures it: from the request to a ready slot, the load included.
+                lease->load_duration_ns_ = std::max<int64_t>(1, ns_since(start));
                 return lease;
             }
         } else if (found == loaded_.end() && !loading_) {
@@ -162,7 +165,7 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
             loading_ = false;
             changed_.notify_all();
             if (!model) std::rethrow_exception(failure);
-            load_ns = model->load_duration_ns();
+            const int64_t load_ns = model->load_duration_ns();
             std::fprintf(stderr, "rockllm: loaded %s in %.0f ms (%.1f MB with %d slot(s) of %lld tokens)\n",
                          stored.name.display().c_str(), static_cast<double>(load_ns) / 1e6,
                          static_cast<double>(model->size_bytes()) / 1e6, model->num_slots(), static_cast<long long>(model->num_ctx()));

@@ -56,7 +56,7 @@ public:
         ~Lease();
         LoadedModel& model() { return *model_; }
         int slot() const { return slot_; }
-        // The time this request spent loading the model; 0 when it was loaded already.
+        // The time from the request to its slot, a load included (Ollama's load_duration; never 0).
         int64_t load_duration_ns() const { return load_duration_ns_; }
         // Generation should end now: the server is stopping.
         bool shutting_down() const { return scheduler_.shutting_down(); }

@@ -183,6 +183,11 @@ TEST_CASE("serve: /api/embed and /api/embeddings") {
     REQUIRE(two.at("embeddings").size() == 2);
     for (size_t i = 0; i < v.size(); ++i) CHECK(two["embeddings"][0][i].get<double>() == doctest::Approx(v[i].get<double>()).epsilon(1e-5));
     CHECK(two["embeddings"][0] != two["embeddings"][1]);
+    // The model was loaded already, and load_duration is still there (the AI SDK requires it).
+    CHECK(two.at("load_duration").get<int64_t>() > 0);
+    CHECK(two.at("load_duration").get<int64_t>() < one.at("load_duration").get<int64_t>());
+    const json again = post(c, "/api/generate", R"({"model":"stories","prompt":"Once","stream":false,"options":{"num_predict":2}})", 200);
+    CHECK(again.at("load_duration").get<int64_t>() > 0);
 
     const json cut = post(c, "/api/embed", R"({"model":"stories","input":"Once upon a time","dimensions":8})", 200);
     REQUIRE(cut.at("embeddings")[0].size() == 8);

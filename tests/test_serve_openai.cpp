@@ -67,6 +67,12 @@ TEST_CASE("serve: OpenAI-compatible /v1 routes") {
     CHECK(completion.at("usage").at("completion_tokens") == n);
     CHECK(completion.at("usage").at("prompt_tokens") == 5);
     CHECK(completion.at("usage").at("total_tokens") == n + 5);
+    // The newer name of the limit, which the openai SDK sends for chat.
+    const json newer = post(c, "/v1/chat/completions",
+                            json{{"model", "stories"}, {"messages", {{{"role", "user"}, {"content", "Once"}}}}, {"temperature", 0},
+                                 {"max_completion_tokens", 3}}.dump(), 200);
+    CHECK(newer.at("usage").at("completion_tokens") == 3);
+    CHECK(newer.at("choices")[0].at("finish_reason") == "length");
 
     // Streamed: SSE events, a finish chunk, a usage chunk, then [DONE].
     auto streamed = c.Post("/v1/completions",
