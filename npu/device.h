@@ -21,10 +21,30 @@ struct DeviceBuffer {
     size_t size = 0;
 };
 
+// One task of a job: its regcmd (`count` entries, tail included, at `offset` bytes into
+// `commands`, 16-byte aligned) and the buffer it writes. A driver that chains tasks in hardware
+// (rknpu) rewrites the tails in place; one that kicks tasks one by one (Rocket) ends every tail.
 struct TaskRef {
-    uint64_t regcmd_iova = 0;
-    uint32_t regcmd_count = 0;
+    DeviceBuffer commands;
+    size_t offset = 0;
+    uint32_t count = 0;
+    DeviceBuffer output;
+    // The task's projected time at the slowest clock the NPU runs at (worst_case_timing()): what
+    // a driver's job time limit is checked against.
+    double worst_case_seconds = 0;
+
+    uint64_t iova() const { return commands.iova + offset; }
+    uint64_t* entries() const { return reinterpret_cast<uint64_t*>(commands.host + offset); }
 };
+
+// Consecutive runs of tasks, [first, last), each within a driver's job limits: at most max_tasks
+// tasks and max_seconds of worst-case time (a task over the time alone is a job of its own).
+std::vector<std::pair<size_t, size_t>> split_into_jobs(const std::vector<TaskRef>& tasks, size_t max_tasks, double max_seconds);
+
+// Writes the tails of tasks [first, last) so that each leads the PC to the next and the last ends
+// the chain (chained = false: every tail ends, as Rocket needs). Returns the command buffers
+// whose contents changed (they need cpu_write_done); a chain as the last call left it changes none.
+std::vector<DeviceBuffer> write_tails(const std::vector<TaskRef>& tasks, size_t first, size_t last, bool chained);
 
 class NpuDevice {
 public:
@@ -34,9 +54,10 @@ public:
     // The CPU finished writing the buffer: caches are cleaned for the NPU (Rocket FINI_BO,
     // rknpu MEM_SYNC to device).
     virtual void cpu_write_done(const DeviceBuffer& buffer) = 0;
-    // Runs the tasks in order on one core and waits for them; outputs are the buffers they write
-    // (their CPU view is valid afterwards). Throws NpuError on a failed or timed-out job.
-    virtual void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) = 0;
+    // Runs the tasks in order on one core and waits for them; their outputs' CPU view is valid
+    // afterwards. The driver submits them as one job or several, within its limits (task count,
+    // job time). Throws NpuError on a failed or timed-out job.
+    virtual void run(const std::vector<TaskRef>& tasks) = 0;
     // Places the following jobs on one core (0..2) when the driver allows it (rknpu's core mask);
     // false when the kernel chooses (Rocket: per fd, one job at a time).
     virtual bool select_core(int) { return false; }
@@ -53,8 +74,9 @@ public:
     DeviceBuffer allocate(size_t bytes) override;
     void release(const DeviceBuffer& buffer) override;
     void cpu_write_done(const DeviceBuffer&) override {}
-    void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) override;
+    void run(const std::vector<TaskRef>& tasks) override;
     const SimulatorCounters& counters() const { return simulator_.counters(); }
+    bool owns(const DeviceBuffer& buffer) const;
 
 private:
     uint8_t* resolve(uint64_t iova, size_t bytes);

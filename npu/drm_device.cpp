@@ -1,5 +1,6 @@
 #include "npu/drm_device.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -13,6 +14,8 @@
 #include <xf86drm.h>
 
 #include "npu/matmul_task.h"
+#include "npu/regcmd.h"
+#include "npu/rknpu_subcore.h"
 #include "npu/uapi/rknpu.h"
 #include "npu/uapi/rocket.h"
 
@@ -20,7 +23,16 @@ namespace rockllm::npu {
 
 namespace {
 
-constexpr int64_t kJobTimeoutNs = 2'000'000'000;  // Rocket's own job timeout is 500 ms
+constexpr int64_t kJobTimeoutNs = 2'000'000'000;  // waiting per job; Rocket's own job timeout is 500 ms
+// A job's worst-case time (at 200 MHz): half of Rocket's 500 ms timeout; rknpu waits as long as
+// the submit says (kSubmitTimeoutMs) and rekicks past 4095 tasks itself, but a kick of ours stays
+// within the 12-bit TASK_NUMBER.
+constexpr double kJobSecondsBudget = 0.25;
+constexpr size_t kMaxTasksPerJob = 1024;
+constexpr size_t kMaxTasksPerKick = 4095;
+constexpr uint32_t kSubmitTimeoutMs = 6000;
+constexpr uint32_t kDpuDone = 0x300;        // PC interrupt bits 8/9: DPU of register group 0/1
+constexpr uint32_t kAllInterrupts = 0x1FFFF;
 constexpr uint32_t kCanary = 0xA5A5A5A5;           // fills outputs before a job, see job_ran()
 
 std::string errno_text() { return std::strerror(errno); }
@@ -51,6 +63,14 @@ int open_node(const std::string& path) {
                        ". Add the user to the render group (sudo usermod -aG render $USER, then log in again); the rockllm "
                        "package's udev rule (/usr/lib/udev/rules.d/70-rockllm-npu.rules) gives that group the NPU nodes");
     return fd;
+}
+
+std::vector<DeviceBuffer> distinct_outputs(const std::vector<TaskRef>& tasks) {
+    std::vector<DeviceBuffer> outputs;
+    for (const TaskRef& t : tasks)
+        if (std::none_of(outputs.begin(), outputs.end(), [&](const DeviceBuffer& b) { return b.handle == t.output.handle; }))
+            outputs.push_back(t.output);
+    return outputs;
 }
 
 // A job that the driver dropped leaves its outputs as they were: Rocket's SUBMIT returns 0 even
@@ -96,30 +116,41 @@ public:
         if (retrying_ioctl(fd_, uapi::rocket::kFiniBo, &fini) != 0) throw NpuError("ROCKET_FINI_BO: " + errno_text());
     }
 
-    void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) override {
+    // Rocket kicks one task at a time (TASK_NUMBER 1) and writes each task's address itself, so
+    // every tail ends; a job times out after 500 ms, so tasks are grouped into jobs that stay well
+    // inside it at 200 MHz, all passed in one SUBMIT. The jobs of one fd run in order on one core.
+    void run(const std::vector<TaskRef>& tasks) override {
+        const std::vector<DeviceBuffer> outputs = distinct_outputs(tasks);
         for (const DeviceBuffer& out : outputs) {
             fill_canary(out);
             cpu_write_done(out);
         }
-        std::vector<uapi::rocket::Task> list;
-        for (const TaskRef& t : tasks) list.push_back({static_cast<uint32_t>(t.regcmd_iova), t.regcmd_count});
-        std::vector<uint32_t> out_handles;
-        for (const DeviceBuffer& out : outputs) out_handles.push_back(out.handle);
-        uapi::rocket::Job job{};
-        job.tasks = reinterpret_cast<uintptr_t>(list.data());
-        job.out_bo_handles = reinterpret_cast<uintptr_t>(out_handles.data());
-        job.task_count = static_cast<uint32_t>(list.size());
-        job.task_struct_size = sizeof(uapi::rocket::Task);
-        job.out_bo_handle_count = static_cast<uint32_t>(out_handles.size());
+        for (const DeviceBuffer& changed : write_tails(tasks, 0, tasks.size(), false)) cpu_write_done(changed);
+        const auto ranges = split_into_jobs(tasks, kMaxTasksPerJob, kJobSecondsBudget);
+        std::vector<std::vector<uapi::rocket::Task>> lists(ranges.size());
+        std::vector<std::vector<uint32_t>> handles(ranges.size());
+        std::vector<uapi::rocket::Job> jobs(ranges.size());
+        for (size_t j = 0; j < ranges.size(); ++j) {
+            for (size_t i = ranges[j].first; i < ranges[j].second; ++i) {
+                lists[j].push_back({static_cast<uint32_t>(tasks[i].iova()), tasks[i].count});
+                const uint32_t h = tasks[i].output.handle;
+                if (std::find(handles[j].begin(), handles[j].end(), h) == handles[j].end()) handles[j].push_back(h);
+            }
+            jobs[j].tasks = reinterpret_cast<uintptr_t>(lists[j].data());
+            jobs[j].out_bo_handles = reinterpret_cast<uintptr_t>(handles[j].data());
+            jobs[j].task_count = static_cast<uint32_t>(lists[j].size());
+            jobs[j].task_struct_size = sizeof(uapi::rocket::Task);
+            jobs[j].out_bo_handle_count = static_cast<uint32_t>(handles[j].size());
+        }
         uapi::rocket::Submit submit{};
-        submit.jobs = reinterpret_cast<uintptr_t>(&job);
-        submit.job_count = 1;
-        submit.job_struct_size = sizeof(job);
+        submit.jobs = reinterpret_cast<uintptr_t>(jobs.data());
+        submit.job_count = static_cast<uint32_t>(jobs.size());
+        submit.job_struct_size = sizeof(uapi::rocket::Job);
         if (retrying_ioctl(fd_, uapi::rocket::kSubmit, &submit) != 0) throw NpuError("ROCKET_SUBMIT: " + errno_text());
-        // Waiting is PREP_BO on the outputs: the job's fence is on them. The deadline is absolute.
+        // Waiting is PREP_BO on the outputs: the jobs' fences are on them. The deadline is absolute.
         timespec now{};
         clock_gettime(CLOCK_MONOTONIC, &now);
-        const int64_t deadline = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec + kJobTimeoutNs;
+        const int64_t deadline = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec + kJobTimeoutNs * static_cast<int64_t>(jobs.size());
         for (const DeviceBuffer& out : outputs) {
             uapi::rocket::PrepBo prep{out.handle, 0, deadline};
             if (retrying_ioctl(fd_, uapi::rocket::kPrepBo, &prep) != 0)
@@ -186,39 +217,16 @@ public:
         return true;
     }
 
-    void run(const std::vector<TaskRef>& tasks, const std::vector<DeviceBuffer>& outputs) override {
+    // PC mode: the driver gives the core the first task's list and TASK_NUMBER; each tail leads
+    // the PC to the next list, and the interrupt is taken when the status equals the last task's
+    // int_mask. A core runs the task range of its subcore_task entry (fill_subcore_tasks).
+    void run(const std::vector<TaskRef>& tasks) override {
+        const std::vector<DeviceBuffer> outputs = distinct_outputs(tasks);
         for (const DeviceBuffer& out : outputs) {
             fill_canary(out);
             cpu_write_done(out);
         }
-        // The task array lives in a buffer the kernel maps itself.
-        const size_t bytes = tasks.size() * sizeof(uapi::rknpu::Task);
-        if (tasks_.size < bytes) {
-            if (tasks_.host) release(tasks_);
-            tasks_ = allocate_with(std::max<size_t>(bytes, 4096), uapi::rknpu::kMemKernelMapping);
-        }
-        for (size_t i = 0; i < tasks.size(); ++i) {
-            uapi::rknpu::Task t{};
-            t.enable_mask = 0x1D;
-            t.int_mask = 0x300;  // DPU groups 0 and 1: the task ends in a DPU write-out
-            t.int_clear = 0x1FFFF;
-            t.regcfg_amount = tasks[i].regcmd_count - 4;
-            t.regcmd_addr = tasks[i].regcmd_iova;
-            std::memcpy(tasks_.host + i * sizeof t, &t, sizeof t);
-        }
-        cpu_write_done(tasks_);
-        uapi::rknpu::Submit submit{};
-        submit.flags = uapi::rknpu::kJobPc | uapi::rknpu::kJobBlock | uapi::rknpu::kJobPingPong;
-        submit.timeout = 6000;
-        submit.task_number = static_cast<uint32_t>(tasks.size());
-        submit.task_obj_addr = objects_.at(tasks_.handle);
-        submit.core_mask = core_mask_;
-        submit.fence_fd = -1;
-        submit.subcore_task[0] = {0, static_cast<uint32_t>(tasks.size())};
-        if (retrying_ioctl(fd_, uapi::rknpu::kSubmit, &submit) != 0)
-            throw NpuError(errno == ETIMEDOUT ? "NPU job timed out" : "RKNPU_SUBMIT: " + errno_text());
-        if (submit.task_counter != tasks.size())
-            throw NpuError("the NPU ran " + std::to_string(submit.task_counter) + " of " + std::to_string(tasks.size()) + " tasks");
+        for (const auto& [first, last] : split_into_jobs(tasks, kMaxTasksPerKick, kJobSecondsBudget)) submit_chain(tasks, first, last);
         for (const DeviceBuffer& out : outputs) {
             sync(out, uapi::rknpu::kSyncFromDevice);
             if (!job_ran(out)) throw NpuError("the NPU job did not write its output");
@@ -226,6 +234,41 @@ public:
     }
 
 private:
+    void submit_chain(const std::vector<TaskRef>& tasks, size_t first, size_t last) {
+        for (const DeviceBuffer& changed : write_tails(tasks, first, last, true)) cpu_write_done(changed);
+        // The task array lives in a buffer the kernel maps itself.
+        const size_t count = last - first;
+        const size_t bytes = count * sizeof(uapi::rknpu::Task);
+        if (tasks_.size < bytes) {
+            if (tasks_.host) release(tasks_);
+            tasks_ = {};
+            tasks_ = allocate_with(std::max<size_t>(bytes, 4096), uapi::rknpu::kMemKernelMapping);
+        }
+        for (size_t i = 0; i < count; ++i) {
+            const TaskRef& ref = tasks[first + i];
+            uapi::rknpu::Task t{};
+            t.enable_mask = enable::kMatmul;  // not read in PC mode: the list's op-enable entry starts the blocks
+            t.int_mask = kDpuDone;            // the task ends in a DPU write-out
+            t.int_clear = kAllInterrupts;
+            t.regcfg_amount = ref.count - static_cast<uint32_t>(kTailEntries);
+            t.regcmd_addr = ref.iova();
+            std::memcpy(tasks_.host + i * sizeof t, &t, sizeof t);
+        }
+        cpu_write_done(tasks_);
+        uapi::rknpu::Submit submit{};
+        submit.flags = uapi::rknpu::kJobPc | uapi::rknpu::kJobBlock | uapi::rknpu::kJobPingPong;
+        submit.timeout = kSubmitTimeoutMs;
+        submit.task_number = static_cast<uint32_t>(count);
+        submit.task_obj_addr = objects_.at(tasks_.handle);
+        submit.core_mask = core_mask_;
+        submit.fence_fd = -1;
+        fill_subcore_tasks(submit, 0, static_cast<uint32_t>(count));
+        if (retrying_ioctl(fd_, uapi::rknpu::kSubmit, &submit) != 0)
+            throw NpuError(errno == ETIMEDOUT ? "NPU job timed out" : "RKNPU_SUBMIT: " + errno_text());
+        if (submit.task_counter != count)
+            throw NpuError("the NPU ran " + std::to_string(submit.task_counter) + " of " + std::to_string(count) + " tasks");
+    }
+
     DeviceBuffer allocate_with(size_t bytes, uint32_t extra_flags) {
         if (bytes == 0) throw NpuError("an NPU buffer cannot be empty");
         uapi::rknpu::MemCreate create{};

@@ -5,6 +5,7 @@
 
 #include "npu/matmul_task.h"
 #include "npu/regcmd.h"
+#include "npu/simulator.h"
 
 namespace rockllm::npu {
 
@@ -18,6 +19,7 @@ constexpr int64_t kMaxBlockM = 1020;  // CNA feature_grains (M + 1) is a 10-bit 
 // (the fuzzer found a 2^31-row request asking for gigabytes of tiles).
 constexpr int64_t kMaxDimension = int64_t{1} << 22;
 constexpr int64_t kMaxTiles = int64_t{1} << 16;
+constexpr double kMaxTaskSeconds = 0.1;
 
 }  // namespace
 
@@ -30,8 +32,13 @@ MatmulPlan plan_matmul(MatmulShape s, MatmulType type) {
     MatmulPlan plan{s, type, 0, 0, 0, {}};
     plan.block_k = std::min(padded.k, kMaxBlockK);
     plan.block_n = std::min(padded.n, kMaxBlockN);
-    const int64_t rows_in_banks = (cna::kCbufBanks - 1) * cna::kCbufBankBytes / (plan.block_k * bpe) / 4 * 4;
+    const int64_t rows_in_banks = (cna::kCbufBanks - 1) * cna::kCbufBankEntries / cna::cbuf_entries_per_row(plan.block_k * bpe) / 4 * 4;
     plan.block_m = std::min({round_up(s.m, 4), rows_in_banks, kMaxBlockM});
+    // A task stays well inside a job's time limit at the slowest clock (Rocket: 500 ms a job).
+    const TimingModel slowest = worst_case_timing();
+    while (plan.block_m > 4 &&
+           project_task(padded_shape({plan.block_m, plan.block_k, plan.block_n}, type), type, slowest).seconds > kMaxTaskSeconds)
+        plan.block_m = std::max<int64_t>(4, plan.block_m / 2 / 4 * 4);
     const int64_t tiles = (s.m + plan.block_m - 1) / plan.block_m * ((s.n + plan.block_n - 1) / plan.block_n) *
                           ((s.k + plan.block_k - 1) / plan.block_k);
     if (tiles > kMaxTiles) throw NpuError("a matmul of " + std::to_string(tiles) + " tiles is more than the NPU path plans");

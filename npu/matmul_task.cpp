@@ -19,8 +19,10 @@ void check_address(const char* what, uint64_t address, size_t bytes) {
 }  // namespace
 
 int data_banks_for(MatmulShape p, MatmulType type) {
-    const int64_t bytes = p.m * p.k * static_cast<int64_t>(input_bytes(type));
-    return static_cast<int>((bytes + cna::kCbufBankBytes - 1) / cna::kCbufBankBytes);
+    // Counted as Mesa counts them, in 128-byte entries per feature row (the row of a 1×M×K cube
+    // is K elements), which is never fewer than the bytes over the bank size.
+    const int64_t entries = p.m * cna::cbuf_entries_per_row(p.k * static_cast<int64_t>(input_bytes(type)));
+    return static_cast<int>((entries + cna::kCbufBankEntries - 1) / cna::kCbufBankEntries);
 }
 
 bool fits_one_task(MatmulShape p, MatmulType type) {
@@ -102,10 +104,11 @@ std::vector<uint64_t> build_matmul_task(MatmulShape p, MatmulType type, const Ma
     r.write(dpu::kOutCvtShift, 0);
     r.write(dpu::kSurfaceAdd, u32(p.m * (int8 ? 8 : 4)) << 4);  // empirical (MTX)
     r.write(dpu::kUndocumented40C4, 0);
-    // DPU_RDMA: no second operand (Rocket hangs without this block).
+    // DPU_RDMA is not enabled (the DPU reads no second operand); its read DMAs are still marked
+    // off, in case a block left enabled by another process's task looks at them.
     r.write(dpu_rdma::kFeatureModeCfg, {{dpu_rdma::kMrdmaDisable, 1}});
     r.write(dpu_rdma::kErdmaCfg, {{dpu_rdma::kErdmaDisable, 1}});
-    return r.finish(enable::kCna | enable::kCore | enable::kDpu | enable::kDpuRdma);
+    return r.finish(enable::kMatmul);
 }
 
 }  // namespace rockllm::npu

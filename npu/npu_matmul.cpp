@@ -7,6 +7,7 @@
 
 #include "npu/matmul_task.h"
 #include "npu/regcmd.h"
+#include "npu/simulator.h"
 
 namespace rockllm::npu {
 
@@ -44,14 +45,18 @@ using Clock = std::chrono::steady_clock;
 int64_t ns_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count(); }
 // Shapes whose task buffers are kept: decoding's M = 1 and a few prompt lengths.
 constexpr size_t kPreparedShapes = 4;
+// Where each task's list starts in the commands buffer (Mesa: 64 bytes; the PC needs 16).
+constexpr int64_t kTaskAlignment = 64;
 }  // namespace
 
 void NpuMatmul::release(Prepared& p) {
-    for (auto* list : {&p.features, &p.outputs, &p.commands})
+    for (auto* list : {&p.features, &p.outputs})
         for (const DeviceBuffer& b : *list) device_.release(b);
+    if (p.commands.host) device_.release(p.commands);
     p.features.clear();
     p.outputs.clear();
-    p.commands.clear();
+    p.commands = {};
+    p.tasks.clear();
 }
 
 NpuMatmul::Prepared& NpuMatmul::prepared_for(int64_t m) {
@@ -68,16 +73,27 @@ NpuMatmul::Prepared& NpuMatmul::prepared_for(int64_t m) {
     p->m = m;
     p->plan = plan_matmul({m, k_, n_}, type_);
     try {
+        std::vector<std::vector<uint64_t>> regcmds;
         for (const MatmulTile& t : p->plan.tiles) {
             const DeviceBuffer& feature = p->features.emplace_back(device_.allocate(feature_bytes(t.padded, type_)));
             const DeviceBuffer& output = p->outputs.emplace_back(device_.allocate(output_bytes(t.padded)));
-            const std::vector<uint64_t> regcmd =
-                build_matmul_task(t.padded, type_, {feature.iova, weights_.at({t.n0, t.k0}).iova, output.iova});
-            const DeviceBuffer& commands = p->commands.emplace_back(device_.allocate(regcmd.size() * 8));
-            std::memcpy(commands.host, regcmd.data(), regcmd.size() * 8);
-            device_.cpu_write_done(commands);
-            p->tasks.push_back({commands.iova, static_cast<uint32_t>(regcmd.size())});
+            regcmds.push_back(build_matmul_task(t.padded, type_, {feature.iova, weights_.at({t.n0, t.k0}).iova, output.iova}));
         }
+        // One buffer for every task's list, each at a 64-byte boundary.
+        size_t bytes = 0;
+        std::vector<size_t> offsets;
+        for (const auto& regcmd : regcmds) {
+            offsets.push_back(bytes);
+            bytes += static_cast<size_t>(round_up(static_cast<int64_t>(regcmd.size() * 8), kTaskAlignment));
+        }
+        p->commands = device_.allocate(bytes);
+        const TimingModel slowest = worst_case_timing();
+        for (size_t i = 0; i < regcmds.size(); ++i) {
+            std::memcpy(p->commands.host + offsets[i], regcmds[i].data(), regcmds[i].size() * 8);
+            p->tasks.push_back({p->commands, offsets[i], static_cast<uint32_t>(regcmds[i].size()), p->outputs[i],
+                                project_task(p->plan.tiles[i].padded, type_, slowest).seconds});
+        }
+        device_.cpu_write_done(p->commands);
     } catch (...) {
         release(*p);
         throw;
@@ -116,15 +132,11 @@ void NpuMatmul::run(const void* a, int64_t m, void* c) {
     const std::vector<DeviceBuffer>& outputs = p.outputs;
     // Tiles wholly past A's last row are not run.
     std::vector<TaskRef> tasks;
-    std::vector<DeviceBuffer> written;
     for (size_t i = 0; i < plan.tiles.size(); ++i)
-        if (valid_rows(plan.tiles[i]) > 0) {
-            tasks.push_back(p.tasks[i]);
-            written.push_back(outputs[i]);
-        }
+        if (valid_rows(plan.tiles[i]) > 0) tasks.push_back(p.tasks[i]);
     const auto packed = Clock::now();
     const int64_t cpu_packed = thread_cpu_ns();
-    device_.run(tasks, written);
+    device_.run(tasks);
     const auto ran = Clock::now();
     const int64_t cpu_ran = thread_cpu_ns();
 

@@ -49,7 +49,8 @@ private:
     struct Prepared {
         int64_t m = 0;
         MatmulPlan plan;
-        std::vector<DeviceBuffer> features, outputs, commands;
+        std::vector<DeviceBuffer> features, outputs;
+        DeviceBuffer commands;  // every task's regcmd, each at a 64-byte boundary (as Mesa lays them)
         std::vector<TaskRef> tasks;
     };
     Prepared& prepared_for(int64_t m);

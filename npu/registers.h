@@ -69,6 +69,10 @@ constexpr Field kWeightReuse{13, 1}, kDataReuse{12, 1}, kWeightBank{4, 4}, kData
 // The convolution buffer the banks of CBUF_CON0 divide between feature data and weights.
 constexpr int kCbufBanks = 12;
 constexpr int64_t kCbufBankBytes = 32 * 1024;
+// A bank holds 256 entries of 128 bytes; a feature row takes whole entries (Mesa's count).
+constexpr int64_t kCbufEntryBytes = 128;
+constexpr int64_t kCbufBankEntries = kCbufBankBytes / kCbufEntryBytes;
+constexpr int64_t cbuf_entries_per_row(int64_t row_bytes) { return (row_bytes + kCbufEntryBytes - 1) / kCbufEntryBytes; }
 constexpr Register kCbufCon1{Block::Cna, 0x1044};
 constexpr Field kDataEntries{0, 13};
 constexpr Register kCvtCon0{Block::Cna, 0x104C};
@@ -139,6 +143,11 @@ constexpr Register kUndocumented40C4{Block::Dpu, 0x40C4};
 
 namespace dpu_rdma {
 constexpr Register kSPointer{Block::DpuRdma, 0x5004};
+// The block's configuration as Mesa's rocket driver programs it for every task that enables it:
+// cube sizes, MRDMA source, BRDMA/NRDMA/ERDMA configuration and bases, feature mode, strides,
+// notches, padding and arbiter weights.
+constexpr uint16_t kConfiguration[] = {0x500C, 0x5010, 0x5014, 0x5018, 0x501C, 0x5020, 0x5028, 0x502C, 0x5034,
+                                       0x5038, 0x5040, 0x5044, 0x5048, 0x504C, 0x5064, 0x5068, 0x506C};
 constexpr Register kFeatureModeCfg{Block::DpuRdma, 0x5044};
 constexpr Field kMrdmaDisable{4, 1};
 constexpr Register kErdmaCfg{Block::DpuRdma, 0x5034};
@@ -148,6 +157,9 @@ constexpr Field kErdmaDisable{0, 1};
 // The op-enable mask of a task's last entry (the GLOBAL OPERATION_ENABLE bits).
 namespace enable {
 constexpr uint32_t kCna = 1u << 0, kCore = 1u << 2, kDpu = 1u << 3, kDpuRdma = 1u << 4;
+// A matmul: CNA → CORE → DPU to memory, DPU_RDMA off (nothing for it to read), 0x0D as the vendor
+// runtime's own convolution tasks are (its captures) and MTX's matmul on the vendor driver.
+constexpr uint32_t kMatmul = kCna | kCore | kDpu;
 }
 
 }  // namespace rockllm::npu

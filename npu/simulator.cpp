@@ -36,36 +36,65 @@ Simulator::Simulator(DeviceMemory memory, TimingModel timing) : memory_(std::mov
 
 uint32_t Simulator::reg(Register r) const {
     const auto it = registers_.find(r.offset);
-    if (it == registers_.end()) throw NpuError("register " + hex(r.offset) + " was never written in this task");
+    if (it == registers_.end() || !written_.count(r.offset))
+        throw NpuError("register " + hex(r.offset) + " was not written in this task: the core would use what an earlier task left there");
     return it->second;
 }
 
-void Simulator::run_task(uint64_t regcmd_iova, uint32_t regcmd_count) {
+double Simulator::run_task(uint64_t regcmd_iova, uint32_t regcmd_count) {
     if (regcmd_count < kTailEntries) throw NpuError("a task needs at least its 4-entry tail");
-    const uint8_t* bytes = memory_(regcmd_iova, size_t{regcmd_count} * 8);
-    registers_.clear();
-    for (uint32_t i = 0; i < regcmd_count; ++i) {
+    return fetch_and_run(regcmd_iova, fetched_entries(pc_data_amount(regcmd_count)));
+}
+
+Simulator::ChainResult Simulator::run_chain(uint64_t first_iova, uint32_t first_pc_data_amount, uint32_t task_number) {
+    if (task_number == 0) throw NpuError("a chain of no tasks: the core never raises its interrupt");
+    ChainResult result;
+    uint64_t iova = first_iova;
+    uint32_t amount = first_pc_data_amount;
+    for (uint32_t done = 0;;) {
+        result.seconds += fetch_and_run(iova, fetched_entries(amount));
+        if (++done == task_number) break;
+        // The tail of the task just run says where the next list is and how much of it to fetch.
+        amount = written_.count(pc::kRegisterAmounts.offset) ? registers_[pc::kRegisterAmounts.offset] & kPcDataAmountMask : 0;
+        if (amount == 0)
+            throw NpuError("task " + std::to_string(done) + " of " + std::to_string(task_number) +
+                           " ends the chain (its tail sets no next list): the PC stops and the job's interrupt never comes");
+        if (!written_.count(pc::kBaseAddress.offset))
+            throw NpuError("task " + std::to_string(done) + "'s tail gives an amount but no PC_BASE_ADDRESS for the next list");
+        iova = registers_[pc::kBaseAddress.offset] & kPcSourceAddressMask;
+    }
+    result.interrupt_status = kDpuDoneStatus;  // every task execute() runs ends in a DPU write-out
+    return result;
+}
+
+double Simulator::fetch_and_run(uint64_t iova, uint32_t fetched) {
+    const uint8_t* bytes = memory_(iova, size_t{fetched} * 8);
+    written_.clear();
+    for (uint32_t i = 0; i < fetched; ++i) {
         uint64_t entry;
         std::memcpy(&entry, bytes + size_t{i} * 8, 8);
         if (entry == 0 || entry == kPreOpEnableEntry) continue;
         const DecodedEntry e = decode_entry(entry);
         if (e.target == kOpEnableTarget && e.offset == pc::kOperationEnable.offset) {
-            if (i + 1 != regcmd_count) throw NpuError("op-enable must be the task's last entry");
-            execute(e.value);
-            return;
+            for (uint32_t j = i + 1; j < fetched; ++j) {
+                std::memcpy(&entry, bytes + size_t{j} * 8, 8);
+                if (entry != 0) throw NpuError("the PC fetched entries after the op-enable entry (an odd list fetched a word past its end?)");
+            }
+            return execute(e.value);
         }
         if (!target_matches(e.target, e.offset))
             throw NpuError("regcmd entry " + std::to_string(i) + ": target " + hex(e.target) + " does not address register " + hex(e.offset));
         registers_[e.offset] = e.value;
+        written_.insert(e.offset);
     }
     throw NpuError("the task's regcmd has no op-enable entry: the core would never start");
 }
 
-void Simulator::execute(uint32_t enable_mask) {
+double Simulator::execute(uint32_t enable_mask) {
     const Task task = validate(enable_mask);
     const Operands operands = unpack(task);
     compute(task, operands);
-    account(task);
+    return account(task);
 }
 
 Simulator::Task Simulator::validate(uint32_t enable_mask) const {
@@ -74,6 +103,15 @@ Simulator::Task Simulator::validate(uint32_t enable_mask) const {
     };
     const uint32_t needed = enable::kCna | enable::kCore | enable::kDpu;
     require((enable_mask & needed) == needed, pc::kOperationEnable, "an op-enable mask without CNA, CORE and DPU");
+    require((enable_mask & ~(needed | enable::kDpuRdma)) == 0, pc::kOperationEnable, "an op-enable mask with PPU blocks");
+    // An enabled block runs on all of its registers: one this task did not write holds what an
+    // earlier task left. DPU_RDMA's are every register Mesa programs for it; the matmul leaves
+    // the block off (0x0D, as the vendor's convolution tasks).
+    if (enable_mask & enable::kDpuRdma)
+        for (uint16_t offset : dpu_rdma::kConfiguration)
+            if (!written_.count(offset))
+                throw NpuError("simulator: DPU_RDMA is enabled but its register " + hex(offset) +
+                               " was not written in this task (enable it only with its whole configuration)");
 
     // The operation: a direct 1×1 convolution, stride 1, writing to memory with no post-processing.
     require(field(cna::kConvCon1, cna::kConvMode) == 0, cna::kConvCon1, "a convolution mode other than direct");
@@ -116,8 +154,10 @@ Simulator::Task Simulator::validate(uint32_t enable_mask) const {
     require(field(cna::kDmaCon1, cna::kLineStride) == 4 && field(cna::kDmaCon2, cna::kSurfStride) == uint32_t(4 * (m / 4 - 1)),
             cna::kDmaCon1, "feature strides other than the known-good dense ones");
     const int banks = static_cast<int>(field(cna::kCbufCon0, cna::kDataBank));
-    require(banks * cna::kCbufBankBytes >= m * k * bpe && banks + static_cast<int>(field(cna::kCbufCon0, cna::kWeightBank)) <= cna::kCbufBanks, cna::kCbufCon0,
-            "CBUF banks that do not hold the feature data");
+    // Counted in 128-byte entries per feature row (Mesa's count, the stricter one).
+    require(banks * cna::kCbufBankEntries >= m * cna::cbuf_entries_per_row(k * bpe) &&
+                banks + static_cast<int>(field(cna::kCbufCon0, cna::kWeightBank)) <= cna::kCbufBanks,
+            cna::kCbufCon0, "CBUF banks that do not hold the feature data");
     const uint32_t surface_stride = reg(dpu::kDstSurfStride);
     require(surface_stride % 16 == 0 && surface_stride >= m * 16, dpu::kDstSurfStride, "an output surface stride smaller than M atoms");
 
@@ -204,13 +244,20 @@ void Simulator::compute(const Task& task, const Operands& operands) {
 
 }
 
-void Simulator::account(const Task& task) {
+double Simulator::account(const Task& task) {
     const TaskCost cost = project_task(task.shape, task.type, timing_);
     counters_.tasks += 1;
     counters_.macs += cost.macs;
     counters_.bytes_read += cost.bytes_read;
     counters_.bytes_written += cost.bytes_written;
     counters_.projected_seconds += cost.seconds;
+    return cost.seconds;
+}
+
+TimingModel worst_case_timing() {
+    TimingModel t;
+    t.clock_hz = 200e6;
+    return t;
 }
 
 TaskCost project_task(MatmulShape padded, MatmulType type, const TimingModel& timing) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "npu/matmul_layout.h"
@@ -35,6 +36,10 @@ struct TimingModel {
     double job_overhead_s = 25e-6;      // submit ioctl, kick, interrupt, waking the waiting thread
 };
 
+// The timing model at the clock mainline boots the NPU with (200 MHz): work sized by it stays
+// inside a driver's time limit at any clock the board may run.
+TimingModel worst_case_timing();
+
 struct TaskCost {
     double seconds = 0;
     uint64_t macs = 0, bytes_read = 0, bytes_written = 0;
@@ -50,12 +55,26 @@ struct SimulatorCounters {
     double projected_seconds = 0;
 };
 
+// The PC's interrupt status once a task that ended in a DPU write-out is done, as the drivers
+// compare it: rknpu folds each pair of group bits together ("fuzz"), so DPU group 0 or 1 is 0x300.
+constexpr uint32_t kDpuDoneStatus = 0x300;
+
 class Simulator {
 public:
     explicit Simulator(DeviceMemory memory, TimingModel timing = {});
 
-    // Runs one task: its regcmd_count entries at regcmd_iova, ending in the op-enable tail.
-    void run_task(uint64_t regcmd_iova, uint32_t regcmd_count);
+    // Runs one task as Rocket kicks it: the kernel points the PC at the list and has it fetch
+    // regcmd_count entries (rounded up to 128-bit words); TASK_NUMBER 1. Returns the task's
+    // projected time.
+    double run_task(uint64_t regcmd_iova, uint32_t regcmd_count);
+    // Runs task_number tasks as rknpu's PC mode does: the PC fetches the first list, and each
+    // later one from the PC_BASE_ADDRESS and PC_REGISTER_AMOUNTS that the previous task's tail
+    // wrote. A tail that ends the chain early is an NpuError (the PC stops; the job would time out).
+    struct ChainResult {
+        uint32_t interrupt_status = 0;  // of the last task, as the driver folds it
+        double seconds = 0;             // projected
+    };
+    ChainResult run_chain(uint64_t first_iova, uint32_t first_pc_data_amount, uint32_t task_number);
     const SimulatorCounters& counters() const { return counters_; }
 
 private:
@@ -71,18 +90,25 @@ private:
         std::vector<uint8_t> kernels;  // B, N rows of K elements
     };
 
+    // A register the task being run wrote; one it did not write is an NpuError: the core would
+    // compute with what an earlier task (or another process) left there.
     uint32_t reg(Register r) const;
     uint32_t field(Register r, Field f) const { return f.get(reg(r)); }
+    // Fetches one list (fetched entries, tail included) and runs it: the register writes, then
+    // the operation at its op-enable entry. Returns the task's projected time.
+    double fetch_and_run(uint64_t iova, uint32_t fetched);
     // Runs the task the registers describe: validate refuses what the simulator does not model.
-    void execute(uint32_t enable_mask);
+    double execute(uint32_t enable_mask);
     Task validate(uint32_t enable_mask) const;
     Operands unpack(const Task& task) const;
     void compute(const Task& task, const Operands& operands);
-    void account(const Task& task);
+    double account(const Task& task);
 
     DeviceMemory memory_;
     TimingModel timing_;
+    // The core's register file: kept across tasks and jobs, as the hardware keeps it.
     std::map<uint16_t, uint32_t> registers_;  // by offset; the page names the block
+    std::set<uint16_t> written_;              // the offsets the running task wrote
     SimulatorCounters counters_;
 };
 

@@ -76,4 +76,28 @@ TEST_CASE("NPU driver path: a grid of shapes through both drivers, a job that ha
     }
 }
 
+TEST_CASE("NPU driver path: the simulated drivers refuse what the real ones would not run, one case per rule") {
+    const std::string preload = std::string("LD_PRELOAD=") + ROCKLLM_FAKE_NPU_LIBRARY + " ASAN_OPTIONS=verify_asan_link_order=0 ";
+    auto probe = [&](const std::string& driver, const std::string& scenario) {
+        rockllm::test::ScratchDir dir;
+        const std::string command = preload + "ROCKLLM_NPU_SIMULATE=" + driver + " " + ROCKLLM_NPU_PROBE + " " + scenario + " >" +
+                                    dir.file("out") + " 2>/dev/null";
+        std::system(command.c_str());
+        return rockllm::test::read_text(dir.file("out"));
+    };
+    // rknpu (rknpu_job.c): the task range of each core comes from its subcore_task entry; PC mode
+    // reaches later tasks only through the tails; the interrupt must equal the last int_mask.
+    const std::string rules = probe("rknpu", "rules");
+    for (const std::string line : {"chained on core 0: ok", "chained on core 1: ok", "chained on core 2: ok", "auto core, entries 0-2: ok",
+                                   "auto core, entry 0 only: ETIMEDOUT", "core 1, entry 0 only: ETIMEDOUT", "three cores, entries 2-4: ok",
+                                   "three cores, entries 0-2: ETIMEDOUT", "core mask 5: EINVAL", "core mask 8: EINVAL", "no tasks: EINVAL",
+                                   "tails not chained: ETIMEDOUT", "int_mask of the CNA: ETIMEDOUT",
+                                   "DPU_RDMA enabled without its registers: ETIMEDOUT"})
+        CHECK_MESSAGE(rules.find(std::string(line) + "\n") != std::string::npos, line, "\n", rules);
+    // Rocket: a job past 500 ms at mainline's 200 MHz times out; the driver layer splits it.
+    const std::string rocket = probe("rocket", "rocket-limit");
+    CHECK(rocket.find("one job of twelve: ETIMEDOUT\n") != std::string::npos);
+    CHECK(rocket.find("through the driver layer: ok\n") != std::string::npos);
+}
+
 TEST_SUITE_END();

@@ -15,6 +15,8 @@
 #include "npu/matmul_plan.h"
 #include "npu/matmul_task.h"
 #include "npu/npu_matmul.h"
+#include "npu/regcmd.h"
+#include "npu/rknpu_subcore.h"
 #include "npu/simulator.h"
 
 using namespace rockllm;
@@ -177,8 +179,11 @@ TEST_CASE("NPU simulator: refuses streams and configurations it does not model, 
     CHECK_THROWS_WITH_AS(run(patched(dpu::kBsCfg, 0)), doctest::Contains("register 0x4040"), NpuError);             // bias stage on
     CHECK_THROWS_WITH_AS(run(patched(cna::kDcompAddr0, 0x1008)), doctest::Contains("register 0x1110"), NpuError);   // misaligned
     CHECK_THROWS_WITH_AS(run(patched(cna::kFeatureDataAddr, 0x7fff0000)), doctest::Contains("IOMMU fault"), NpuError);
-    std::vector<uint64_t> no_tail(good.begin(), good.end() - 1);
+    std::vector<uint64_t> no_tail(good.begin(), good.end() - 2);  // an even list, so that the fetch ends with it
     CHECK_THROWS_WITH_AS(run(no_tail), doctest::Contains("no op-enable"), NpuError);
+    // An odd list is fetched a 128-bit word at a time: the word past its end is read too.
+    std::vector<uint64_t> odd(good.begin(), good.end() - 1);
+    CHECK_THROWS_WITH_AS(run(odd), doctest::Contains("IOMMU fault"), NpuError);
     std::vector<uint64_t> wrong_target = good;
     wrong_target[3] = encode_entry(uint16_t(Block::Core), 0, cna::kConvCon1.offset);
     CHECK_THROWS_WITH_AS(run(wrong_target), doctest::Contains("does not address"), NpuError);
@@ -257,6 +262,135 @@ TEST_CASE("NPU matmul: repeated calls of one shape reuse their task buffers, ano
     int64_t reference = 0;
     for (int64_t x = 0; x < s.k; ++x) reference += int64_t(p.a8[size_t(x)]) * p.b8[size_t(x)];
     CHECK(first[0] == reference);
+}
+
+TEST_CASE("NPU simulator: a chain runs as rknpu's PC mode does, and refuses tails, registers and blocks the hardware would not run") {
+    Arena arena;
+    Simulator sim(arena.memory());
+    const MatmulShape shape{4, 32, 32};
+    const Problem p = random_problem(shape, MatmulType::Int8, 11);
+    const uint64_t feature = arena.add(feature_bytes(shape, MatmulType::Int8)), weights = arena.add(weight_bytes(shape, MatmulType::Int8));
+    pack_feature(p.a8.data(), shape.k, shape, MatmulType::Int8, arena.host(feature));
+    pack_weights(p.b8.data(), shape.k, shape, MatmulType::Int8, arena.host(weights));
+    const uint64_t out0 = arena.add(output_bytes(shape)), out1 = arena.add(output_bytes(shape));
+    // Two tasks' lists in one buffer, the second at a 64-byte boundary; the same product into two outputs.
+    std::vector<uint64_t> t0 = build_matmul_task(shape, MatmulType::Int8, {feature, weights, out0});
+    std::vector<uint64_t> t1 = build_matmul_task(shape, MatmulType::Int8, {feature, weights, out1});
+    REQUIRE(t0.size() % 2 == 0);  // the builder makes lists the PC fetches exactly
+    const size_t second = (t0.size() * 8 + 63) / 64 * 64;
+    const uint64_t lists = arena.add(second + t1.size() * 8);
+    auto place = [&] {
+        std::memcpy(arena.host(lists), t0.data(), t0.size() * 8);
+        std::memcpy(arena.host(lists) + second, t1.data(), t1.size() * 8);
+    };
+    auto count = [](const std::vector<uint64_t>& t) { return static_cast<uint32_t>(t.size()); };
+    auto out = [&](uint64_t iova) {
+        std::vector<int32_t> c(size_t(shape.m * shape.n));
+        unpack_output(arena.host(iova), shape, MatmulType::Int8, c.data(), shape.n);
+        return c;
+    };
+
+    // Linked: the PC finds the second list through the first one's tail, and both outputs are written.
+    link_tail(t0.data(), count(t0), lists + second, count(t1));
+    place();
+    const Simulator::ChainResult chained = sim.run_chain(lists, pc_data_amount(count(t0)), 2);
+    CHECK(chained.interrupt_status == kDpuDoneStatus);
+    CHECK(out(out0) == out(out1));
+    int64_t reference = 0;
+    for (int64_t x = 0; x < shape.k; ++x) reference += int64_t(p.a8[size_t(x)]) * p.b8[size_t(x)];
+    CHECK(out(out1)[0] == reference);
+
+    // Unlinked tails with TASK_NUMBER 2: the PC stops after the first task.
+    end_tail(t0.data(), count(t0));
+    place();
+    CHECK_THROWS_WITH_AS(sim.run_chain(lists, pc_data_amount(count(t0)), 2), doctest::Contains("ends the chain"), NpuError);
+    // A chain pointing at nothing mapped is an IOMMU fault.
+    link_tail(t0.data(), count(t0), 0x7fff0000, count(t1));
+    place();
+    CHECK_THROWS_WITH_AS(sim.run_chain(lists, pc_data_amount(count(t0)), 2), doctest::Contains("IOMMU fault"), NpuError);
+
+    // The register file outlives a task, but a task may not lean on it: the second task leaves out
+    // a CNA register that the first one wrote.
+    end_tail(t0.data(), count(t0));
+    std::vector<uint64_t> leaning = t1;
+    for (uint64_t& e : leaning)
+        if (decode_entry(e).offset == cna::kWeightSize1.offset) e = 0;
+    place();
+    std::memcpy(arena.host(lists) + second, leaning.data(), leaning.size() * 8);
+    CHECK_NOTHROW(sim.run_task(lists, count(t0)));
+    CHECK_THROWS_WITH_AS(sim.run_task(lists + second, count(leaning)), doctest::Contains("register 0x1034 was not written in this task"), NpuError);
+
+    // DPU_RDMA enabled (0x1D) with only the few registers the matmul writes for it: refused.
+    std::vector<uint64_t> rdma_on = t0;
+    rdma_on.back() = encode_entry(kOpEnableTarget, enable::kMatmul | enable::kDpuRdma, pc::kOperationEnable.offset);
+    std::memcpy(arena.host(lists), rdma_on.data(), rdma_on.size() * 8);
+    CHECK_THROWS_WITH_AS(sim.run_task(lists, count(rdma_on)), doctest::Contains("DPU_RDMA is enabled"), NpuError);
+}
+
+TEST_CASE("NPU jobs: tasks split by count and worst-case time, tails chained for rknpu and ended for Rocket,, rewritten only when they change") {
+    SimulatedDevice device;
+    const DeviceBuffer commands = device.allocate(4 * 64);
+    const DeviceBuffer output = device.allocate(64);
+    std::vector<TaskRef> tasks;
+    for (size_t i = 0; i < 4; ++i) {
+        std::vector<uint64_t> list = RegcmdBuilder().write(core::kMiscCfg, 0).finish(enable::kMatmul);
+        std::memcpy(commands.host + i * 64, list.data(), list.size() * 8);
+        tasks.push_back({commands, i * 64, static_cast<uint32_t>(list.size()), output, 0.1});
+    }
+    using Ranges = std::vector<std::pair<size_t, size_t>>;
+    CHECK(split_into_jobs(tasks, 4095, 0.25) == Ranges{{0, 2}, {2, 4}});
+    CHECK(split_into_jobs(tasks, 3, 10) == Ranges{{0, 3}, {3, 4}});
+    CHECK(split_into_jobs(tasks, 4095, 0.05) == Ranges{{0, 1}, {1, 2}, {2, 3}, {3, 4}});  // a task over the budget is a job alone
+
+    CHECK(write_tails(tasks, 0, 4, true).size() == 1);
+    for (size_t i = 0; i < 3; ++i) {
+        const uint64_t* tail = tasks[i].entries() + tasks[i].count - 4;
+        CHECK(decode_entry(tail[0]).offset == pc::kBaseAddress.offset);
+        CHECK(decode_entry(tail[0]).value == tasks[i + 1].iova());
+        CHECK(decode_entry(tail[1]).value == (tasks[i + 1].count + 1) / 2 - 1);
+    }
+    CHECK(decode_entry(tasks[3].entries()[tasks[3].count - 3]).value == 0);  // the last one ends the chain
+    CHECK(write_tails(tasks, 0, 4, true).empty());                            // unchanged: nothing to sync
+    CHECK(write_tails(tasks, 0, 4, false).size() == 1);
+    for (const TaskRef& t : tasks) CHECK(t.entries()[t.count - 4] == 0);
+}
+
+TEST_CASE("rknpu subcore_task: the entry each core runs for a core mask, as rknpu_job.c reads it") {
+    CHECK(core_mask_fate(8) == CoreMaskFate::Refused);
+    CHECK(core_mask_fate(5) == CoreMaskFate::NeverCommitted);
+    CHECK(core_mask_fate(6) == CoreMaskFate::NeverCommitted);
+    CHECK(*subcore_entry(1, 0) == 0);
+    CHECK(*subcore_entry(2, 1) == 1);
+    CHECK(*subcore_entry(4, 2) == 2);
+    CHECK(!subcore_entry(2, 0));
+    CHECK(*subcore_entry(3, 1) == 1);
+    CHECK(*subcore_entry(7, 0) == 2);
+    CHECK(*subcore_entry(7, 2) == 4);
+    for (int core = 0; core < 3; ++core) CHECK(*subcore_entry(0, core) == core);  // auto: the picked core's entry
+    for (uint32_t mask : {0u, 1u, 2u, 4u}) {
+        CAPTURE(mask);
+        uapi::rknpu::Submit submit{};
+        submit.core_mask = mask;
+        fill_subcore_tasks(submit, 0, 7);
+        for (int core = 0; core < 3; ++core)
+            if (const auto entry = subcore_entry(mask, core)) CHECK(submit.subcore_task[*entry].task_number == 7);
+    }
+    uapi::rknpu::Submit spread{};
+    spread.core_mask = 3;
+    CHECK_THROWS_AS(fill_subcore_tasks(spread, 0, 7), NpuError);
+}
+
+TEST_CASE("NPU plan: CBUF banks counted in 128-byte entries per row, and no task over 100 ms at 200 MHz") {
+    // K·bytes = 160: two 128-byte entries a row, where 160 bytes a row would fit 204 rows in a bank.
+    CHECK(data_banks_for({204, 160, 32}, MatmulType::Int8) == 2);
+    CHECK(data_banks_for({128, 256, 32}, MatmulType::Int8) == 1);
+    const TimingModel slowest = worst_case_timing();
+    for (const MatmulShape s : {MatmulShape{1020, 8192, 4096}, MatmulShape{2048, 11008, 8192}, MatmulShape{512, 4096, 4096}})
+        for (const MatmulType type : {MatmulType::Int8, MatmulType::Fp16})
+            for (const MatmulTile& t : plan_matmul(s, type).tiles) {
+                CHECK(project_task(t.padded, type, slowest).seconds <= 0.1);
+                CHECK(fits_one_task(t.padded, type));
+            }
 }
 
 TEST_SUITE_END();

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "npu/rknpu_subcore.h"
 #include "npu/simulator.h"
 #include "npu/uapi/dma_heap.h"
 #include "npu/uapi/rknpu.h"
@@ -60,6 +61,8 @@ int64_t jobs_before_hang() {
     return n;
 }
 std::atomic<int64_t> g_jobs{0};  // jobs submitted so far, over all fds
+std::atomic<uint32_t> g_auto_core{0};  // the core rknpu picks for the next job of core mask 0
+constexpr double kRocketJobTimeoutS = 0.5;
 bool next_job_hangs() { return jobs_before_hang() >= 0 && g_jobs.fetch_add(1) >= jobs_before_hang(); }
 
 const char* node_path() { return mode() == Mode::Rocket ? "/dev/accel/accel0" : "/dev/dri/renderD129"; }
@@ -247,12 +250,18 @@ int rocket_ioctl(FakeFd& f, unsigned long request, void* arg) {
                 f.hung.insert(f.hung.end(), outputs.begin(), outputs.end());
                 continue;
             }
+            // The kernel kicks each task on its own (TASK_NUMBER 1, its address and amount written
+            // by the kernel) and resets the core when the job passes its 500 ms timeout; the
+            // simulated core runs at mainline's boot clock.
             try {
+                double seconds = 0;
                 for (uint32_t t = 0; t < job.task_count; ++t) {
                     r::Task task;
                     std::memcpy(&task, reinterpret_cast<const uint8_t*>(job.tasks) + size_t{t} * job.task_struct_size, sizeof task);
-                    f.simulator->run_task(task.regcmd, task.regcmd_count);
+                    seconds += f.simulator->run_task(task.regcmd, task.regcmd_count);
                 }
+                if (seconds > kRocketJobTimeoutS)
+                    throw NpuError("the job takes " + std::to_string(int(seconds * 1000)) + " ms at 200 MHz, past Rocket's 500 ms job timeout");
             } catch (const NpuError& e) {
                 std::fprintf(stderr, "rockllm-fake-npu: the job hangs the core: %s\n", e.what());
                 f.hung.insert(f.hung.end(), outputs.begin(), outputs.end());
@@ -261,6 +270,63 @@ int rocket_ioctl(FakeFd& f, unsigned long request, void* arg) {
         return 0;
     }
     return fail(ENOTTY);
+}
+
+// SUBMIT as rknpu_job.c runs it on RK3588: EINVAL for no tasks or a mask above 7; masks 5 and 6
+// are queued and never committed (the wait gives up with EINVAL); mask 0 puts the job on the
+// core the driver picks (here each in turn, so a job must be runnable on any of them). Each core
+// of the mask runs the task range of its subcore_task entry in PC mode: the PC gets the first
+// task's list and TASK_NUMBER, and the job completes when the folded interrupt status equals the
+// last task's int_mask. Anything else waits out the timeout: ETIMEDOUT, task_counter 0.
+int rknpu_submit(FakeFd& f, uapi::rknpu::Submit& s) {
+    namespace k = uapi::rknpu;
+    if (!(s.flags & k::kJobPc)) return fail(EINVAL);
+    if (s.task_number == 0) return fail(EINVAL);
+    s.task_counter = 0;
+    const CoreMaskFate fate = core_mask_fate(s.core_mask);
+    if (fate == CoreMaskFate::Refused) return fail(EINVAL);
+    if (fate == CoreMaskFate::NeverCommitted) {
+        std::fprintf(stderr, "rockllm-fake-npu: core mask %u is never committed by the driver; the wait gives up\n", s.core_mask);
+        return fail(EINVAL);
+    }
+    const Bo* tasks = nullptr;
+    for (auto& [h, bo] : f.bos)
+        if (bo.obj_addr == s.task_obj_addr) tasks = &bo;
+    if (!tasks || !(tasks->flags & k::kMemKernelMapping)) return fail(EINVAL);  // the kernel reads tasks through its own mapping
+    if (next_job_hangs()) {
+        std::fprintf(stderr, "rockllm-fake-npu: ROCKLLM_NPU_FAULT: this job hangs the core\n");
+        return fail(ETIMEDOUT);
+    }
+    std::vector<int> cores;
+    if (s.core_mask == k::kCoreAuto)
+        cores.push_back(static_cast<int>(g_auto_core.fetch_add(1) % 3));
+    else
+        for (int c = 0; c < 3; ++c)
+            if (s.core_mask & (1u << c)) cores.push_back(c);
+    try {
+        for (int core : cores) {
+            const int entry = *subcore_entry(s.core_mask, core);
+            const k::SubcoreTask range = s.subcore_task[entry];
+            if (range.task_number == 0)
+                throw NpuError("core " + std::to_string(core) + " runs subcore_task[" + std::to_string(entry) + "], which holds no task");
+            if ((size_t{range.task_start} + range.task_number) * sizeof(k::Task) > tasks->size)
+                throw NpuError("subcore_task[" + std::to_string(entry) + "] reaches past the task buffer");
+            k::Task first, last;
+            std::memcpy(&first, tasks->view + size_t{range.task_start} * sizeof first, sizeof first);
+            std::memcpy(&last, tasks->view + (size_t{range.task_start} + range.task_number - 1) * sizeof last, sizeof last);
+            const Simulator::ChainResult r =
+                f.simulator->run_chain(first.regcmd_addr, pc_data_amount(first.regcfg_amount + static_cast<uint32_t>(kTailEntries)), range.task_number);
+            if (r.interrupt_status != last.int_mask)
+                throw NpuError("the core's interrupt status " + std::to_string(r.interrupt_status) + " never equals the last task's int_mask " +
+                               std::to_string(last.int_mask));
+            if (r.seconds * 1000 > s.timeout) throw NpuError("the job outlasts the submit's timeout");
+        }
+    } catch (const NpuError& e) {
+        std::fprintf(stderr, "rockllm-fake-npu: the job hangs the core: %s\n", e.what());
+        return fail(ETIMEDOUT);
+    }
+    s.task_counter = s.task_number;
+    return 0;
 }
 
 int rknpu_ioctl(FakeFd& f, unsigned long request, void* arg) {
@@ -308,33 +374,7 @@ int rknpu_ioctl(FakeFd& f, unsigned long request, void* arg) {
             if (bo.obj_addr == s->obj_addr) return s->offset + s->size <= bo.size ? 0 : fail(EINVAL);
         return fail(EINVAL);
     }
-    if (request == k::kSubmit) {
-        auto* s = static_cast<k::Submit*>(arg);
-        if (!(s->flags & k::kJobPc)) return fail(EINVAL);
-        if (s->core_mask == 5 || s->core_mask == 6 || s->core_mask > 7) return fail(EINVAL);  // as the driver rejects them
-        const Bo* tasks = nullptr;
-        for (auto& [h, bo] : f.bos)
-            if (bo.obj_addr == s->task_obj_addr) tasks = &bo;
-        if (!tasks || !(tasks->flags & k::kMemKernelMapping)) return fail(EINVAL);  // the kernel reads tasks through its own mapping
-        if ((size_t{s->task_start} + s->task_number) * sizeof(k::Task) > tasks->size) return fail(EINVAL);
-        s->task_counter = 0;
-        if (next_job_hangs()) {
-            std::fprintf(stderr, "rockllm-fake-npu: ROCKLLM_NPU_FAULT: this job hangs the core\n");
-            return fail(ETIMEDOUT);
-        }
-        try {
-            for (uint32_t i = 0; i < s->task_number; ++i) {
-                k::Task t;
-                std::memcpy(&t, tasks->view + (size_t{s->task_start} + i) * sizeof t, sizeof t);
-                f.simulator->run_task(t.regcmd_addr, t.regcfg_amount + 4);
-                ++s->task_counter;
-            }
-        } catch (const NpuError& e) {
-            std::fprintf(stderr, "rockllm-fake-npu: the job hangs the core: %s\n", e.what());
-            return fail(ETIMEDOUT);
-        }
-        return 0;
-    }
+    if (request == k::kSubmit) return rknpu_submit(f, *static_cast<k::Submit*>(arg));
     return fail(ENOTTY);
 }
 
@@ -342,7 +382,9 @@ int register_fd(int fd) {
     std::lock_guard lock(g_mutex);
     FakeFd& f = fds()[fd];
     g_any_opened.store(true, std::memory_order_release);
-    f.simulator = std::make_unique<Simulator>([&f](uint64_t iova, size_t bytes) { return resolve(f, iova, bytes); });
+    // Rocket's cores run at mainline's boot clock (200 MHz); the vendor's BSP at 1 GHz.
+    const TimingModel timing = mode() == Mode::Rocket ? worst_case_timing() : TimingModel{};
+    f.simulator = std::make_unique<Simulator>([&f](uint64_t iova, size_t bytes) { return resolve(f, iova, bytes); }, timing);
     static bool announced = false;
     if (!announced) {
         std::fprintf(stderr, "rockllm: NPU simulated (ROCKLLM_NPU_SIMULATE=%s): %s is a register-level simulator, not hardware\n",
