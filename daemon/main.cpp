@@ -39,7 +39,7 @@ Available Commands:
               [--repetitions 3] [--output table|json] [--kv-type F16|F32] [--backend auto|npu|cpu]
   synth       Write a model with a real model's shape and random weights (for benchmarks)
               --shape NAME --type Q8_0|Q4_K_M|... --out FILE.gguf [--seed S]
-  npu         The NPU: rockllm npu info | selftest | stats (the server's counters) | accuracy MODEL [--prompt TEXT]
+  npu         The NPU: rockllm npu info | selftest [--report FILE] | stats (the server's counters) | decode FILE | accuracy MODEL [--prompt TEXT]
               (ROCKLLM_NPU_SIMULATE=rocket|rknpu simulates one)
   help        Help about any command
 )";

@@ -5,9 +5,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <random>
 #include <thread>
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "daemon/api_client.h"
@@ -23,6 +26,7 @@
 #include "npu/backend/self_test.h"
 #include "npu/drm_device.h"
 #include "npu/npu_matmul.h"
+#include "npu/regcmd_decode.h"
 
 namespace rockllm {
 
@@ -52,64 +56,117 @@ struct Shape {
 };
 constexpr Shape kShapes[] = {{1, 8, 8}, {2, 100, 48}, {7, 512, 100}, {64, 1000, 512}, {129, 9000, 40}, {1, 896, 4864}};
 
-// Every shape, both types, on one device; the table's lines, and the number of failures.
-std::pair<std::string, int> run_shapes(NpuDevice& device, const std::string& where) {
-    std::string lines;
-    int failures = 0;
+// One shape's outcome on one core (rknpu) or fd (Rocket).
+struct ShapeRecord {
+    std::string where;
+    MatmulType type;
+    Shape shape;
+    ShapeResult result;
+    std::string error;
+};
+
+// Every shape, both types, on one device.
+std::vector<ShapeRecord> run_shapes(NpuDevice& device, const std::string& where) {
+    std::vector<ShapeRecord> records;
     uint32_t seed = 1;
     for (const MatmulType type : {MatmulType::Int8, MatmulType::Fp16})
         for (const Shape& s : kShapes) {
-            ShapeResult r;
-            std::string error;
+            ShapeRecord& r = records.emplace_back(ShapeRecord{where, type, s, {}, {}});
             try {
-                r = check_shape(device, type, s.m, s.k, s.n, seed++);
+                r.result = check_shape(device, type, s.m, s.k, s.n, seed++);
             } catch (const std::exception& e) {
-                error = e.what();
+                r.error = e.what();
             }
-            failures += !r.pass;
-            char line[512];
-            std::snprintf(line, sizeof line, "%-6s %-6s %6lld %6lld %6lld  %-12.3g %10.1f %10.1f %12.1f  %s%s%s\n", where.c_str(),
-                          type == MatmulType::Int8 ? "int8" : "fp16", (long long)s.m, (long long)s.k, (long long)s.n, r.worst,
-                          r.times.pack_ns / 1e3, r.times.unpack_ns / 1e3, r.times.device_ns / 1e3, r.pass ? "pass" : "FAIL",
-                          error.empty() ? "" : ": ", error.c_str());
-            lines += line;
         }
-    return {lines, failures};
+    return records;
 }
 
-int selftest() {
+void print_record(const ShapeRecord& r) {
+    const ShapeResult& x = r.result;
+    std::printf("%-6s %-6s %6lld %6lld %6lld  %-12.3g %10.1f %10.1f %12.1f  %s%s%s\n", r.where.c_str(), matmul_type_name(r.type),
+                (long long)r.shape.m, (long long)r.shape.k, (long long)r.shape.n, x.worst, x.times.pack_ns / 1e3, x.times.unpack_ns / 1e3,
+                x.times.device_ns / 1e3, x.pass ? "pass" : "FAIL", r.error.empty() ? "" : ": ", r.error.c_str());
+}
+
+std::string first_line_of(const char* path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    // Device-tree strings end in NUL.
+    return line.substr(0, line.find('\0'));
+}
+
+// What a person with a board attaches to a bug report: the kernel, the board, the driver, and
+// every shape's outcome and times.
+void write_report(const std::string& path, const DeviceNode& node, const std::vector<ShapeRecord>& records) {
+    utsname u{};
+    uname(&u);
+    nlohmann::json report = {{"rockllm", ROCKLLM_VERSION},
+                             {"kernel", std::string(u.sysname) + " " + u.release + " " + u.version + " " + u.machine},
+                             {"board", first_line_of("/proc/device-tree/model")},
+                             {"driver", driver_name(node.driver)},
+                             {"driver_version", node.version},
+                             {"node", node.path},
+                             {"simulated", std::getenv("ROCKLLM_NPU_SIMULATE") ? std::getenv("ROCKLLM_NPU_SIMULATE") : ""},
+                             {"shapes", nlohmann::json::array()}};
+    int failures = 0;
+    for (const ShapeRecord& r : records) {
+        failures += !r.result.pass;
+        report["shapes"].push_back({{"core", r.where}, {"type", matmul_type_name(r.type)}, {"m", r.shape.m}, {"k", r.shape.k},
+                                    {"n", r.shape.n}, {"pass", r.result.pass}, {"max_error", r.result.worst}, {"error", r.error},
+                                    {"pack_us", r.result.times.pack_ns / 1e3}, {"unpack_us", r.result.times.unpack_ns / 1e3},
+                                    {"device_us", r.result.times.device_ns / 1e3}});
+    }
+    report["failures"] = failures;
+    std::ofstream out(path);
+    out << report.dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write the report to " + path);
+}
+
+int selftest(const std::optional<std::string>& report_path) {
     const DeviceNode node = require_node();
     std::printf("NPU selftest on %s (%s %s): C = A·Bᵀ against the CPU\n", node.path.c_str(), driver_name(node.driver), node.version.c_str());
     std::printf("%-6s %-6s %6s %6s %6s  %-12s %10s %10s %12s  %s\n", "core", "type", "M", "K", "N", "max error", "pack A us",
                 "unpack us", "device us", "result");
-    int failures = 0;
+    std::vector<ShapeRecord> records;
     auto device = open_npu_device(node);
     if (device->select_core(0)) {
         // rknpu: each core in turn, through its core mask.
         for (int core = 0; core < 3; ++core) {
             device->select_core(core);
-            const auto [lines, failed] = run_shapes(*device, std::to_string(core));
-            std::fputs(lines.c_str(), stdout);
-            failures += failed;
+            for (ShapeRecord& r : run_shapes(*device, std::to_string(core))) records.push_back(std::move(r));
         }
     } else {
         // Rocket: the kernel places each fd's jobs; three fds working at once keep every core busy.
         std::vector<std::unique_ptr<NpuDevice>> devices;
         devices.push_back(std::move(device));
         for (int i = 1; i < 3; ++i) devices.push_back(open_npu_device(node));
-        std::vector<std::pair<std::string, int>> results(devices.size());
+        std::vector<std::vector<ShapeRecord>> results(devices.size());
         std::vector<std::thread> workers;
         for (size_t i = 0; i < devices.size(); ++i)
             workers.emplace_back([&, i] { results[i] = run_shapes(*devices[i], "fd" + std::to_string(i + 1)); });
         for (auto& w : workers) w.join();
-        for (const auto& [lines, failed] : results) {
-            std::fputs(lines.c_str(), stdout);
-            failures += failed;
-        }
-        std::printf("(Rocket chooses the core of each fd's jobs; three fds ran at once)\n");
+        for (auto& list : results)
+            for (ShapeRecord& r : list) records.push_back(std::move(r));
     }
+    int failures = 0;
+    for (const ShapeRecord& r : records) {
+        print_record(r);
+        failures += !r.result.pass;
+    }
+    if (node.driver == DriverKind::Rocket) std::printf("(Rocket chooses the core of each fd's jobs; three fds ran at once)\n");
     std::printf(failures ? "%d shape(s) failed: do not trust this NPU\n" : "all shapes pass\n", failures);
+    if (report_path) {
+        write_report(*report_path, node, records);
+        std::printf("report written to %s\n", report_path->c_str());
+    }
     return failures ? 1 : 0;
+}
+
+// rockllm npu decode FILE: a trace (ROCKLLM_NPU_TRACE) or a raw list as named register writes.
+int decode(const std::string& path) {
+    std::fputs(decode_file(path).c_str(), stdout);
+    return 0;
 }
 
 }  // namespace
@@ -205,11 +262,16 @@ int run_npu_command(const std::vector<std::string>& args) {
             return 1;
         }
     }
-    if (args.size() != 1 || (args[0] != "info" && args[0] != "selftest" && args[0] != "stats"))
-        throw UsageError("usage: rockllm npu info|selftest|stats|accuracy MODEL");
+    const char* usage = "usage: rockllm npu info | selftest [--report FILE] | stats | decode FILE | accuracy MODEL";
+    std::optional<std::string> report;
+    if (args.size() == 3 && args[0] == "selftest" && args[1] == "--report") report = args[2];
+    const bool known = (args.size() == 1 && (args[0] == "info" || args[0] == "selftest" || args[0] == "stats")) ||
+                       (args.size() == 2 && args[0] == "decode") || report;
+    if (!known) throw UsageError(usage);
     try {
         if (args[0] == "stats") return stats();
-        return args[0] == "info" ? info() : selftest();
+        if (args[0] == "decode") return decode(args[1]);
+        return args[0] == "info" ? info() : selftest(report);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "Error: %s\n", e.what());
         return 1;

@@ -16,6 +16,7 @@
 #include "npu/matmul_task.h"
 #include "npu/regcmd.h"
 #include "npu/rknpu_subcore.h"
+#include "npu/trace.h"
 #include "npu/uapi/rknpu.h"
 #include "npu/uapi/rocket.h"
 
@@ -127,6 +128,7 @@ public:
         }
         for (const DeviceBuffer& changed : write_tails(tasks, 0, tasks.size(), false)) cpu_write_done(changed);
         const auto ranges = split_into_jobs(tasks, kMaxTasksPerJob, kJobSecondsBudget);
+        for (const auto& [first, last] : ranges) trace_job("rocket", 0, tasks, first, last);
         std::vector<std::vector<uapi::rocket::Task>> lists(ranges.size());
         std::vector<std::vector<uint32_t>> handles(ranges.size());
         std::vector<uapi::rocket::Job> jobs(ranges.size());
@@ -263,6 +265,7 @@ private:
         submit.core_mask = core_mask_;
         submit.fence_fd = -1;
         fill_subcore_tasks(submit, 0, static_cast<uint32_t>(count));
+        trace_job("rknpu", core_mask_, tasks, first, last);
         if (retrying_ioctl(fd_, uapi::rknpu::kSubmit, &submit) != 0)
             throw NpuError(errno == ETIMEDOUT ? "NPU job timed out" : "RKNPU_SUBMIT: " + errno_text());
         if (submit.task_counter != count)

@@ -87,23 +87,32 @@ std::vector<uint64_t> build_matmul_task(MatmulShape p, MatmulType type, const Ma
     // DPU: straight to memory as 32-bit values, every stage bypassed.
     r.write(dpu::kFeatureModeCfg, {{dpu::kBurstLen, kBurst16}, {dpu::kConvMode, 0}, {dpu::kOutputMode, dpu::kOutputToMemory}, {dpu::kFlyingMode, 0}});
     r.write(dpu::kDataFormat, {{dpu::kOutPrecision, out}, {dpu::kInPrecision, in}, {dpu::kProcPrecision, in}});
+    r.write(dpu::kOffsetPend, 0);
     r.write(dpu::kDstBaseAddr, u32(static_cast<int64_t>(a.output)));
     r.write(dpu::kDstSurfStride, u32(p.m * 16));  // one surface: M atoms of 16 bytes
     r.write(dpu::kDataCubeWidth, {{dpu::kCubeMinus1, 0}});
     r.write(dpu::kDataCubeHeight, {{dpu::kCubeMinus1, u32(p.m - 1)}});
+    r.write(dpu::kDataCubeNotch, 0);
     r.write(dpu::kDataCubeChannel, {{dpu::kOrigChannelMinus1, u32(p.n - 1)}, {dpu::kChannelMinus1, u32(p.n - 1)}});
     r.write(dpu::kBsCfg, dpu::kBsAllBypass);
+    r.write(dpu::kBsAluCfg, 0).write(dpu::kBsMulCfg, 0).write(dpu::kBsReluxCmpValue, 0);
     r.write(dpu::kBsOwCfg, {{dpu::kSizeE2, int8 ? 7u : 3u}, {dpu::kSizeE1, int8 ? 7u : 3u}, {dpu::kSizeE0, int8 ? 7u : 3u}, {dpu::kOdBypass, 1}});
+    r.write(dpu::kBsOwOp, 0);
     r.write(dpu::kWdmaSize0, {{dpu::kWdmaChannelMinus1, u32(p.n - 1)}});
     r.write(dpu::kWdmaSize1, {{dpu::kWdmaHeightMinus1, u32(p.m - 1)}, {dpu::kWdmaWidthMinus1, 0}});
     r.write(dpu::kBnCfg, dpu::kBnAllBypass);
+    r.write(dpu::kBnAluCfg, 0).write(dpu::kBnMulCfg, 0).write(dpu::kBnReluxCmpValue, 0);
     r.write(dpu::kEwCfg, dpu::kEwAllBypass);
+    r.write(dpu::kEwCvtOffsetValue, 0);
     r.write(dpu::kEwCvtScaleValue, 1);
+    r.write(dpu::kEwReluxCmpValue, 0);
     r.write(dpu::kOutCvtOffset, 0);
     r.write(dpu::kOutCvtScale, {{dpu::kOutCvtScaleValue, 1}});
     r.write(dpu::kOutCvtShift, 0);
+    for (uint16_t i = 0; i < 8; ++i) r.write(Register{Block::Dpu, static_cast<uint16_t>(dpu::kEwOpValue0 + 4 * i)}, 0);
     r.write(dpu::kSurfaceAdd, u32(p.m * (int8 ? 8 : 4)) << 4);  // empirical (MTX)
     r.write(dpu::kUndocumented40C4, 0);
+    for (uint16_t offset = dpu::kLutCfg; offset <= dpu::kLutLoSlopeShift; offset += 4) r.write(Register{Block::Dpu, offset}, 0);
     // DPU_RDMA is not enabled (the DPU reads no second operand); its read DMAs are still marked
     // off, in case a block left enabled by another process's task looks at them.
     r.write(dpu_rdma::kFeatureModeCfg, {{dpu_rdma::kMrdmaDisable, 1}});

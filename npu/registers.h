@@ -96,6 +96,12 @@ constexpr Register kDcompCtrl{Block::Cna, 0x1100}, kDcompRegnum{Block::Cna, 0x11
 constexpr Register kDcompAddr0{Block::Cna, 0x1110};  // weight base IOVA, 16-byte aligned
 constexpr uint16_t kDcompAmount0 = 0x1140;            // DCOMP_AMOUNT0..15 at +4 each
 constexpr Register kCvtCon5{Block::Cna, 0x1180}, kPadCon1{Block::Cna, 0x1184};
+// Every register of the block a task that enables it writes (MTX's matmul recipe, which the
+// vendor driver runs): the ones above, DCOMP_AMOUNT0..15 included.
+constexpr uint16_t kConfiguration[] = {0x100C, 0x1010, 0x1014, 0x1020, 0x1024, 0x1028, 0x102C, 0x1030, 0x1034, 0x1038, 0x1040, 0x1044,
+                                       0x104C, 0x1050, 0x1054, 0x1058, 0x105C, 0x1060, 0x1064, 0x1068, 0x1070, 0x1074, 0x1078, 0x107C,
+                                       0x1080, 0x1084, 0x1088, 0x1100, 0x1104, 0x1110, 0x1140, 0x1144, 0x1148, 0x114C, 0x1150, 0x1154,
+                                       0x1158, 0x115C, 0x1160, 0x1164, 0x1168, 0x116C, 0x1170, 0x1174, 0x1178, 0x117C, 0x1180, 0x1184};
 }  // namespace cna
 
 namespace core {
@@ -107,6 +113,7 @@ constexpr Register kDataoutSize1{Block::Core, 0x3018};
 constexpr Field kDataoutChannelMinus1{0, 16};
 constexpr Register kClipTruncate{Block::Core, 0x301C};
 constexpr Register kUndocumented3030{Block::Core, 0x3030};  // written 0 by Mesa and MTX
+constexpr uint16_t kConfiguration[] = {0x3010, 0x3014, 0x3018, 0x301C, 0x3030};
 }  // namespace core
 
 namespace dpu {
@@ -139,6 +146,20 @@ constexpr Register kOutCvtOffset{Block::Dpu, 0x4080}, kOutCvtScale{Block::Dpu, 0
 constexpr Field kFp32ToFp16En{16, 1}, kOutCvtScaleValue{0, 16};
 constexpr Register kSurfaceAdd{Block::Dpu, 0x40C0};
 constexpr Register kUndocumented40C4{Block::Dpu, 0x40C4};
+// The operands of the bypassed stages, written 0 so that no earlier task's values remain.
+constexpr Register kOffsetPend{Block::Dpu, 0x4014}, kDataCubeNotch{Block::Dpu, 0x4038};
+constexpr Register kBsAluCfg{Block::Dpu, 0x4044}, kBsMulCfg{Block::Dpu, 0x4048}, kBsReluxCmpValue{Block::Dpu, 0x404C}, kBsOwOp{Block::Dpu, 0x4054};
+constexpr Register kBnAluCfg{Block::Dpu, 0x4064}, kBnMulCfg{Block::Dpu, 0x4068}, kBnReluxCmpValue{Block::Dpu, 0x406C};
+constexpr Register kEwCvtOffsetValue{Block::Dpu, 0x4074}, kEwReluxCmpValue{Block::Dpu, 0x407C};
+constexpr uint16_t kEwOpValue0 = 0x4090;  // EW_OP_VALUE_0..7 at +4 each
+// The LUT's configuration (LUT_CFG .. LO_SLOPE_SHIFT); its access port (0x4100/0x4104) writes
+// table memory, not configuration, and is left alone.
+constexpr uint16_t kLutCfg = 0x4108, kLutLoSlopeShift = 0x412C;
+// Every register of the block a task that enables it writes: MTX's recipe less the LUT port.
+constexpr uint16_t kConfiguration[] = {0x400C, 0x4010, 0x4014, 0x4020, 0x4024, 0x4030, 0x4034, 0x4038, 0x403C, 0x4040, 0x4044, 0x4048,
+                                       0x404C, 0x4050, 0x4054, 0x4058, 0x405C, 0x4060, 0x4064, 0x4068, 0x406C, 0x4070, 0x4074, 0x4078,
+                                       0x407C, 0x4080, 0x4084, 0x4088, 0x4090, 0x4094, 0x4098, 0x409C, 0x40A0, 0x40A4, 0x40A8, 0x40AC,
+                                       0x40C0, 0x40C4, 0x4108, 0x410C, 0x4110, 0x4114, 0x4118, 0x411C, 0x4120, 0x4124, 0x4128, 0x412C};
 }  // namespace dpu
 
 namespace dpu_rdma {

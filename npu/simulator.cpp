@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "npu/matmul_layout.h"
@@ -105,13 +106,19 @@ Simulator::Task Simulator::validate(uint32_t enable_mask) const {
     require((enable_mask & needed) == needed, pc::kOperationEnable, "an op-enable mask without CNA, CORE and DPU");
     require((enable_mask & ~(needed | enable::kDpuRdma)) == 0, pc::kOperationEnable, "an op-enable mask with PPU blocks");
     // An enabled block runs on all of its registers: one this task did not write holds what an
-    // earlier task left. DPU_RDMA's are every register Mesa programs for it; the matmul leaves
-    // the block off (0x0D, as the vendor's convolution tasks).
-    if (enable_mask & enable::kDpuRdma)
-        for (uint16_t offset : dpu_rdma::kConfiguration)
+    // earlier task (or process) left. DPU_RDMA's are every register Mesa programs for it; the
+    // matmul leaves that block off (0x0D, as the vendor's convolution tasks).
+    const auto require_configuration = [&](uint32_t bit, const char* block, std::span<const uint16_t> configuration) {
+        if (!(enable_mask & bit)) return;
+        for (uint16_t offset : configuration)
             if (!written_.count(offset))
-                throw NpuError("simulator: DPU_RDMA is enabled but its register " + hex(offset) +
-                               " was not written in this task (enable it only with its whole configuration)");
+                throw NpuError(std::string("simulator: ") + block + " is enabled but its register " + hex(offset) +
+                               " was not written in this task (enable a block only with its whole configuration)");
+    };
+    require_configuration(enable::kCna, "CNA", cna::kConfiguration);
+    require_configuration(enable::kCore, "CORE", core::kConfiguration);
+    require_configuration(enable::kDpu, "DPU", dpu::kConfiguration);
+    require_configuration(enable::kDpuRdma, "DPU_RDMA", dpu_rdma::kConfiguration);
 
     // The operation: a direct 1×1 convolution, stride 1, writing to memory with no post-processing.
     require(field(cna::kConvCon1, cna::kConvMode) == 0, cna::kConvCon1, "a convolution mode other than direct");

@@ -6,6 +6,8 @@
 
 #include <sys/wait.h>
 
+#include <nlohmann/json.hpp>
+
 #include "test_support.h"
 
 namespace {
@@ -44,6 +46,31 @@ TEST_CASE("NPU driver path: npu info and selftest on the simulated Rocket and rk
             CHECK(selftest.out.find("\n" + where + std::string(7 - where.size(), ' ') + "int8   ") != std::string::npos);
         CHECK(selftest.out.find("FAIL") == std::string::npos);
     }
+}
+
+TEST_CASE("NPU driver path: selftest --report writes what a bug report needs, and a trace of the submits decodes as named registers") {
+    rockllm::test::ScratchDir dir;
+    const Output selftest = run_rockllm("ROCKLLM_NPU_SIMULATE=rknpu ROCKLLM_NPU_TRACE=" + dir.file("trace"),
+                                        "npu selftest --report " + dir.file("report.json"));
+    REQUIRE_MESSAGE(selftest.status == 0, selftest.err);
+    const nlohmann::json report = nlohmann::json::parse(rockllm::test::read_text(dir.file("report.json")));
+    CHECK(report["driver"] == "rknpu");
+    CHECK(report["driver_version"] == "0.9.8");
+    CHECK(report["simulated"] == "rknpu");
+    CHECK(report["kernel"].get<std::string>().rfind("Linux ", 0) == 0);
+    CHECK(report["failures"] == 0);
+    CHECK(report["shapes"].size() == 36);  // 6 shapes × 2 types × 3 cores
+    CHECK(report["shapes"][0].contains("device_us"));
+
+    const Output decoded = run_rockllm("", "npu decode " + dir.file("trace"));
+    CHECK(decoded.status == 0);
+    CHECK(decoded.out.find("job rknpu core_mask 4 tasks") != std::string::npos);  // core 2's jobs
+    CHECK(decoded.out.find("CNA.FEATURE_DATA_ADDR") != std::string::npos);
+    CHECK(decoded.out.find("next list at this address") != std::string::npos);  // a chained job (the K split)
+    CHECK(decoded.out.find("op-enable 0x0d: CNA CORE DPU") != std::string::npos);
+    const Output garbage = run_rockllm("", "npu decode " + dir.file("report.json"));
+    CHECK(garbage.status == 1);
+    CHECK(garbage.err.find("Error: ") != std::string::npos);
 }
 
 TEST_CASE("NPU driver path: no device, and a bad ROCKLLM_NPU_SIMULATE, are clear errors") {
