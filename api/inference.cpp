@@ -277,6 +277,8 @@ void run_inference(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lea
     const LoadedModel& model = lease->model();
     InferenceRequest request = inference_request(model, std::move(input.prompt.tokens), input.options);
     request.format = std::move(input.format);
+    // The prompt cache: the free slot that already holds the most of this prompt.
+    lease->move_to_best_slot([&](int slot) { return model.prompt_cache_score(slot, request.prompt); });
     auto parser = input.parse ? output_parser_for(model, input.prompt.text, input.think, input.tools) : std::make_shared<OutputParser>(OutputTags{});
     if (shape.stream) answer_stream(res, std::move(lease), std::move(request), std::move(parser), std::move(shape));
     else answer_whole(res, *lease, request, *parser, shape);

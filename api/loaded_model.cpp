@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <limits>
 #include <type_traits>
@@ -232,10 +233,25 @@ Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, b
 
 std::string LoadedModel::architecture() const { return file_->metadata().get_or<std::string>("general.architecture", ""); }
 
+int64_t LoadedModel::prompt_cache_score(int slot, std::span<const int32_t> prompt) const {
+    const Transformer& t = *slots_.at(static_cast<size_t>(slot));
+    const int64_t shared = t.reusable_prefix(prompt);
+    if (shared > 0 && 2 * shared >= static_cast<int64_t>(prompt.size())) return (int64_t{1} << 40) + shared;
+    return -(static_cast<int64_t>(t.cached_tokens().size()) - shared);
+}
+
 GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
                                       const std::function<bool(const std::string&)>& on_text) {
     Transformer& transformer = *slots_.at(static_cast<size_t>(slot));
-    const KvRelease release{transformer};
+    // The slot keeps its keys and values for the next request (the prompt cache), unless this one
+    // fails: then nothing of it is trusted.
+    struct ForgetOnFailure {
+        Transformer& transformer;
+        int exceptions = std::uncaught_exceptions();
+        ~ForgetOnFailure() {
+            if (std::uncaught_exceptions() > exceptions) transformer.release_kv();
+        }
+    } forget{transformer};
     SamplerOptions sampling = request.sampling;
     if (!request.seed_given) sampling.seed = std::random_device{}();
     Sampler sampler(sampling, transformer.n_ctx());  // throws std::invalid_argument for bad options
@@ -271,7 +287,6 @@ GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
 
     GenerationStats stats;
     stats.context = prompt;
-    stats.prompt_eval_count = static_cast<int64_t>(prompt.size());
     const auto start = Clock::now();
     auto first_token = start;
     bool first = true;
@@ -298,6 +313,12 @@ GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
     stats.prompt_eval_duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(first_token - start).count();
     stats.eval_duration_ns = ns_since(first_token);
     stats.eval_count = result.generated_tokens;
+    // As Ollama counts it (llm/llama_server.go: cached + evaluated): the whole prompt, whatever
+    // part of it the cache held; prompt_cached says that part.
+    stats.prompt_eval_count = result.prompt_tokens;
+    stats.prompt_cached = result.prompt_tokens - result.prompt_evaluated;
+    prompt_tokens_total_ += result.prompt_tokens;
+    prompt_tokens_cached_total_ += stats.prompt_cached;
     stats.done_reason = result.reason == StopReason::Length ? "length" : "stop";
     return stats;
 }

@@ -3,6 +3,7 @@
 // at once (OLLAMA_NUM_PARALLEL). The scheduler hands each request a slot it alone uses.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,6 +46,7 @@ struct InferenceRequest {
 struct GenerationStats {
     std::string done_reason;  // "stop" or "length"
     int64_t prompt_eval_count = 0, eval_count = 0;
+    int64_t prompt_cached = 0;  // of the prompt's tokens, those the slot's cache held (not run)
     int64_t prompt_eval_duration_ns = 0, eval_duration_ns = 0;
     std::vector<int32_t> context;  // prompt and generated tokens, for the "context" field
 };
@@ -94,12 +96,22 @@ public:
     std::string architecture() const;
     // The NPU's part of the model; null when it runs on the CPU.
     const npu::NpuModel* npu() const { return npu_.get(); }
-    // The KV pages the slots share: in use only while requests run.
+    // The KV pages the slots share: held by running requests and by the slots' prompt caches.
     const KvPagePool& kv_pool() const { return *kv_pool_; }
+    // Prompt tokens of all requests run, and of them the ones the prompt cache held.
+    int64_t prompt_tokens_total() const { return prompt_tokens_total_; }
+    int64_t prompt_tokens_cached_total() const { return prompt_tokens_cached_total_; }
 
     // Runs the request's prompt in a slot and streams text; on_text returning false cancels. A
-    // prompt as long as the context keeps its first token and its last half context.
+    // prompt as long as the context keeps its first token and its last half context. The slot
+    // keeps the request's keys and values afterwards: the next request in it runs only what
+    // follows the prefix they share.
     GenerationStats run(int slot, const InferenceRequest& request, const std::function<bool(const std::string&)>& on_text);
+    // How well a slot's prompt cache suits a prompt (higher is better), read only while no request
+    // runs in the slot: a slot that holds at least half of the prompt, the more the better; else
+    // the slot whose cache loses the least (an empty one first), so that another conversation's
+    // cache is not thrown away for the few tokens a template starts every prompt with.
+    int64_t prompt_cache_score(int slot, std::span<const int32_t> prompt) const;
     // A prompt's tokens (BOS added as the vocabulary says, special tokens parsed).
     std::vector<int32_t> tokenize(const std::string& prompt) const;
     // Text of tokens from an earlier response's "context", to continue a conversation.
@@ -124,6 +136,7 @@ private:
     std::string system_;
     std::vector<ChatMessage> messages_;
     int64_t size_bytes_ = 0;
+    std::atomic<int64_t> prompt_tokens_total_{0}, prompt_tokens_cached_total_{0};
     int64_t load_duration_ns_ = 0;
     // The vocabulary sorted for constrained sampling, built the first time a request asks for a format.
     mutable std::once_flag sorted_vocabulary_once_;

@@ -36,7 +36,9 @@ nlohmann::json npu_stats(const ServerContext& context) {
                             {"kv_pages_in_use", r.model->kv_pool().pages_in_use()},
                             {"kv_pages_allocated", r.model->kv_pool().pages_allocated()},
                             {"kv_pages_max", r.model->kv_pool().max_pages()},
-                            {"kv_memory", r.model->kv_pool().memory().name()}};
+                            {"kv_memory", r.model->kv_pool().memory().name()},
+                            {"prompt_tokens", r.model->prompt_tokens_total()},
+                            {"prompt_tokens_cached", r.model->prompt_tokens_cached_total()}};
         if (const npu::NpuModel* n = r.model->npu()) {
             const npu::NpuCallStats calls = n->call_stats();
             m["npu_calls"] = calls.npu_calls;
@@ -87,7 +89,9 @@ std::string metrics_text(const nlohmann::json& stats) {
             for (const auto& c : stats["cores"]) out << name << "{core=\"" << c["core"].get<int>() << "\"} " << c[key].dump() << '\n';
         }
     }
-    const std::pair<const char*, const char*> model_metrics[] = {{"kv_pages_in_use", "KV cache pages held by running requests"},
+    const std::pair<const char*, const char*> model_metrics[] = {{"kv_pages_in_use", "KV cache pages held by running requests and slots' prompt caches"},
+                                                                 {"prompt_tokens", "prompt tokens of the requests run"},
+                                                                 {"prompt_tokens_cached", "of them, the ones a slot's prompt cache held (not run again)"},
                                                                  {"kv_pages_allocated", "KV cache pages allocated (in use or free)"},
                                                                  {"npu_calls", "matrix products run on the NPU"},
                                                                  {"cpu_calls", "matrix products run on the CPU"}};

@@ -90,14 +90,31 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
     std::unique_lock lock(mutex_);
     if (pending_ >= options_.max_queue) throw ServerBusy();
     ++pending_;
-    struct PendingGuard {
-        int& pending;
-        ~PendingGuard() { --pending; }
-    } guard{pending_};
-
     const Key key = key_of(stored);
+    // Requests for a model are served in the order they came: a waiter goes ahead only when no
+    // earlier one for the same model is still waiting.
+    const uint64_t ticket = next_ticket_++;
+    waiting_.emplace_back(ticket, key);
+    struct PendingGuard {
+        Scheduler& scheduler;
+        uint64_t ticket;
+        ~PendingGuard() {
+            --scheduler.pending_;
+            std::erase_if(scheduler.waiting_, [this](const auto& w) { return w.first == ticket; });
+            scheduler.changed_.notify_all();  // the next in line may go ahead
+        }
+    } guard{*this, ticket};
+    const auto my_turn = [&] {
+        const auto first = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& w) { return w.second == key; });
+        return first != waiting_.end() && first->first == ticket;
+    };
+
     for (;;) {
         if (stopping_ || shutting_down_) throw ServerBusy("the server is shutting down");
+        if (!my_turn()) {
+            changed_.wait(lock);
+            continue;
+        }
         // A model re-created under the same name replaces the old version once that is idle.
         for (auto it = loaded_.begin(); it != loaded_.end();) {
             const bool old_version = it->first != key && it->second.model->stored().name.same_as(stored.name);
@@ -179,6 +196,30 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
         }
         changed_.wait(lock);  // all slots busy, or another load in progress
     }
+}
+
+int Scheduler::best_slot(LoadedModel* model, int current, const std::function<int64_t(int)>& score) {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, e] : loaded_) {
+        if (e.model.get() != model) continue;
+        int best = current;
+        int64_t best_score = score(current);
+        for (size_t i = 0; i < e.busy.size(); ++i) {
+            if (e.busy[i]) continue;
+            // A free slot is touched by no request while the lock is held: its cache can be read.
+            const int64_t n = score(static_cast<int>(i));
+            if (n > best_score) {
+                best = static_cast<int>(i);
+                best_score = n;
+            }
+        }
+        if (best != current) {
+            e.busy[static_cast<size_t>(current)] = false;
+            e.busy[static_cast<size_t>(best)] = true;
+        }
+        return best;
+    }
+    return current;
 }
 
 void Scheduler::release(LoadedModel* model, int slot, std::optional<KeepAlive> keep_alive) {

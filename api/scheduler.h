@@ -3,6 +3,7 @@
 //   - at most max_loaded_models stay loaded (OLLAMA_MAX_LOADED_MODELS); an idle one is unloaded to
 //     make room, the least recently expiring first, and a request waits when none is idle;
 //   - at most max_queue requests wait at once (OLLAMA_MAX_QUEUE); beyond that ServerBusy (503);
+//     requests for one model get its slots in the order they came;
 //   - a model that does not fit into memory, even with every idle model unloaded, is refused.
 // One load happens at a time, outside the lock, so requests for loaded models are never held up.
 #pragma once
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -60,6 +62,9 @@ public:
         int64_t load_duration_ns() const { return load_duration_ns_; }
         // Generation should end now: the server is stopping.
         bool shutting_down() const { return scheduler_.shutting_down(); }
+        // Moves the lease to the free slot of its model whose prompt cache suits the request best
+        // (score(slot), higher is better), or stays where it is.
+        void move_to_best_slot(const std::function<int64_t(int slot)>& score) { slot_ = scheduler_.best_slot(model_.get(), slot_, score); }
 
     private:
         friend class Scheduler;
@@ -111,6 +116,7 @@ private:
     using Key = std::string;  // display name and manifest digest: a re-created model is a new entry
 
     void release(LoadedModel* model, int slot, std::optional<KeepAlive> keep_alive);
+    int best_slot(LoadedModel* model, int current, const std::function<int64_t(int)>& score);
     bool evict_one_idle(std::vector<std::shared_ptr<LoadedModel>>& unloaded);
     void expire_loop();
 
@@ -121,6 +127,8 @@ private:
     std::map<Key, Entry> loaded_;
     bool loading_ = false;
     int pending_ = 0;
+    uint64_t next_ticket_ = 0;
+    std::deque<std::pair<uint64_t, Key>> waiting_;  // requests waiting for a slot, in arrival order
     bool stopping_ = false;
     std::atomic<bool> shutting_down_{false};
     std::thread expiry_thread_;

@@ -18,7 +18,10 @@ GenerationResult generate(Transformer& transformer, std::span<const int32_t> pro
     result.prompt_tokens = static_cast<int64_t>(prompt.size());
 
     for (int32_t token : prompt) sampler.accept(token);
-    std::span<const float> logits = transformer.forward(prompt, 0);
+    const int64_t reused = transformer.reusable_prefix(prompt);
+    transformer.keep_prefix(reused);
+    std::span<const float> logits = transformer.forward(prompt.subspan(static_cast<size_t>(reused)), reused);
+    result.prompt_evaluated = result.prompt_tokens - reused;
     int64_t pos = static_cast<int64_t>(prompt.size());
 
     if (options.num_predict == 0) return result;  // reason Length: the prompt was only evaluated

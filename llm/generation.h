@@ -23,10 +23,13 @@ enum class StopReason { EndToken, Length, ContextFull, Cancelled };
 struct GenerationResult {
     StopReason reason = StopReason::Length;
     int64_t prompt_tokens = 0;
+    int64_t prompt_evaluated = 0;  // of them, the ones run: the rest came from the prompt cache
     int64_t generated_tokens = 0;
 };
 
-// on_token receives each generated token as it is sampled; returning false stops generation.
+// on_token receives each generated token as it is sampled; returning false stops generation. The
+// prompt's longest prefix that the transformer's cache already holds (an earlier turn of the
+// conversation, a shared system prompt) is not run again.
 GenerationResult generate(Transformer& transformer, std::span<const int32_t> prompt, Sampler& sampler,
                           const GenerationOptions& options, const std::function<bool(int32_t)>& on_token);
 

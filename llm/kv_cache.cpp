@@ -1,4 +1,6 @@
 #include "kv_cache.h"
+
+#include <algorithm>
 #include "base/half.h"
 
 #include <cstdlib>
@@ -88,6 +90,8 @@ void KvCache::reserve(int64_t n_positions) {
 }
 
 void KvCache::clear() { shrink_to(0); }
+
+void KvCache::truncate(int64_t n_positions) { shrink_to(std::max<int64_t>(0, n_positions)); }
 
 void KvCache::shrink_to(int64_t n_positions) {
     const auto keep = static_cast<size_t>((n_positions + layout_.page_tokens - 1) >> page_shift_);

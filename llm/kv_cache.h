@@ -85,6 +85,8 @@ public:
     void reserve(int64_t n_positions);
     // Gives every page back: the sequence is over.
     void clear();
+    // Keeps positions [0, n_positions) and gives back the pages past them.
+    void truncate(int64_t n_positions);
 
     // Raw storage of one position's keys or values (kv_dim elements of type()); pos < reserved.
     void* key(int64_t layer, int64_t pos) { return pages_[static_cast<size_t>(pos >> page_shift_)] + key_offset(layer, pos); }

@@ -128,9 +128,34 @@ Transformer::Transformer(const Model& model, TransformerOptions options, std::un
     rope_local_ = c.traits.local_rope_base > 0 ? table(c.traits.local_rope_base, 1.0f) : rope_global_;
 }
 
+void Transformer::release_kv() {
+    cache_.clear();
+    cached_tokens_.clear();
+}
+
+int64_t Transformer::reusable_prefix(std::span<const int32_t> prompt) const {
+    const size_t limit = std::min(cached_tokens_.size(), prompt.empty() ? size_t{0} : prompt.size() - 1);
+    size_t n = 0;
+    while (n < limit && cached_tokens_[n] == prompt[n]) ++n;
+    return static_cast<int64_t>(n);
+}
+
+void Transformer::keep_prefix(int64_t n) {
+    n = std::clamp<int64_t>(n, 0, static_cast<int64_t>(cached_tokens_.size()));
+    cached_tokens_.resize(static_cast<size_t>(n));
+    cache_.truncate(n);
+}
+
+void Transformer::record_cached(std::span<const int32_t> tokens, int64_t pos) {
+    cached_tokens_.resize(static_cast<size_t>(pos), -1);
+    cached_tokens_.insert(cached_tokens_.end(), tokens.begin(), tokens.end());
+}
+
 void Transformer::shift_context(int64_t n_keep, int64_t n_discard, int64_t n_past) {
     const ModelConfig& c = model_.config;
     cache_.erase(n_keep, n_discard, n_past);
+    cached_tokens_.resize(static_cast<size_t>(n_past), -1);
+    cached_tokens_.erase(cached_tokens_.begin() + n_keep, cached_tokens_.begin() + n_keep + n_discard);
     // RoPE rotations compose: rotating a key stored at position p by -n_discard gives position p - n_discard.
     std::vector<float> key(static_cast<size_t>(c.kv_dim()));
     for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -165,6 +190,7 @@ std::vector<float> Transformer::hidden_states(std::span<const int32_t> tokens, i
         for (size_t t = 0; t < n; ++t)
             rms_norm(&x_[t * c.n_embd], model_.output_norm, c.n_embd, c.rms_norm_eps, &out[(start + t) * c.n_embd]);
     }
+    record_cached(tokens, pos);
     return out;
 }
 
@@ -176,6 +202,7 @@ std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int
         const size_t n = std::min(tokens.size() - start, static_cast<size_t>(options_.n_batch));
         forward_batch(tokens.subspan(start, n), pos + static_cast<int64_t>(start));
     }
+    record_cached(tokens, pos);
     // Only the last token's logits are needed to sample the next one.
     const int64_t last = static_cast<int64_t>((tokens.size() - 1) % static_cast<size_t>(options_.n_batch));
     rms_norm(&x_[last * c.n_embd], model_.output_norm, c.n_embd, c.rms_norm_eps, xnorm_.data());

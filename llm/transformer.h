@@ -51,7 +51,16 @@ public:
     void shift_context(int64_t n_keep, int64_t n_discard, int64_t n_past);
 
     // The sequence is over: its KV pages go back to the pool (the next forward starts at 0).
-    void release_kv() { cache_.clear(); }
+    void release_kv();
+
+    // The prompt cache: the tokens whose keys and values the cache holds, position by position
+    // (-1 where a position was fed out of order and is unknown).
+    const std::vector<int32_t>& cached_tokens() const { return cached_tokens_; }
+    // How many leading tokens of `prompt` the cache already holds, at most prompt.size() - 1: the
+    // last prompt token is always run again, for the logits that sample the first answer token.
+    int64_t reusable_prefix(std::span<const int32_t> prompt) const;
+    // Keeps the first n cached positions and gives back the pages past them.
+    void keep_prefix(int64_t n);
 
     // Called after every layer with the residual stream of the tokens just run (n_tokens rows of
     // n_embd floats): the accuracy report compares two backends layer by layer with it.
@@ -66,6 +75,8 @@ public:
 
 private:
     void forward_batch(std::span<const int32_t> tokens, int64_t pos);
+    // Records that positions pos.. now hold tokens (and nothing past them).
+    void record_cached(std::span<const int32_t> tokens, int64_t pos);
     void check_input(std::span<const int32_t> tokens, int64_t pos) const;
     void attention(const LayerWeights& layer, int64_t layer_index, int64_t n, int64_t pos);
     void feed_forward(const LayerWeights& layer, int64_t n);
@@ -77,6 +88,7 @@ private:
     std::unique_ptr<ThreadPool> pool_;
     std::unique_ptr<MatmulBackend> backend_;
     KvCache cache_;
+    std::vector<int32_t> cached_tokens_;
     LayerObserver observer_;
     // Activations for up to n_batch tokens, one row per token.
     std::vector<float> x_, xnorm_, q_, k_, v_, attn_out_, proj_, gate_, up_, logits_;

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "serve_fixture.h"
 
@@ -137,6 +139,82 @@ TEST_CASE("serve: a full queue answers 503, a client that disconnects frees its 
     const size_t tokens_at = log.find("stopped after ", at);
     REQUIRE(tokens_at != std::string::npos);
     CHECK(std::stol(log.substr(tokens_at + 14)) < 100000);
+}
+
+TEST_CASE("serve: requests waiting for a model's slot are served first come, first served") {
+    Daemon daemon(rockllm::test::Env{{"OLLAMA_NUM_PARALLEL", "1"}});
+    httplib::Client c = daemon.client();
+    post(c, "/api/generate", R"({"model":"stories"})", 200);  // loaded before the queue forms
+
+    // A streaming request holds the slot until the test hangs it up; five more arrive 200 ms
+    // apart meanwhile and wait for the slot.
+    std::atomic<bool> let_go{false};
+    std::thread holder([&] {
+        httplib::Client cc = daemon.client();
+        httplib::Request req;
+        req.method = "POST";
+        req.path = "/api/generate";
+        req.body = long_generation(1000000, true);
+        req.set_header("Content-Type", "application/json");
+        req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return !let_go.load(); };
+        cc.send(req);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::mutex order_mutex;
+    std::vector<int> finished;
+    std::vector<std::thread> waiters;
+    for (int i = 0; i < 5; ++i) {
+        waiters.emplace_back([&, i] {
+            httplib::Client cc = daemon.client();
+            cc.set_read_timeout(std::chrono::minutes(5));
+            auto r = cc.Post("/api/generate", long_generation(3, false), "application/json");
+            std::lock_guard lock(order_mutex);
+            finished.push_back(r && r->status == 200 ? i : -1);
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    let_go = true;
+    holder.join();
+    for (auto& t : waiters) t.join();
+    CHECK(finished == std::vector<int>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("serve: a follow-up request reuses the slot's prompt cache and answers as without it") {
+    Daemon daemon(rockllm::test::Env{{"OLLAMA_NUM_PARALLEL", "2"}});
+    httplib::Client c = daemon.client();
+    auto chat = [&](const json& messages) {
+        return post(c, "/api/chat", json{{"model", "stories"}, {"messages", messages}, {"stream", false},
+                                         {"options", {{"temperature", 0}, {"num_predict", 24}}}}.dump(), 200);
+    };
+    const json first_turn = json::array({{{"role", "user"}, {"content", "Once upon a time"}}});
+    const json first = chat(first_turn);
+    json follow_up = first_turn;
+    follow_up.push_back({{"role", "assistant"}, {"content", first.at("message").at("content")}});
+    follow_up.push_back({{"role", "user"}, {"content", "Lily went to the park"}});
+    const json cached = chat(follow_up);
+    // Another conversation takes the other slot (the empty one, not the one holding the first
+    // conversation); the follow-up again, which its slot still has cached.
+    chat(json::array({{{"role", "user"}, {"content", "A big dog"}}}));
+    const auto cached_so_far = [&] { return json::parse(c.Get("/api/npu/stats")->body).at("models").at(0).at("prompt_tokens_cached").get<int>(); };
+    const int before_again = cached_so_far();
+    const json again = chat(follow_up);
+    CHECK(again.at("message").at("content") == cached.at("message").at("content"));
+    // The second time, all of the follow-up but its last token came from the cache of the slot
+    // the other conversation did not take.
+    const int follow_up_prompt = cached.at("prompt_eval_count");
+    CHECK(cached_so_far() - before_again == follow_up_prompt - 1);
+    const json stats = json::parse(c.Get("/api/npu/stats")->body).at("models").at(0);
+    CHECK(stats.at("prompt_tokens_cached").get<int>() < stats.at("prompt_tokens").get<int>());
+    // prompt_eval_count is the whole prompt, as Ollama counts it, cached or not.
+    CHECK(cached.at("prompt_eval_count") == again.at("prompt_eval_count"));
+    CHECK(cached.at("prompt_eval_count").get<int>() > first.at("prompt_eval_count").get<int>());
+
+    // A fresh daemon, no cache: the same answer.
+    Daemon cold;
+    httplib::Client cc = cold.client();
+    const json reference = post(cc, "/api/chat", json{{"model", "stories"}, {"messages", follow_up}, {"stream", false},
+                                                      {"options", {{"temperature", 0}, {"num_predict", 24}}}}.dump(), 200);
+    CHECK(reference.at("message").at("content") == cached.at("message").at("content"));
 }
 
 TEST_CASE("serve: a model that cannot fit into memory is refused with Ollama's message") {
