@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -29,6 +30,18 @@ int year_of(const std::string& rfc3339) { return std::stoi(rfc3339.substr(0, 4))
 std::string long_generation(int num_predict, bool stream) {
     return json{{"model", "stories"}, {"prompt", "Once upon a time"}, {"raw", true}, {"stream", stream},
                 {"options", {{"temperature", 0}, {"num_predict", num_predict}}}}.dump();
+}
+
+// Streams a long generation to `keep_reading`, which hangs up by returning false.
+void stream_until(Daemon& daemon, int num_predict, const std::function<bool()>& keep_reading) {
+    httplib::Client client = daemon.client();
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/api/generate";
+    req.body = long_generation(num_predict, true);
+    req.set_header("Content-Type", "application/json");
+    req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return keep_reading(); };
+    client.send(req);
 }
 
 }  // namespace
@@ -120,16 +133,7 @@ TEST_CASE("serve: a full queue answers 503, a client that disconnects frees its 
 
     // A streaming client reads three chunks and hangs up; generation stops and the slot is free.
     int chunks = 0;
-    {
-        httplib::Client streaming = daemon.client();
-        httplib::Request req;
-        req.method = "POST";
-        req.path = "/api/generate";
-        req.body = long_generation(100000, true);
-        req.set_header("Content-Type", "application/json");
-        req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 3; };
-        streaming.send(req);
-    }
+    stream_until(daemon, 100000, [&] { return ++chunks < 3; });
     CHECK(chunks == 3);
     const json after = post(c, "/api/generate", long_generation(5, false), 200);  // not stuck behind it
     CHECK(after.at("eval_count") == 5);
@@ -149,16 +153,7 @@ TEST_CASE("serve: requests waiting for a model's slot are served first come, fir
     // A streaming request holds the slot until the test hangs it up; five more arrive 200 ms
     // apart meanwhile and wait for the slot.
     std::atomic<bool> let_go{false};
-    std::thread holder([&] {
-        httplib::Client cc = daemon.client();
-        httplib::Request req;
-        req.method = "POST";
-        req.path = "/api/generate";
-        req.body = long_generation(1000000, true);
-        req.set_header("Content-Type", "application/json");
-        req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return !let_go.load(); };
-        cc.send(req);
-    });
+    std::thread holder([&] { stream_until(daemon, 1000000, [&] { return !let_go.load(); }); });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::mutex order_mutex;
     std::vector<int> finished;
