@@ -15,6 +15,7 @@
 #include "daemon/command_line.h"
 #include "daemon/command_backend.h"
 #include "daemon/format_bench.h"
+#include "llm/generation.h"
 #include "llm/model.h"
 #include "llm/synthetic_model.h"
 #include "llm/transformer.h"
@@ -71,7 +72,8 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& flag
 }  // namespace
 
 int run_bench_command(const std::vector<std::string>& args) {
-    const CommandLine cl(args, {"model", "prompt-tokens", "gen-tokens", "threads", "repetitions", "output", "kv-type", "format-vocab", "backend"});
+    const CommandLine cl(args, {"model", "prompt-tokens", "gen-tokens", "threads", "repetitions", "output", "kv-type", "format-vocab", "backend",
+                                "history-tokens"});
     const std::string path = cl.require("model");
     const auto prompt_lengths = parse_int_list(cl.get("prompt-tokens").value_or("128"), "prompt-tokens");
     const auto gen_lengths = parse_int_list(cl.get("gen-tokens").value_or("64"), "gen-tokens");
@@ -190,6 +192,46 @@ int run_bench_command(const std::vector<std::string>& args) {
             report("tg" + std::to_string(g), g, rates);
         }
     }
+    // The prompt cache: the first token of a chat's next turn (32 new tokens) over a history, with
+    // the whole conversation run again (cold) and with the history in the cache.
+    nlohmann::json prompt_cache;
+    if (const int64_t history = cl.get_int("history-tokens", 0); history > 0) {
+        constexpr int64_t kNewTokens = 32;
+        TransformerOptions options;
+        options.n_ctx = history + kNewTokens + 1;
+        options.n_threads = thread_counts.back();
+        options.kv_type = kv == "F16" ? GgmlType::F16 : GgmlType::F32;
+        Transformer transformer(model, options, npu_model ? npu_model->make_backend() : nullptr);
+        std::vector<int32_t> conversation(static_cast<size_t>(history + kNewTokens));
+        for (auto& t : conversation) t = token(rng);
+        const std::vector<int32_t> earlier(conversation.begin(), conversation.begin() + history);
+        GenerationOptions first_token_only;
+        first_token_only.num_predict = 1;
+        const auto time_first_token = [&](std::span<const int32_t> prompt) {
+            Sampler greedy(0.0f, 0);
+            const auto start = std::chrono::steady_clock::now();
+            generate(transformer, prompt, greedy, first_token_only, [](int32_t) { return true; });
+            return seconds_since(start) * 1e3;
+        };
+        std::vector<double> cold, cached;
+        for (int64_t r = 0; r < repetitions; ++r) {
+            transformer.release_kv();
+            cold.push_back(time_first_token(conversation));
+            transformer.release_kv();
+            time_first_token(earlier);  // the earlier turns, as the slot would hold them
+            cached.push_back(time_first_token(conversation));
+        }
+        const Stats c_stats = stats(cold), w_stats = stats(cached);
+        prompt_cache = {{"history_tokens", history}, {"new_tokens", kNewTokens}, {"threads", transformer.pool().size()},
+                        {"cold_ms", c_stats.mean}, {"cached_ms", w_stats.mean}, {"cold_samples", cold}, {"cached_samples", cached},
+                        {"cached_over_cold", w_stats.mean / c_stats.mean}};
+        if (output == "table")
+            std::printf("\nnext chat turn (%lld new tokens) over a %lld-token history, time to first token: cold %.1f ± %.1f ms, "
+                        "with the prompt cache %.1f ± %.1f ms (%.1f %% of cold)\n",
+                        static_cast<long long>(kNewTokens), static_cast<long long>(history), c_stats.mean, c_stats.stdev, w_stats.mean,
+                        w_stats.stdev, 100 * w_stats.mean / c_stats.mean);
+    }
+
     // Structured outputs: the constraint's cost per token, against the last generation step measured.
     double tg_step_us = 0;
     for (const auto& r : results)
@@ -239,6 +281,7 @@ int run_bench_command(const std::vector<std::string>& args) {
         nlohmann::json doc = {{"results", results}, {"peak_rss_mib", peak_rss_mib()}};
         if (!projections.empty()) doc["npu_projection"] = projections;
         if (!format_results.empty()) doc["format_masking"] = format_results;
+        if (!prompt_cache.is_null()) doc["prompt_cache"] = prompt_cache;
         std::printf("%s\n", doc.dump(2).c_str());
     } else {
         std::printf("\nkernels: %s; peak memory (RSS): %.1f MiB\n", kernels::kernel_description().c_str(),
