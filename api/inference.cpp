@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include "api/client_connection.h"
 #include "api/http_json.h"
 #include "api/loaded_model.h"
 #include "grammar/json_schema_grammar.h"
@@ -15,10 +16,14 @@ namespace rockllm {
 
 using nlohmann::json;
 
-std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const StoredModel& stored,
+std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const httplib::Request& req, const StoredModel& stored,
                                                 std::optional<KeepAlive> keep_alive) {
+    const ClientConnection client(req);
     try {
-        return context.scheduler.acquire(stored, keep_alive);
+        return context.scheduler.acquire(stored, keep_alive, [&] { return client.hung_up(); });
+    } catch (const ClientGone& e) {
+        std::fprintf(stderr, "rockllm: %s %s: %s (499 request canceled)\n", req.method.c_str(), req.path.c_str(), e.what());
+        throw HttpError(499, e.what());
     } catch (const ServerBusy& e) {
         throw HttpError(503, e.what());
     } catch (const InsufficientMemory& e) {
@@ -26,10 +31,10 @@ std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const St
     }
 }
 
-std::shared_ptr<Scheduler::Lease> acquire_generating_model(ServerContext& context, const StoredModel& stored,
+std::shared_ptr<Scheduler::Lease> acquire_generating_model(ServerContext& context, const httplib::Request& req, const StoredModel& stored,
                                                            std::optional<KeepAlive> keep_alive, const std::string& requested,
                                                            const char* verb) {
-    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive);
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, req, stored, keep_alive);
     if (lease->model().is_embedding_model()) throw HttpError(400, "\"" + requested + "\" does not support " + verb);
     return lease;
 }
@@ -232,13 +237,20 @@ InferenceRequest inference_request(const LoadedModel& model, std::vector<int32_t
     return request;
 }
 
-void answer_whole(httplib::Response& res, Scheduler::Lease& lease, const InferenceRequest& request, OutputParser& parser,
-                  const AnswerShape& shape) {
+void answer_whole(const httplib::Request& req, httplib::Response& res, Scheduler::Lease& lease, const InferenceRequest& request,
+                  OutputParser& parser, const AnswerShape& shape) {
+    const ClientConnection client(req);
+    bool client_gone = false;
     std::string text;
     const GenerationStats stats = lease.model().run(lease.slot(), request, [&](const std::string& piece) {
         text += piece;
-        return !lease.shutting_down();
+        client_gone = client.hung_up();
+        return !client_gone && !lease.shutting_down();
     });
+    if (client_gone) {
+        log_client_gone(shape.route, lease.model().stored().name.display(), stats.eval_count);
+        return;  // nobody to answer
+    }
     if (lease.shutting_down()) throw ServerBusy("the server is shutting down");
     const OutputDelta all = parser.parse_all(text);
     send_json(res, 200, shape.whole_answer(all, parser.tool_calls(), stats));
@@ -273,7 +285,8 @@ void answer_stream(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lea
 
 }  // namespace
 
-void run_inference(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, InferenceInput input, AnswerShape shape) {
+void run_inference(const httplib::Request& req, httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, InferenceInput input,
+                   AnswerShape shape) {
     const LoadedModel& model = lease->model();
     InferenceRequest request = inference_request(model, std::move(input.prompt.tokens), input.options);
     request.format = std::move(input.format);
@@ -281,7 +294,7 @@ void run_inference(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lea
     lease->move_to_best_slot([&](int slot) { return model.prompt_cache_score(slot, request.prompt); });
     auto parser = input.parse ? output_parser_for(model, input.prompt.text, input.think, input.tools) : std::make_shared<OutputParser>(OutputTags{});
     if (shape.stream) answer_stream(res, std::move(lease), std::move(request), std::move(parser), std::move(shape));
-    else answer_whole(res, *lease, request, *parser, shape);
+    else answer_whole(req, res, *lease, request, *parser, shape);
 }
 
 void add_metrics(json& chunk, const GenerationStats& stats, int64_t load_ns, int64_t total_ns) {

@@ -19,13 +19,14 @@ struct Response;
 namespace rockllm {
 
 // A slot of the model for one request; the scheduler's refusals become HttpErrors (503 when the
-// queue is full, 500 when the model cannot fit into memory).
-std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const StoredModel& stored,
+// queue is full, 500 when the model cannot fit into memory, 499 when the client hung up while
+// the request waited).
+std::shared_ptr<Scheduler::Lease> acquire_model(ServerContext& context, const httplib::Request& req, const StoredModel& stored,
                                                 std::optional<KeepAlive> keep_alive);
 
 // A slot of a model that generates text; HttpError 400 for an embedding model ("\"<name as
 // requested>\" does not support <verb>", as Ollama words it).
-std::shared_ptr<Scheduler::Lease> acquire_generating_model(ServerContext& context, const StoredModel& stored,
+std::shared_ptr<Scheduler::Lease> acquire_generating_model(ServerContext& context, const httplib::Request& req, const StoredModel& stored,
                                                            std::optional<KeepAlive> keep_alive, const std::string& requested,
                                                            const char* verb);
 
@@ -98,9 +99,10 @@ struct AnswerShape {
 // The one inference pipeline of generate, chat, /v1/completions and /v1/chat/completions: options
 // (the model's params layer under the request's; bad ones are a 400 before anything runs), then
 // the generation in the lease's slot, answered in the route's shape. A streaming client that
-// disconnects stops the generation, which frees the slot; a server that stops ends the stream with
-// an error event.
-void run_inference(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, InferenceInput input, AnswerShape shape);
+// disconnects stops the generation, which frees the slot, and so does a client of an answer not
+// streamed that hangs up (found by its socket: client_connection.h); a server that stops ends the
+// stream with an error event.
+void run_inference(const httplib::Request& req, httplib::Response& res, std::shared_ptr<Scheduler::Lease> lease, InferenceInput input, AnswerShape shape);
 
 // A JSON value as one NDJSON line (invalid UTF-8 from the model replaced).
 std::string ndjson(const nlohmann::json& line);

@@ -19,13 +19,13 @@ using Clock = std::chrono::steady_clock;
 
 // An empty prompt or conversation: load the model, or with keep_alive 0 unload it (checked before
 // loading, as Ollama does); the answer is the given chunk, done, with done_reason load/unload.
-json load_or_unload(ServerContext& context, const StoredModel& stored, const std::optional<KeepAlive>& keep_alive, json answer) {
+json load_or_unload(ServerContext& context, const httplib::Request& req, const StoredModel& stored, const std::optional<KeepAlive>& keep_alive, json answer) {
     answer["done"] = true;
     if (keep_alive && keep_alive->is_zero()) {
         context.scheduler.unload(stored.name);
         answer["done_reason"] = "unload";
     } else {
-        acquire_model(context, stored, keep_alive);  // loads; the lease ends at once
+        acquire_model(context, req, stored, keep_alive);  // loads; the lease ends at once
         answer["done_reason"] = "load";
     }
     return answer;
@@ -78,7 +78,7 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     const std::string display = stored.name.display();
 
     if (prompt.empty()) {
-        send_json(res, 200, load_or_unload(context, stored, keep_alive, {{"model", display}, {"created_at", rfc3339_now()}, {"response", ""}}));
+        send_json(res, 200, load_or_unload(context, req, stored, keep_alive, {{"model", display}, {"created_at", rfc3339_now()}, {"response", ""}}));
         return;
     }
 
@@ -88,14 +88,14 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     input.format = format_grammar(parsed.ordered);
     input.options = body.value("options", json::object());
     ThinkSetting think = parse_think(body);
-    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, stored, keep_alive, model_text, "generate");
+    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, req, stored, keep_alive, model_text, "generate");
     const LoadedModel& model = lease->model();
     // As on /api/chat: a templated prompt of a model that can think thinks unless told otherwise,
     // and the reasoning goes to "thinking", never into "response".
     if (!raw && !input.format) enable_default_thinking(model, think);
     input.prompt = tokenized(model, raw ? prompt : templated_prompt(model, display, body, think));
     if (!raw) input.think = think;
-    run_inference(res, lease, std::move(input), generate_answer(stream, display, lease->load_duration_ns(), start, !raw));
+    run_inference(req, res, lease, std::move(input), generate_answer(stream, display, lease->load_duration_ns(), start, !raw));
 }
 
 // The answer of /api/chat: assistant message pieces, the tool calls whole in a chunk of their own,
@@ -145,7 +145,7 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
 
     if (messages.empty()) {
         send_json(res, 200,
-                  load_or_unload(context, stored, keep_alive,
+                  load_or_unload(context, req, stored, keep_alive,
                                  {{"model", display}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", ""}}}}));
         return;
     }
@@ -155,12 +155,12 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     input.think = parse_think(body);
     const json tools = tools_field(body);
     input.tools = !tools.empty();
-    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, stored, keep_alive, model_text, "chat");
+    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, req, stored, keep_alive, model_text, "chat");
     const LoadedModel& model = lease->model();
     // A structured answer starts at its first token: no reasoning unless the request asks for it.
     if (!input.format) enable_default_thinking(model, input.think);
     input.prompt = fit_conversation(model, display, messages, tools, input.think);
-    run_inference(res, lease, std::move(input), chat_answer(stream, display, lease->load_duration_ns(), start));
+    run_inference(req, res, lease, std::move(input), chat_answer(stream, display, lease->load_duration_ns(), start));
 }
 
 // The inputs of /api/embed: a string or an array of strings.
@@ -188,7 +188,7 @@ void embed(ServerContext& context, const httplib::Request& req, httplib::Respons
     const std::vector<std::string> inputs = embed_inputs(body);
     const bool truncate = bool_field(body, "truncate", true);
     const int64_t dimensions = dimensions_field(body);
-    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive_from_json(body));
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, req, stored, keep_alive_from_json(body));
     LoadedModel& model = lease->model();
     json embeddings = json::array();
     int64_t tokens = 0;
@@ -214,7 +214,7 @@ void embeddings(ServerContext& context, const httplib::Request& req, httplib::Re
     if (model_text.empty()) throw HttpError(400, "model is required");
     const StoredModel stored = context.find_model(model_text);
     const std::string prompt = string_field(body, "prompt");
-    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, keep_alive_from_json(body));
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, req, stored, keep_alive_from_json(body));
     if (prompt.empty()) {
         send_json(res, 200, {{"embedding", json::array()}});
         return;

@@ -130,7 +130,7 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
     InferenceInput input;
     input.options = native_options(body);
     input.parse = false;
-    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, stored, std::nullopt, model_text, "generate");
+    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, req, stored, std::nullopt, model_text, "generate");
     const std::string display = stored.name.display();
     const json native = {{"prompt", string_field(body, "prompt")}, {"suffix", string_field(body, "suffix")}};
     input.prompt = tokenized(lease->model(), templated_prompt(lease->model(), display, native, {}));
@@ -140,7 +140,7 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
                     {"system_fingerprint", "fp_ollama"},
                     {"choices", {{{"text", text}, {"index", 0}, {"finish_reason", finish_reason}}}}};
     };
-    run_inference(res, lease, std::move(input),
+    run_inference(req, res, lease, std::move(input),
                   openai_answer(stream, "/v1/completions",
                                 [chunk](const json& choices) {
                                     json c = chunk("", nullptr);
@@ -239,7 +239,7 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     const json tools = tools_field(body);
     input.tools = !tools.empty();
     const std::string display = stored.name.display();
-    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, stored, std::nullopt, model_text, "chat");
+    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, req, stored, std::nullopt, model_text, "chat");
     const LoadedModel& model = lease->model();
     if (!input.format) enable_default_thinking(model, input.think);
     input.prompt = fit_conversation(model, display, messages, tools, input.think);
@@ -254,7 +254,7 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     };
     // Ollama's finish reason for an answer that called tools.
     auto finish_reason = [](const json& tool_calls, const std::string& reason) { return tool_calls.empty() ? reason : std::string("tool_calls"); };
-    run_inference(res, lease, std::move(input),
+    run_inference(req, res, lease, std::move(input),
                   openai_answer(stream, "/v1/chat/completions",
                                 [envelope](const json& choices) {
                                     json c = envelope("chat.completion.chunk");
@@ -317,7 +317,7 @@ void embeddings(ServerContext& context, const httplib::Request& req, httplib::Re
     if (format != "float" && format != "base64")
         throw HttpError(400, "invalid encoding format: " + format + " (must be \"float\" or \"base64\")");
     const int64_t dimensions = dimensions_field(body);
-    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, stored, std::nullopt);
+    std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, req, stored, std::nullopt);
     json data = json::array();
     int64_t tokens = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {

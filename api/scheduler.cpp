@@ -84,7 +84,8 @@ bool Scheduler::evict_one_idle(std::vector<std::shared_ptr<LoadedModel>>& unload
     return true;
 }
 
-std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, std::optional<KeepAlive> keep_alive) {
+std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, std::optional<KeepAlive> keep_alive,
+                                                     const std::function<bool()>& client_gone) {
     const auto start = SteadyClock::now();
     std::vector<std::shared_ptr<LoadedModel>> unloaded;  // destroyed after the lock is released
     std::unique_lock lock(mutex_);
@@ -104,6 +105,12 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
             scheduler.changed_.notify_all();  // the next in line may go ahead
         }
     } guard{*this, ticket};
+    // Waiting looks at the client now and then: one that hung up leaves the queue.
+    const auto wait = [&] {
+        if (!client_gone) return changed_.wait(lock);
+        changed_.wait_for(lock, std::chrono::milliseconds(250));
+        if (client_gone()) throw ClientGone();
+    };
     const auto my_turn = [&] {
         const auto first = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& w) { return w.second == key; });
         return first != waiting_.end() && first->first == ticket;
@@ -112,7 +119,7 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
     for (;;) {
         if (stopping_ || shutting_down_) throw ServerBusy("the server is shutting down");
         if (!my_turn()) {
-            changed_.wait(lock);
+            wait();
             continue;
         }
         // A model re-created under the same name replaces the old version once that is idle.
@@ -141,7 +148,7 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
             }
         } else if (found == loaded_.end() && !loading_) {
             if (static_cast<int>(loaded_.size()) >= options_.max_loaded_models && !evict_one_idle(unloaded)) {
-                changed_.wait(lock);  // every loaded model is busy: wait for one to finish
+                wait();  // every loaded model is busy: wait for one to finish
                 continue;
             }
             loading_ = true;
@@ -194,7 +201,7 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
             loaded_.emplace(key, std::move(e));
             continue;  // take a slot of it
         }
-        changed_.wait(lock);  // all slots busy, or another load in progress
+        wait();  // all slots busy, or another load in progress
     }
 }
 

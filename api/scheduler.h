@@ -28,6 +28,12 @@
 
 namespace rockllm {
 
+// The client of a request that waited for a slot hung up: the request leaves the queue.
+class ClientGone : public std::runtime_error {
+public:
+    ClientGone() : std::runtime_error("the client went away while waiting for a slot") {}
+};
+
 class ServerBusy : public std::runtime_error {
 public:
     ServerBusy() : std::runtime_error("server busy, please try again.  maximum pending requests exceeded") {}
@@ -90,8 +96,11 @@ public:
     ~Scheduler();
 
     // Waits for a slot of the model, loading it first when needed. keep_alive (the request's, or
-    // the default) starts when the lease ends. Throws ServerBusy, InsufficientMemory, or what loading throws.
-    std::unique_ptr<Lease> acquire(const StoredModel& stored, std::optional<KeepAlive> keep_alive);
+    // the default) starts when the lease ends. client_gone, when given, is asked while waiting:
+    // a request whose client hung up leaves the queue (ClientGone). Throws ServerBusy,
+    // InsufficientMemory, or what loading throws.
+    std::unique_ptr<Lease> acquire(const StoredModel& stored, std::optional<KeepAlive> keep_alive,
+                                   const std::function<bool()>& client_gone = {});
     // Unloads the model now, or as soon as its running requests end.
     void unload(const ModelName& name);
     // Loaded models, the one expiring last first (as /api/ps lists them).

@@ -155,23 +155,64 @@ TEST_CASE("serve: requests waiting for a model's slot are served first come, fir
     std::atomic<bool> let_go{false};
     std::thread holder([&] { stream_until(daemon, 1000000, [&] { return !let_go.load(); }); });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    std::mutex order_mutex;
-    std::vector<int> finished;
+    // Each answer's created_at is stamped when its generation ends: with one slot, the order of
+    // the stamps is the order the waiters were served in.
+    std::vector<double> served_at(5, -1);
     std::vector<std::thread> waiters;
     for (int i = 0; i < 5; ++i) {
         waiters.emplace_back([&, i] {
             httplib::Client cc = daemon.client();
             cc.set_read_timeout(std::chrono::minutes(5));
             auto r = cc.Post("/api/generate", long_generation(3, false), "application/json");
-            std::lock_guard lock(order_mutex);
-            finished.push_back(r && r->status == 200 ? i : -1);
+            if (!r || r->status != 200) return;
+            const std::string stamp = json::parse(r->body).at("created_at");  // ...THH:MM:SS.fffffffffZ
+            const size_t t = stamp.find('T');
+            served_at[size_t(i)] = std::stod(stamp.substr(t + 1, 2)) * 3600 + std::stod(stamp.substr(t + 4, 2)) * 60 + std::stod(stamp.substr(t + 7));
         });
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     let_go = true;
     holder.join();
     for (auto& t : waiters) t.join();
-    CHECK(finished == std::vector<int>{0, 1, 2, 3, 4});
+    for (int i = 0; i < 5; ++i) CHECK(served_at[size_t(i)] > 0);
+    for (int i = 0; i + 1 < 5; ++i) CHECK_MESSAGE(served_at[size_t(i)] < served_at[size_t(i + 1)], "waiter ", i, " was served after waiter ", i + 1);
+}
+
+TEST_CASE("serve: a client that hangs up stops its answer that was not streamed, and leaves the queue when it was waiting") {
+    Daemon daemon(rockllm::test::Env{{"OLLAMA_NUM_PARALLEL", "1"}});
+    httplib::Client c = daemon.client();
+    post(c, "/api/generate", R"({"model":"stories"})", 200);
+
+    // stream:false, a million tokens, and a client that gives up after a second.
+    {
+        httplib::Client impatient = daemon.client();
+        impatient.set_read_timeout(std::chrono::seconds(1));
+        CHECK(!impatient.Post("/api/generate", long_generation(1000000, false), "application/json"));
+    }
+    const json after = post(c, "/api/generate", long_generation(5, false), 200);  // the slot is free again
+    CHECK(after.at("eval_count") == 5);
+    std::string log = daemon.log();
+    const size_t at = log.find("/api/generate stories:latest: client went away");
+    REQUIRE(at != std::string::npos);
+    const size_t tokens_at = log.find("stopped after ", at);
+    REQUIRE(tokens_at != std::string::npos);
+    CHECK(std::stol(log.substr(tokens_at + 14)) < 1000000);
+
+    // A waiter whose client gives up leaves the queue while the slot is still held.
+    std::atomic<bool> let_go{false};
+    std::thread holder([&] { stream_until(daemon, 1000000, [&] { return !let_go.load(); }); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    {
+        httplib::Client waiter = daemon.client();
+        waiter.set_read_timeout(std::chrono::milliseconds(500));
+        CHECK(!waiter.Post("/api/chat", R"({"model":"stories","messages":[{"role":"user","content":"hi"}],"stream":false})",
+                           "application/json"));
+    }
+    for (int i = 0; i < 40 && daemon.log().find("went away while waiting for a slot") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(daemon.log().find("POST /api/chat: the client went away while waiting for a slot") != std::string::npos);
+    let_go = true;
+    holder.join();
 }
 
 TEST_CASE("serve: a follow-up request reuses the slot's prompt cache and answers as without it") {
