@@ -90,7 +90,7 @@ TEST_CASE("NPU streams: the task for a captured vendor shape, register by regist
     CHECK(both(cna::kDmaCon2, cna::kSurfStride) == std::pair{0u, (1u << 28) - 3});  // rows - 4, in 28 bits
 
     // The differences, each what docs/npu.md explains:
-    // datain_channel_real: the vendor writes K/16 - 1 (63), we K - 1 (1023, as MTX's tested recipe).
+    // datain_channel_real: the vendor writes 63 here, we K - 1 (1023, as MTX's tested recipe).
     CHECK(both(cna::kDataSize1, cna::kDatainChannelRealMinus1) == std::pair{1023u, 63u});
     // Kernels: the vendor counts the 1001 real ones, we the 1008 of the padded (zero) weights.
     CHECK(both(cna::kWeightSize2, cna::kWeightKernels) == std::pair{1008u, 1001u});
