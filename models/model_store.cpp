@@ -121,10 +121,14 @@ void BlobWriter::commit() {
 
 ModelStore::ModelStore(fs::path root) : root_(std::move(root)) {}
 
-fs::path ModelStore::blob_path(const std::string& digest) const {
+std::string digest_hex(const std::string& digest) {
     if (!is_valid_digest(digest)) throw std::invalid_argument("invalid digest '" + digest + "'");
-    return root_ / "blobs" / ("sha256-" + digest.substr(7));
+    std::string hex = digest.substr(7);
+    std::transform(hex.begin(), hex.end(), hex.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return hex;
 }
+
+fs::path ModelStore::blob_path(const std::string& digest) const { return root_ / "blobs" / ("sha256-" + digest_hex(digest)); }
 
 bool ModelStore::has_blob(const std::string& digest) const {
     std::error_code ec;
@@ -157,9 +161,9 @@ void ModelStore::remove_unreferenced(const Manifest& manifest) const {
     for (const Layer& l : manifest.layers) candidates.push_back(l.digest);
     for (const StoredModel& other : list()) {
         auto still_used = [&](const std::string& d) {
-            if (other.manifest.config.digest.substr(7) == d.substr(7)) return true;
+            if (digest_hex(other.manifest.config.digest) == digest_hex(d)) return true;
             return std::any_of(other.manifest.layers.begin(), other.manifest.layers.end(),
-                               [&](const Layer& l) { return l.digest.substr(7) == d.substr(7); });
+                               [&](const Layer& l) { return digest_hex(l.digest) == digest_hex(d); });
         };
         std::erase_if(candidates, still_used);
     }

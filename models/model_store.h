@@ -87,7 +87,8 @@ public:
     // The model a name refers to (matched case-insensitively, as Ollama does); nullopt if none.
     std::optional<StoredModel> find(const ModelName& name) const;
 
-    // Path of a blob; throws std::invalid_argument unless digest is "sha256:" or "sha256-" + 64 hex.
+    // Path of a blob (its hex in lower case); throws std::invalid_argument unless digest is
+    // "sha256:" or "sha256-" + 64 hex.
     std::filesystem::path blob_path(const std::string& digest) const;
     std::filesystem::path manifest_path(const ModelName& name) const;
     bool has_blob(const std::string& digest) const;
@@ -126,5 +127,8 @@ std::string serialize_manifest(const Manifest& manifest);
 
 // "sha256:<hex>" with exactly 64 lower- or upper-case hex digits (a colon or a dash after sha256).
 bool is_valid_digest(const std::string& digest);
+// The digest's 64 hex digits in lower case: one blob file whichever case a client wrote them in.
+// Throws std::invalid_argument for an invalid digest.
+std::string digest_hex(const std::string& digest);
 
 }  // namespace rockllm

@@ -1,6 +1,8 @@
 // Model names, digests and reading an Ollama-layout store.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 
@@ -57,6 +59,8 @@ TEST_CASE("digests: SHA-256 against published values, only sha256 digests name b
     ModelStore store("/store");
     CHECK(store.blob_path("sha256:" + hex) == fs::path("/store/blobs/sha256-" + hex));
     CHECK_THROWS_AS(store.blob_path("sha256:../x"), std::invalid_argument);
+    // Upper-case hex names the same blob file, not a second one.
+    CHECK(store.blob_path("sha256:" + std::string(64, 'A')) == fs::path("/store/blobs/sha256-" + hex));
 }
 
 TEST_CASE("model store: lists an Ollama layout, resolves names, skips what it cannot read") {
@@ -126,6 +130,15 @@ TEST_CASE("store writes: blobs only under a verified digest, manifests atomicall
     CHECK(fs::is_empty(dir.path() / "models" / "blobs"));
     CHECK(store.write_blob(data) == digest);
     CHECK(store.has_blob(digest));
+    std::string upper = digest;
+    std::transform(upper.begin() + 7, upper.end(), upper.begin() + 7, [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    CHECK(store.has_blob(upper));
+    {
+        auto again = store.begin_blob(upper);  // a client pushing the same blob under upper-case hex
+        again->write(data.data(), data.size());
+        again->commit();
+    }
+    CHECK(std::distance(fs::directory_iterator(dir.path() / "models" / "blobs"), fs::directory_iterator()) == 1);
     CHECK(rockllm::test::read_text(store.blob_path(digest).string()) == data);
     CHECK_THROWS_AS(store.begin_blob("sha256:../../x"), std::invalid_argument);
 
