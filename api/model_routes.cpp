@@ -293,11 +293,9 @@ void upload_blob(ServerContext& context, const httplib::Request& req, httplib::R
         const uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
         std::error_code ec;
         const auto space = std::filesystem::space(context.store.root(), ec);
-        if (!ec && length > space.available) {
-            res.set_header("Connection", "close");  // the body is not read: it must not be taken for the next request
+        if (!ec && length > space.available)
             throw HttpError(400, "not enough disk space for the blob: it needs " + std::to_string(length) + " bytes, " +
                                      std::to_string(space.available) + " are free");
-        }
     }
     // Streamed to a temporary file and hashed on the way: a blob never sits in memory, and
     // one that does not match its digest never takes its name.
@@ -312,13 +310,8 @@ void upload_blob(ServerContext& context, const httplib::Request& req, httplib::R
             return false;
         }
     });
-    if (failure || !complete) {
-        // The rest of the body is still on the connection: close it after the answer, or
-        // cpp-httplib would read that rest as the client's next requests.
-        res.set_header("Connection", "close");
-        if (failure) std::rethrow_exception(failure);
-        throw HttpError(400, "the upload ended before its end");
-    }
+    if (failure) std::rethrow_exception(failure);
+    if (!complete) throw HttpError(400, "the upload ended before its end");
     try {
         writer->commit();
     } catch (const DigestMismatch& e) {
