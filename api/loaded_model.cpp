@@ -314,11 +314,10 @@ GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
     stats.eval_duration_ns = ns_since(first_token);
     stats.eval_count = result.generated_tokens;
     // As Ollama counts it (llm/llama_server.go: cached + evaluated): the whole prompt, whatever
-    // part of it the cache held; prompt_cached says that part.
+    // part of it the cache held; the model's counters say that part.
     stats.prompt_eval_count = result.prompt_tokens;
-    stats.prompt_cached = result.prompt_tokens - result.prompt_evaluated;
     prompt_tokens_total_ += result.prompt_tokens;
-    prompt_tokens_cached_total_ += stats.prompt_cached;
+    prompt_tokens_cached_total_ += result.prompt_tokens - result.prompt_evaluated;
     stats.done_reason = result.reason == StopReason::Length ? "length" : "stop";
     return stats;
 }

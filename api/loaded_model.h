@@ -46,7 +46,6 @@ struct InferenceRequest {
 struct GenerationStats {
     std::string done_reason;  // "stop" or "length"
     int64_t prompt_eval_count = 0, eval_count = 0;
-    int64_t prompt_cached = 0;  // of the prompt's tokens, those the slot's cache held (not run)
     int64_t prompt_eval_duration_ns = 0, eval_duration_ns = 0;
     std::vector<int32_t> context;  // prompt and generated tokens, for the "context" field
 };

@@ -1,8 +1,7 @@
 #include "kv_cache.h"
-
-#include <algorithm>
 #include "base/half.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>

@@ -32,7 +32,6 @@ constexpr double kJobSecondsBudget = 0.25;
 constexpr size_t kMaxTasksPerJob = 1024;
 constexpr size_t kMaxTasksPerKick = 4095;
 constexpr uint32_t kSubmitTimeoutMs = 6000;
-constexpr uint32_t kDpuDone = 0x300;        // PC interrupt bits 8/9: DPU of register group 0/1
 constexpr uint32_t kAllInterrupts = 0x1FFFF;
 constexpr uint32_t kCanary = 0xA5A5A5A5;           // fills outputs before a job, see job_ran()
 
@@ -66,11 +65,12 @@ int open_node(const std::string& path) {
     return fd;
 }
 
-std::vector<DeviceBuffer> distinct_outputs(const std::vector<TaskRef>& tasks) {
+// The buffers tasks [first, last) write, each once.
+std::vector<DeviceBuffer> distinct_outputs(const std::vector<TaskRef>& tasks, size_t first, size_t last) {
     std::vector<DeviceBuffer> outputs;
-    for (const TaskRef& t : tasks)
-        if (std::none_of(outputs.begin(), outputs.end(), [&](const DeviceBuffer& b) { return b.handle == t.output.handle; }))
-            outputs.push_back(t.output);
+    for (size_t i = first; i < last; ++i)
+        if (std::none_of(outputs.begin(), outputs.end(), [&](const DeviceBuffer& b) { return b.handle == tasks[i].output.handle; }))
+            outputs.push_back(tasks[i].output);
     return outputs;
 }
 
@@ -121,7 +121,7 @@ public:
     // every tail ends; a job times out after 500 ms, so tasks are grouped into jobs that stay well
     // inside it at 200 MHz, all passed in one SUBMIT. The jobs of one fd run in order on one core.
     void run(const std::vector<TaskRef>& tasks) override {
-        const std::vector<DeviceBuffer> outputs = distinct_outputs(tasks);
+        const std::vector<DeviceBuffer> outputs = distinct_outputs(tasks, 0, tasks.size());
         for (const DeviceBuffer& out : outputs) {
             fill_canary(out);
             cpu_write_done(out);
@@ -133,11 +133,8 @@ public:
         std::vector<std::vector<uint32_t>> handles(ranges.size());
         std::vector<uapi::rocket::Job> jobs(ranges.size());
         for (size_t j = 0; j < ranges.size(); ++j) {
-            for (size_t i = ranges[j].first; i < ranges[j].second; ++i) {
-                lists[j].push_back({static_cast<uint32_t>(tasks[i].iova()), tasks[i].count});
-                const uint32_t h = tasks[i].output.handle;
-                if (std::find(handles[j].begin(), handles[j].end(), h) == handles[j].end()) handles[j].push_back(h);
-            }
+            for (size_t i = ranges[j].first; i < ranges[j].second; ++i) lists[j].push_back({static_cast<uint32_t>(tasks[i].iova()), tasks[i].count});
+            for (const DeviceBuffer& out : distinct_outputs(tasks, ranges[j].first, ranges[j].second)) handles[j].push_back(out.handle);
             jobs[j].tasks = reinterpret_cast<uintptr_t>(lists[j].data());
             jobs[j].out_bo_handles = reinterpret_cast<uintptr_t>(handles[j].data());
             jobs[j].task_count = static_cast<uint32_t>(lists[j].size());
@@ -223,7 +220,7 @@ public:
     // the PC to the next list, and the interrupt is taken when the status equals the last task's
     // int_mask. A core runs the task range of its subcore_task entry (fill_subcore_tasks).
     void run(const std::vector<TaskRef>& tasks) override {
-        const std::vector<DeviceBuffer> outputs = distinct_outputs(tasks);
+        const std::vector<DeviceBuffer> outputs = distinct_outputs(tasks, 0, tasks.size());
         for (const DeviceBuffer& out : outputs) {
             fill_canary(out);
             cpu_write_done(out);
@@ -250,7 +247,7 @@ private:
             const TaskRef& ref = tasks[first + i];
             uapi::rknpu::Task t{};
             t.enable_mask = enable::kMatmul;  // not read in PC mode: the list's op-enable entry starts the blocks
-            t.int_mask = kDpuDone;            // the task ends in a DPU write-out
+            t.int_mask = pc::kDpuDoneInterrupts;  // the task ends in a DPU write-out
             t.int_clear = kAllInterrupts;
             t.regcfg_amount = ref.count - static_cast<uint32_t>(kTailEntries);
             t.regcmd_addr = ref.iova();

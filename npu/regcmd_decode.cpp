@@ -14,9 +14,9 @@ namespace rockllm::npu {
 namespace {
 
 // The register names of the fact sheet (§3.4: TRM and Mesa's registers.xml), by offset.
-const std::map<uint16_t, const char*>& names() {
-    static const std::map<uint16_t, const char*> table = [] {
-        std::map<uint16_t, const char*> t = {
+const std::map<uint16_t, std::string>& names() {
+    static const std::map<uint16_t, std::string> table = [] {
+        std::map<uint16_t, std::string> t = {
             {0x0000, "PC.VERSION"}, {0x0004, "PC.VERSION_NUM"}, {0x0008, "PC.OPERATION_ENABLE"}, {0x0010, "PC.BASE_ADDRESS"},
             {0x0014, "PC.REGISTER_AMOUNTS"}, {0x0020, "PC.INTERRUPT_MASK"}, {0x0024, "PC.INTERRUPT_CLEAR"},
             {0x0028, "PC.INTERRUPT_STATUS"}, {0x002C, "PC.INTERRUPT_RAW_STATUS"}, {0x0030, "PC.TASK_CON"},
@@ -42,9 +42,7 @@ const std::map<uint16_t, const char*>& names() {
             {0x406C, "DPU.BN_RELUX_CMP_VALUE"}, {0x4070, "DPU.EW_CFG"}, {0x4074, "DPU.EW_CVT_OFFSET_VALUE"},
             {0x4078, "DPU.EW_CVT_SCALE_VALUE"}, {0x407C, "DPU.EW_RELUX_CMP_VALUE"}, {0x4080, "DPU.OUT_CVT_OFFSET"},
             {0x4084, "DPU.OUT_CVT_SCALE"}, {0x4088, "DPU.OUT_CVT_SHIFT"}, {0x40C0, "DPU.SURFACE_ADD"},
-            {0x40C4, "DPU.(undocumented 0x40c4)"}, {0x4090, "DPU.EW_OP_VALUE_0"}, {0x4094, "DPU.EW_OP_VALUE_1"},
-            {0x4098, "DPU.EW_OP_VALUE_2"}, {0x409C, "DPU.EW_OP_VALUE_3"}, {0x40A0, "DPU.EW_OP_VALUE_4"}, {0x40A4, "DPU.EW_OP_VALUE_5"},
-            {0x40A8, "DPU.EW_OP_VALUE_6"}, {0x40AC, "DPU.EW_OP_VALUE_7"}, {0x4100, "DPU.LUT_ACCESS_CFG"}, {0x4104, "DPU.LUT_ACCESS_DATA"},
+            {0x40C4, "DPU.(undocumented 0x40c4)"}, {0x4100, "DPU.LUT_ACCESS_CFG"}, {0x4104, "DPU.LUT_ACCESS_DATA"},
             {0x4108, "DPU.LUT_CFG"}, {0x410C, "DPU.LUT_INFO"}, {0x4110, "DPU.LUT_LE_START"}, {0x4114, "DPU.LUT_LE_END"},
             {0x4118, "DPU.LUT_LO_START"}, {0x411C, "DPU.LUT_LO_END"}, {0x4120, "DPU.LUT_LE_SLOPE_SCALE"},
             {0x4124, "DPU.LUT_LE_SLOPE_SHIFT"}, {0x4128, "DPU.LUT_LO_SLOPE_SCALE"}, {0x412C, "DPU.LUT_LO_SLOPE_SHIFT"},
@@ -56,19 +54,17 @@ const std::map<uint16_t, const char*>& names() {
             {0x5048, "DPU_RDMA.SRC_DMA_CFG"}, {0x504C, "DPU_RDMA.SURF_NOTCH"}, {0x5064, "DPU_RDMA.PAD_CFG"},
             {0x5068, "DPU_RDMA.WEIGHT"}, {0x506C, "DPU_RDMA.EW_SURF_NOTCH"},
         };
-        static const char* amounts[16] = {"CNA.DCOMP_AMOUNT0",  "CNA.DCOMP_AMOUNT1",  "CNA.DCOMP_AMOUNT2",  "CNA.DCOMP_AMOUNT3",
-                                          "CNA.DCOMP_AMOUNT4",  "CNA.DCOMP_AMOUNT5",  "CNA.DCOMP_AMOUNT6",  "CNA.DCOMP_AMOUNT7",
-                                          "CNA.DCOMP_AMOUNT8",  "CNA.DCOMP_AMOUNT9",  "CNA.DCOMP_AMOUNT10", "CNA.DCOMP_AMOUNT11",
-                                          "CNA.DCOMP_AMOUNT12", "CNA.DCOMP_AMOUNT13", "CNA.DCOMP_AMOUNT14", "CNA.DCOMP_AMOUNT15"};
-        for (uint16_t i = 0; i < 16; ++i) t[static_cast<uint16_t>(cna::kDcompAmount0 + 4 * i)] = amounts[i];
+        // The numbered registers: DCOMP_AMOUNT0..15 and EW_OP_VALUE_0..7, 4 bytes apart.
+        for (uint16_t i = 0; i < 16; ++i) t[static_cast<uint16_t>(cna::kDcompAmount0 + 4 * i)] = "CNA.DCOMP_AMOUNT" + std::to_string(i);
+        for (uint16_t i = 0; i < 8; ++i) t[static_cast<uint16_t>(dpu::kEwOpValue0 + 4 * i)] = "DPU.EW_OP_VALUE_" + std::to_string(i);
         return t;
     }();
     return table;
 }
 
 std::string enabled_blocks(uint32_t mask) {
-    static const std::pair<uint32_t, const char*> blocks[] = {{1u << 0, "CNA"}, {1u << 2, "CORE"}, {1u << 3, "DPU"}, {1u << 4, "DPU_RDMA"},
-                                                               {1u << 5, "PPU"}, {1u << 6, "PPU_RDMA"}};
+    static const std::pair<uint32_t, const char*> blocks[] = {{enable::kCna, "CNA"}, {enable::kCore, "CORE"}, {enable::kDpu, "DPU"},
+                                                               {enable::kDpuRdma, "DPU_RDMA"}, {enable::kPpu, "PPU"}, {enable::kPpuRdma, "PPU_RDMA"}};
     std::string out;
     for (const auto& [bit, name] : blocks)
         if (mask & bit) out += (out.empty() ? "" : " ") + std::string(name);

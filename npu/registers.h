@@ -37,6 +37,9 @@ enum class Precision : uint32_t { Int8 = 0, Int16 = 1, Fp16 = 2, Bf16 = 3, Int32
 
 namespace pc {
 constexpr Register kOperationEnable{Block::Pc, 0x0008};
+// PC interrupt bits 8/9: the DPU of register group 0 or 1 is done. rknpu folds each pair of group
+// bits together before comparing the status with a task's int_mask, so a DPU write-out is 0x300.
+constexpr uint32_t kDpuDoneInterrupts = 0x300;
 constexpr Register kBaseAddress{Block::Pc, 0x0010};
 constexpr Register kRegisterAmounts{Block::Pc, 0x0014};
 }  // namespace pc
@@ -177,7 +180,7 @@ constexpr Field kErdmaDisable{0, 1};
 
 // The op-enable mask of a task's last entry (the GLOBAL OPERATION_ENABLE bits).
 namespace enable {
-constexpr uint32_t kCna = 1u << 0, kCore = 1u << 2, kDpu = 1u << 3, kDpuRdma = 1u << 4;
+constexpr uint32_t kCna = 1u << 0, kCore = 1u << 2, kDpu = 1u << 3, kDpuRdma = 1u << 4, kPpu = 1u << 5, kPpuRdma = 1u << 6;
 // A matmul: CNA → CORE → DPU to memory, DPU_RDMA off (nothing for it to read), 0x0D as the vendor
 // runtime's own convolution tasks are (its captures) and MTX's matmul on the vendor driver.
 constexpr uint32_t kMatmul = kCna | kCore | kDpu;

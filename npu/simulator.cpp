@@ -64,7 +64,7 @@ Simulator::ChainResult Simulator::run_chain(uint64_t first_iova, uint32_t first_
             throw NpuError("task " + std::to_string(done) + "'s tail gives an amount but no PC_BASE_ADDRESS for the next list");
         iova = registers_[pc::kBaseAddress.offset] & kPcSourceAddressMask;
     }
-    result.interrupt_status = kDpuDoneStatus;  // every task execute() runs ends in a DPU write-out
+    result.interrupt_status = pc::kDpuDoneInterrupts;  // every task execute() runs ends in a DPU write-out
     return result;
 }
 

@@ -55,10 +55,6 @@ struct SimulatorCounters {
     double projected_seconds = 0;
 };
 
-// The PC's interrupt status once a task that ended in a DPU write-out is done, as the drivers
-// compare it: rknpu folds each pair of group bits together ("fuzz"), so DPU group 0 or 1 is 0x300.
-constexpr uint32_t kDpuDoneStatus = 0x300;
-
 class Simulator {
 public:
     explicit Simulator(DeviceMemory memory, TimingModel timing = {});

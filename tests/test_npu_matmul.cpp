@@ -294,7 +294,7 @@ TEST_CASE("NPU simulator: a chain runs as rknpu's PC mode does, and refuses tail
     link_tail(t0.data(), count(t0), lists + second, count(t1));
     place();
     const Simulator::ChainResult chained = sim.run_chain(lists, pc_data_amount(count(t0)), 2);
-    CHECK(chained.interrupt_status == kDpuDoneStatus);
+    CHECK(chained.interrupt_status == pc::kDpuDoneInterrupts);
     CHECK(out(out0) == out(out1));
     int64_t reference = 0;
     for (int64_t x = 0; x < shape.k; ++x) reference += int64_t(p.a8[size_t(x)]) * p.b8[size_t(x)];
