@@ -182,9 +182,11 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
     TransformerOptions transformer_options;
     transformer_options.n_ctx = n_ctx;
     transformer_options.kv_pool = m->kv_pool_;
-    for (int i = 0; i < slots; ++i)
-        m->slots_.push_back(std::make_unique<Transformer>(*m->model_, transformer_options,
-                                                          m->npu_ ? m->npu_->make_backend(transformer_options.isa) : nullptr));
+    transformer_options.pool = options.pool;
+    m->engine_ = std::make_unique<Transformer>(*m->model_, transformer_options,
+                                               m->npu_ ? m->npu_->make_backend(transformer_options.isa) : nullptr);
+    m->batcher_ = std::make_unique<SequenceBatcher>(*m->engine_);
+    for (int i = 0; i < slots; ++i) m->slots_.push_back(m->engine_->new_sequence());
     m->load_duration_ns_ = ns_since(start);
     return m;
 }
@@ -208,24 +210,24 @@ namespace {
 
 // The request is over: its KV pages go back to the pool (requests start from position 0).
 struct KvRelease {
-    Transformer& transformer;
-    ~KvRelease() { transformer.release_kv(); }
+    Sequence& sequence;
+    ~KvRelease() { sequence.release(); }
 };
 
 }  // namespace
 
 Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, bool normalize) {
-    Transformer& transformer = *slots_.at(static_cast<size_t>(slot));
-    const KvRelease release{transformer};
+    Sequence& sequence = *slots_.at(static_cast<size_t>(slot));
+    const KvRelease release{sequence};
     std::vector<int32_t> tokens = tokenizer_->encode(text, /*add_special=*/true, /*parse_special=*/true);
     if (tokens.empty()) throw std::invalid_argument("the input has no tokens");
-    if (static_cast<int64_t>(tokens.size()) > transformer.n_ctx()) {
+    if (static_cast<int64_t>(tokens.size()) > sequence.n_ctx()) {
         if (!truncate) throw std::invalid_argument("the input length exceeds the context length");
-        tokens.resize(static_cast<size_t>(transformer.n_ctx()));
+        tokens.resize(static_cast<size_t>(sequence.n_ctx()));
     }
     Embedding e;
     e.token_count = static_cast<int64_t>(tokens.size());
-    e.vector = rockllm::embed(transformer, tokens, pooling_for(*file_), normalize);
+    e.vector = batcher_->exclusive([&](Transformer& engine) { return rockllm::embed(engine, sequence, tokens, pooling_for(*file_), normalize); });
     for (float v : e.vector)
         if (!std::isfinite(v)) throw std::runtime_error("the embedding has a value that is not finite");
     return e;
@@ -234,7 +236,7 @@ Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, b
 std::string LoadedModel::architecture() const { return file_->metadata().get_or<std::string>("general.architecture", ""); }
 
 int64_t LoadedModel::prompt_cache_score(int slot, std::span<const int32_t> prompt) const {
-    const Transformer& t = *slots_.at(static_cast<size_t>(slot));
+    const Sequence& t = *slots_.at(static_cast<size_t>(slot));
     const int64_t shared = t.reusable_prefix(prompt);
     if (shared > 0 && 2 * shared >= static_cast<int64_t>(prompt.size())) return (int64_t{1} << 40) + shared;
     return -(static_cast<int64_t>(t.cached_tokens().size()) - shared);
@@ -242,16 +244,17 @@ int64_t LoadedModel::prompt_cache_score(int slot, std::span<const int32_t> promp
 
 GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
                                       const std::function<bool(const std::string&)>& on_text) {
-    Transformer& transformer = *slots_.at(static_cast<size_t>(slot));
+    Sequence& sequence = *slots_.at(static_cast<size_t>(slot));
+    const Transformer& transformer = *engine_;
     // The slot keeps its keys and values for the next request (the prompt cache), unless this one
     // fails: then nothing of it is trusted.
     struct ForgetOnFailure {
-        Transformer& transformer;
+        Sequence& sequence;
         int exceptions = std::uncaught_exceptions();
         ~ForgetOnFailure() {
-            if (std::uncaught_exceptions() > exceptions) transformer.release_kv();
+            if (std::uncaught_exceptions() > exceptions) sequence.release();
         }
-    } forget{transformer};
+    } forget{sequence};
     SamplerOptions sampling = request.sampling;
     if (!request.seed_given) sampling.seed = std::random_device{}();
     Sampler sampler(sampling, transformer.n_ctx());  // throws std::invalid_argument for bad options
@@ -292,7 +295,8 @@ GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
     bool first = true;
     TextStream text_stream(*tokenizer_, request.stop);
     bool client_gone = false;
-    const GenerationResult result = rockllm::generate(transformer, prompt, sampler, options, [&](int32_t token) {
+    const GenerationTarget target{*engine_, sequence, batcher_.get()};
+    const GenerationResult result = rockllm::generate(target, prompt, sampler, options, [&](int32_t token) {
         if (first) {
             first_token = Clock::now();
             first = false;

@@ -1,6 +1,7 @@
 // A model from the store, loaded for generation: weights (mapped once), tokenizer, the defaults of its
-// params layer, and num_parallel slots, each with its own KV cache, so that that many requests run
-// at once (OLLAMA_NUM_PARALLEL). The scheduler hands each request a slot it alone uses.
+// params layer, one engine, and num_parallel slots, each a sequence with its own KV cache, so that
+// that many requests run at once (OLLAMA_NUM_PARALLEL). The scheduler hands each request a slot it
+// alone uses; the requests' forward passes are batched together (llm/sequence_batcher.h).
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include "grammar/token_constraint.h"
 #include "llm/model.h"
 #include "llm/sampler.h"
+#include "llm/sequence_batcher.h"
 #include "chat/chat_prompt.h"
 #include "llm/transformer.h"
 #include "models/model_store.h"
@@ -68,6 +70,7 @@ struct LoadOptions {
     // The NPU's cores when the engine uses them (null: the CPU), and the type weights take there.
     npu::NpuCores* npu = nullptr;
     npu::MatmulType npu_type = npu::MatmulType::Int8;
+    std::shared_ptr<ThreadPool> pool;  // the process's; null: one of the model's own
     std::function<void(const std::string&)> log = [](const std::string&) {};
 };
 
@@ -78,7 +81,7 @@ public:
     static std::unique_ptr<LoadedModel> load(const ModelStore& store, const StoredModel& stored, const LoadOptions& options);
 
     const StoredModel& stored() const { return stored_; }
-    int64_t num_ctx() const { return slots_.front()->n_ctx(); }
+    int64_t num_ctx() const { return engine_->n_ctx(); }
     int num_slots() const { return static_cast<int>(slots_.size()); }
     int64_t size_bytes() const { return size_bytes_; }
     int64_t load_duration_ns() const { return load_duration_ns_; }
@@ -100,6 +103,8 @@ public:
     // Prompt tokens of all requests run, and of them the ones the prompt cache held.
     int64_t prompt_tokens_total() const { return prompt_tokens_total_; }
     int64_t prompt_tokens_cached_total() const { return prompt_tokens_cached_total_; }
+    // Passes of the engine and the tokens they ran: tokens per pass above 1 is batching at work.
+    SequenceBatcher::Counters batch_counters() const { return batcher_->counters(); }
 
     // Runs the request's prompt in a slot and streams text; on_text returning false cancels. A
     // prompt as long as the context keeps its first token and its last half context. The slot
@@ -128,7 +133,9 @@ private:
     std::unique_ptr<Tokenizer> tokenizer_;
     std::unique_ptr<npu::NpuModel> npu_;     // before the slots, whose backends point into it
     std::shared_ptr<KvPagePool> kv_pool_;
-    std::vector<std::unique_ptr<Transformer>> slots_;
+    std::unique_ptr<Transformer> engine_;
+    std::unique_ptr<SequenceBatcher> batcher_;
+    std::vector<std::unique_ptr<Sequence>> slots_;
     nlohmann::json params_ = nlohmann::json::object();
     std::optional<ChatTemplate> chat_template_;
     std::string template_error_;

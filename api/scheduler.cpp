@@ -166,6 +166,7 @@ std::unique_ptr<Scheduler::Lease> Scheduler::acquire(const StoredModel& stored, 
                 load.available_bytes = std::min(options_.available_memory(), options_.max_memory - in_use);
                 load.npu = options_.npu;
                 load.npu_type = options_.npu_type;
+                load.pool = pool_;
                 load.log = [](const std::string& line) { std::fprintf(stderr, "rockllm: %s\n", line.c_str()); };
                 try {
                     model = LoadedModel::load(store_, stored, load);

@@ -131,6 +131,9 @@ private:
 
     ModelStore store_;
     SchedulerOptions options_;
+    // One thread pool for the process: models loaded side by side take turns on the cores rather
+    // than each spinning a pool of its own over them.
+    std::shared_ptr<ThreadPool> pool_ = std::make_shared<ThreadPool>(default_thread_count());
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     std::map<Key, Entry> loaded_;

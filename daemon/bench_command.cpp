@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <sys/resource.h>
 
@@ -17,6 +18,7 @@
 #include "daemon/format_bench.h"
 #include "llm/generation.h"
 #include "llm/model.h"
+#include "llm/sequence_batcher.h"
 #include "llm/synthetic_model.h"
 #include "llm/transformer.h"
 #include "tokenizer/tokenizer.h"
@@ -73,7 +75,7 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& flag
 
 int run_bench_command(const std::vector<std::string>& args) {
     const CommandLine cl(args, {"model", "prompt-tokens", "gen-tokens", "threads", "repetitions", "output", "kv-type", "format-vocab", "backend",
-                                "history-tokens"});
+                                "history-tokens", "parallel"});
     const std::string path = cl.require("model");
     const auto prompt_lengths = parse_int_list(cl.get("prompt-tokens").value_or("128"), "prompt-tokens");
     const auto gen_lengths = parse_int_list(cl.get("gen-tokens").value_or("64"), "gen-tokens");
@@ -114,6 +116,38 @@ int run_bench_command(const std::vector<std::string>& args) {
         std::printf("| %.32s | %.10s | %.8s | %.7s | %.8s | %.16s |\n", "--------------------------------",
                     "----------", "--------", "-------", "--------", "----------------");
     }
+    // Host time of a test's runs, for the NPU projection: what the CPU did besides waiting for the device.
+    double host_seconds = 0;
+    auto report = [&](const std::string& test, int threads, int n_tokens, const std::vector<double>& rates) {
+        const Stats s = stats(rates);
+        if (npu_model) {
+            const npu::NpuCallStats calls = npu_model->call_stats();
+            const double tokens = static_cast<double>(n_tokens) * static_cast<double>(rates.size());
+            // Outside the NPU calls all is CPU work; inside them, quantizing and the slowest
+            // core's packing and unpacking (not the simulated device's time).
+            const double cpu_share = host_seconds - static_cast<double>(calls.npu_wall_ns - calls.cpu_ns) * 1e-9;
+            const double npu_projected = static_cast<double>(calls.projected_ns) * 1e-9;
+            projections.push_back({{"test", test}, {"threads", threads}, {"host_tokens_per_second", s.mean},
+                                   {"host_cpu_share_s_per_token", cpu_share / tokens},
+                                   {"host_in_npu_calls_s_per_token", static_cast<double>(calls.npu_wall_ns) * 1e-9 / tokens},
+                                   {"host_cpu_in_npu_calls_s_per_token", static_cast<double>(calls.cpu_ns) * 1e-9 / tokens},
+                                   {"npu_projected_s_per_token", npu_projected / tokens},
+                                   {"projected_tokens_per_second", tokens / (npu_projected + cpu_share)},
+                                   {"projected_npu_only_tokens_per_second", tokens / npu_projected},
+                                   {"npu_bytes_per_token", static_cast<double>(calls.bytes) / tokens},
+                                   {"weight_bytes_on_npu", npu_model->device_bytes()},
+                                   {"cpu_calls", calls.cpu_calls}, {"npu_calls", calls.npu_calls}});
+        }
+        if (output == "table") {
+            std::printf("| %-32.32s | %6.1f MiB | %6.1f M | %7d | %8s | %8.2f ± %5.2f |\n", name.c_str(), size_mib,
+                        static_cast<double>(params) / 1e6, threads, test.c_str(), s.mean, s.stdev);
+            std::fflush(stdout);
+        }
+        results.push_back({{"model", name}, {"model_size_bytes", tensor_bytes}, {"weight_bytes_per_token", model.weight_bytes_per_token()},
+                           {"params", params}, {"threads", threads}, {"test", test},
+                           {"n_tokens", n_tokens}, {"tokens_per_second", s.mean}, {"stdev", s.stdev},
+                           {"samples", rates}, {"kernels", kernels::kernel_description()}, {"backend", backend_label}});
+    };
     for (int threads : thread_counts) {
         TransformerOptions options;
         options.n_ctx = max_len;
@@ -125,38 +159,6 @@ int run_bench_command(const std::vector<std::string>& args) {
         const int32_t warm = 1;
         transformer.forward(std::span(&warm, 1), 0);
 
-        // Host time of a test's runs, for the NPU projection: what the CPU did besides waiting for the device.
-        double host_seconds = 0;
-        auto report = [&](const std::string& test, int n_tokens, const std::vector<double>& rates) {
-            const Stats s = stats(rates);
-            if (npu_model) {
-                const npu::NpuCallStats calls = npu_model->call_stats();
-                const double tokens = static_cast<double>(n_tokens) * static_cast<double>(rates.size());
-                // Outside the NPU calls all is CPU work; inside them, quantizing and the slowest
-                // core's packing and unpacking (not the simulated device's time).
-                const double cpu_share = host_seconds - static_cast<double>(calls.npu_wall_ns - calls.cpu_ns) * 1e-9;
-                const double npu_projected = static_cast<double>(calls.projected_ns) * 1e-9;
-                projections.push_back({{"test", test}, {"threads", transformer.pool().size()}, {"host_tokens_per_second", s.mean},
-                                       {"host_cpu_share_s_per_token", cpu_share / tokens},
-                                       {"host_in_npu_calls_s_per_token", static_cast<double>(calls.npu_wall_ns) * 1e-9 / tokens},
-                                       {"host_cpu_in_npu_calls_s_per_token", static_cast<double>(calls.cpu_ns) * 1e-9 / tokens},
-                                       {"npu_projected_s_per_token", npu_projected / tokens},
-                                       {"projected_tokens_per_second", tokens / (npu_projected + cpu_share)},
-                                       {"projected_npu_only_tokens_per_second", tokens / npu_projected},
-                                       {"npu_bytes_per_token", static_cast<double>(calls.bytes) / tokens},
-                                       {"weight_bytes_on_npu", npu_model->device_bytes()},
-                                       {"cpu_calls", calls.cpu_calls}, {"npu_calls", calls.npu_calls}});
-            }
-            if (output == "table") {
-                std::printf("| %-32.32s | %6.1f MiB | %6.1f M | %7d | %8s | %8.2f ± %5.2f |\n", name.c_str(), size_mib,
-                            static_cast<double>(params) / 1e6, transformer.pool().size(), test.c_str(), s.mean, s.stdev);
-                std::fflush(stdout);
-            }
-            results.push_back({{"model", name}, {"model_size_bytes", tensor_bytes}, {"weight_bytes_per_token", model.weight_bytes_per_token()},
-                               {"params", params}, {"threads", transformer.pool().size()}, {"test", test},
-                               {"n_tokens", n_tokens}, {"tokens_per_second", s.mean}, {"stdev", s.stdev},
-                               {"samples", rates}, {"kernels", kernels::kernel_description()}, {"backend", backend_label}});
-        };
         for (int p : prompt_lengths) {
             if (p == 0) continue;
             std::vector<double> rates;
@@ -171,7 +173,7 @@ int run_bench_command(const std::vector<std::string>& args) {
                 host_seconds += elapsed;
                 rates.push_back(p / elapsed);
             }
-            report("pp" + std::to_string(p), p, rates);
+            report("pp" + std::to_string(p), transformer.pool().size(), p, rates);
         }
         for (int g : gen_lengths) {
             if (g == 0) continue;
@@ -189,9 +191,55 @@ int run_bench_command(const std::vector<std::string>& args) {
                 host_seconds += elapsed;
                 rates.push_back(g / elapsed);
             }
-            report("tg" + std::to_string(g), g, rates);
+            report("tg" + std::to_string(g), transformer.pool().size(), g, rates);
         }
     }
+    // Parallel streams: N requests decoding together through one engine (batched decoding), as
+    // the server runs them with OLLAMA_NUM_PARALLEL=N. Aggregate tokens/s of all N streams.
+    if (const auto parallel = cl.get("parallel")) {
+        const int gen = gen_lengths.back();
+        for (int streams : parse_int_list(*parallel, "parallel")) {
+            if (streams == 0) continue;
+            TransformerOptions options;
+            options.n_ctx = gen + 1;
+            options.n_threads = thread_counts.back();
+            options.kv_type = kv == "F16" ? GgmlType::F16 : GgmlType::F32;
+            options.kv_pool = make_kv_pool(c, options.n_ctx, streams, options.kv_type);
+            Transformer engine(model, options, npu_model ? npu_model->make_backend() : nullptr);
+            SequenceBatcher batcher(engine);
+            std::vector<std::unique_ptr<Sequence>> sequences;
+            for (int i = 0; i < streams; ++i) sequences.push_back(engine.new_sequence());
+            const int32_t warm = 1;
+            engine.forward(std::span(&warm, 1), 0);
+            std::vector<double> rates;
+            host_seconds = 0;
+            if (npu_model) npu_model->reset_call_stats();
+            const auto before = batcher.counters();
+            for (int64_t r = 0; r < repetitions; ++r) {
+                const auto start = std::chrono::steady_clock::now();
+                std::vector<std::thread> threads;
+                for (int i = 0; i < streams; ++i)
+                    threads.emplace_back([&, i, first = token(rng)] {
+                        Sampler greedy(0.0f, 0);
+                        GenerationOptions o;  // no end tokens: every stream makes all its tokens
+                        o.num_predict = gen;
+                        sequences[static_cast<size_t>(i)]->release();
+                        generate({engine, *sequences[static_cast<size_t>(i)], &batcher}, std::span(&first, 1), greedy, o,
+                                 [](int32_t) { return true; });
+                    });
+                for (auto& t : threads) t.join();
+                const double elapsed = seconds_since(start);
+                host_seconds += elapsed;
+                rates.push_back(static_cast<double>(streams) * gen / elapsed);
+            }
+            const auto after = batcher.counters();
+            report("tg" + std::to_string(gen) + "x" + std::to_string(streams), engine.pool().size(), streams * gen, rates);
+            results.back()["streams"] = streams;
+            results.back()["tokens_per_pass"] =
+                static_cast<double>(after.tokens - before.tokens) / static_cast<double>(std::max<int64_t>(1, after.passes - before.passes));
+        }
+    }
+
     // The prompt cache: the first token of a chat's next turn (32 new tokens) over a history, with
     // the whole conversation run again (cold) and with the history in the cache.
     nlohmann::json prompt_cache;

@@ -15,9 +15,10 @@ Pooling pooling_for(const gguf::File& file) {
     }
 }
 
-std::vector<float> embed(Transformer& transformer, std::span<const int32_t> tokens, Pooling pooling, bool normalize) {
+std::vector<float> embed(Transformer& engine, Sequence& sequence, std::span<const int32_t> tokens, Pooling pooling,
+                         bool normalize) {
     if (tokens.empty()) throw std::invalid_argument("nothing to embed: no tokens");
-    const std::vector<float> hidden = transformer.hidden_states(tokens, 0);
+    const std::vector<float> hidden = engine.hidden_states(sequence, tokens, 0);
     const size_t width = hidden.size() / tokens.size();
     std::vector<float> out(width, 0.0f);
     switch (pooling) {

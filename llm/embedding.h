@@ -17,8 +17,12 @@ enum class Pooling { Mean, Cls, Last };
 // mean, the choice that does not depend on where the text ends.
 Pooling pooling_for(const gguf::File& file);
 
-// Runs the tokens from position 0 (the transformer's cache is overwritten) and pools the final
+// Runs the tokens from position 0 (the sequence's cache is overwritten) and pools the final
 // hidden states; normalize scales the result to unit L2 length.
-std::vector<float> embed(Transformer& transformer, std::span<const int32_t> tokens, Pooling pooling, bool normalize = true);
+std::vector<float> embed(Transformer& engine, Sequence& sequence, std::span<const int32_t> tokens, Pooling pooling,
+                         bool normalize = true);
+inline std::vector<float> embed(Transformer& transformer, std::span<const int32_t> tokens, Pooling pooling, bool normalize = true) {
+    return embed(transformer, transformer.sequence(), tokens, pooling, normalize);
+}
 
 }  // namespace rockllm

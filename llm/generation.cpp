@@ -3,13 +3,24 @@
 #include "llm/token_filter.h"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 namespace rockllm {
 
-GenerationResult generate(Transformer& transformer, std::span<const int32_t> prompt, Sampler& sampler,
+GenerationResult generate(const GenerationTarget& target, std::span<const int32_t> prompt, Sampler& sampler,
                           const GenerationOptions& options, const std::function<bool(int32_t)>& on_token) {
+    Transformer& transformer = target.engine;
+    Sequence& sequence = target.sequence;
+    std::optional<SequenceBatcher::Participant> participant;
+    if (target.batcher) participant.emplace(*target.batcher);
+    std::vector<float> batched_logits;
+    const auto forward = [&](std::span<const int32_t> tokens, int64_t pos) -> std::span<const float> {
+        if (!target.batcher) return transformer.forward(sequence, tokens, pos);
+        target.batcher->forward(sequence, tokens, pos, batched_logits);
+        return batched_logits;
+    };
     if (prompt.empty()) throw std::invalid_argument("the prompt has no tokens (the model needs at least one)");
     if (static_cast<int64_t>(prompt.size()) > transformer.n_ctx())
         throw std::invalid_argument("the prompt has " + std::to_string(prompt.size()) +
@@ -18,9 +29,9 @@ GenerationResult generate(Transformer& transformer, std::span<const int32_t> pro
     result.prompt_tokens = static_cast<int64_t>(prompt.size());
 
     for (int32_t token : prompt) sampler.accept(token);
-    const int64_t reused = transformer.reusable_prefix(prompt);
-    transformer.keep_prefix(reused);
-    std::span<const float> logits = transformer.forward(prompt.subspan(static_cast<size_t>(reused)), reused);
+    const int64_t reused = sequence.reusable_prefix(prompt);
+    sequence.keep_prefix(reused);
+    std::span<const float> logits = forward(prompt.subspan(static_cast<size_t>(reused)), reused);
     result.prompt_evaluated = result.prompt_tokens - reused;
     int64_t pos = static_cast<int64_t>(prompt.size());
 
@@ -51,10 +62,10 @@ GenerationResult generate(Transformer& transformer, std::span<const int32_t> pro
                 result.reason = StopReason::ContextFull;
                 return result;
             }
-            transformer.shift_context(n_keep, n_discard, pos);
+            transformer.shift_context(sequence, n_keep, n_discard, pos);
             pos -= n_discard;
         }
-        logits = transformer.forward(next, pos++);
+        logits = forward(std::span(&next, 1), pos++);
     }
 }
 

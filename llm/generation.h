@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sampler.h"
+#include "sequence_batcher.h"
 #include "transformer.h"
 
 namespace rockllm {
@@ -27,10 +28,23 @@ struct GenerationResult {
     int64_t generated_tokens = 0;
 };
 
+// Where a generation runs: a sequence of the engine's model, alone or (with a batcher) in passes
+// shared with the model's other requests.
+struct GenerationTarget {
+    Transformer& engine;
+    Sequence& sequence;
+    SequenceBatcher* batcher = nullptr;
+};
+
 // on_token receives each generated token as it is sampled; returning false stops generation. The
-// prompt's longest prefix that the transformer's cache already holds (an earlier turn of the
+// prompt's longest prefix that the sequence's cache already holds (an earlier turn of the
 // conversation, a shared system prompt) is not run again.
-GenerationResult generate(Transformer& transformer, std::span<const int32_t> prompt, Sampler& sampler,
+GenerationResult generate(const GenerationTarget& target, std::span<const int32_t> prompt, Sampler& sampler,
                           const GenerationOptions& options, const std::function<bool(int32_t)>& on_token);
+// In the transformer's own sequence.
+inline GenerationResult generate(Transformer& transformer, std::span<const int32_t> prompt, Sampler& sampler,
+                                 const GenerationOptions& options, const std::function<bool(int32_t)>& on_token) {
+    return generate(GenerationTarget{transformer, transformer.sequence()}, prompt, sampler, options, on_token);
+}
 
 }  // namespace rockllm

@@ -44,6 +44,7 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
         fn(0, 1);
         return;
     }
+    std::lock_guard turn(turn_);
     {
         std::lock_guard lock(mutex_);
         task_ = &fn;

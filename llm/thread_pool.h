@@ -24,6 +24,7 @@ public:
     int size() const { return static_cast<int>(workers_.size()) + 1; }
 
     // Calls fn(i, size()) for i in [0, size()) concurrently; returns when all calls have returned.
+    // Callers in several threads (engines sharing the process's pool) take turns.
     void run(const std::function<void(int, int)>& fn);
 
     // Splits [0, n) into size() contiguous ranges and calls fn(begin, end) for each non-empty one.
@@ -39,6 +40,7 @@ private:
     std::atomic<bool> stopping_{false};
     std::mutex mutex_;
     std::condition_variable wake_;
+    std::mutex turn_;  // held by the caller whose task runs
 };
 
 // Threads to use by default: the machine's cores (big cores only, on big.LITTLE boards).

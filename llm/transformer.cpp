@@ -94,11 +94,14 @@ std::shared_ptr<KvPagePool> checked_pool(const ModelConfig& c, const Transformer
 Transformer::Transformer(const Model& model, TransformerOptions options, std::unique_ptr<MatmulBackend> backend)
     : model_(model),
       options_(options),
-      pool_(std::make_unique<ThreadPool>(options.n_threads > 0 ? options.n_threads : default_thread_count())),
+      pool_(options.pool ? options.pool
+                         : std::make_shared<ThreadPool>(options.n_threads > 0 ? options.n_threads : default_thread_count())),
       backend_(backend ? std::move(backend) : std::make_unique<CpuMatmulBackend>(options.isa)),
-      cache_(checked_pool(model.config, options), options.n_ctx) {
+      kv_pool_(checked_pool(model.config, options)),
+      own_(kv_pool_, options.n_ctx) {
     const ModelConfig& c = model.config;
     if (options.n_batch <= 0) throw std::invalid_argument("batch size must be positive");
+    if (options.n_ctx <= 0) throw std::invalid_argument("context length must be positive");
     const auto rows = static_cast<size_t>(options.n_batch);
     x_.resize(rows * c.n_embd);
     xnorm_.resize(rows * c.n_embd);
@@ -107,6 +110,8 @@ Transformer::Transformer(const Model& model, TransformerOptions options, std::un
     v_.resize(rows * c.kv_dim());
     attn_out_.resize(rows * c.q_dim());
     proj_.resize(rows * c.n_embd);
+    row_cache_.resize(rows);
+    row_pos_.resize(rows);
     gate_.resize(rows * c.n_ff);
     up_.resize(rows * c.n_ff);
     logits_.resize(c.n_vocab);
@@ -128,107 +133,116 @@ Transformer::Transformer(const Model& model, TransformerOptions options, std::un
     rope_local_ = c.traits.local_rope_base > 0 ? table(c.traits.local_rope_base, 1.0f) : rope_global_;
 }
 
-void Transformer::release_kv() {
-    cache_.clear();
-    cached_tokens_.clear();
-}
-
-int64_t Transformer::reusable_prefix(std::span<const int32_t> prompt) const {
-    const size_t limit = std::min(cached_tokens_.size(), prompt.empty() ? size_t{0} : prompt.size() - 1);
-    size_t n = 0;
-    while (n < limit && cached_tokens_[n] == prompt[n]) ++n;
-    return static_cast<int64_t>(n);
-}
-
-void Transformer::keep_prefix(int64_t n) {
-    n = std::clamp<int64_t>(n, 0, static_cast<int64_t>(cached_tokens_.size()));
-    cached_tokens_.resize(static_cast<size_t>(n));
-    cache_.truncate(n);
-}
-
-void Transformer::record_cached(std::span<const int32_t> tokens, int64_t pos) {
-    cached_tokens_.resize(static_cast<size_t>(pos), -1);
-    cached_tokens_.insert(cached_tokens_.end(), tokens.begin(), tokens.end());
-}
-
-void Transformer::shift_context(int64_t n_keep, int64_t n_discard, int64_t n_past) {
+void Transformer::shift_context(Sequence& sequence, int64_t n_keep, int64_t n_discard, int64_t n_past) {
     const ModelConfig& c = model_.config;
-    cache_.erase(n_keep, n_discard, n_past);
-    cached_tokens_.resize(static_cast<size_t>(n_past), -1);
-    cached_tokens_.erase(cached_tokens_.begin() + n_keep, cached_tokens_.begin() + n_keep + n_discard);
+    KvCache& cache = sequence.kv_cache();
+    cache.erase(n_keep, n_discard, n_past);
+    sequence.record_erased(n_keep, n_discard, n_past);
     // RoPE rotations compose: rotating a key stored at position p by -n_discard gives position p - n_discard.
     std::vector<float> key(static_cast<size_t>(c.kv_dim()));
     for (int64_t l = 0; l < c.n_layer; ++l) {
         for (int64_t p = n_keep; p < n_past - n_discard; ++p) {
-            cache_.load_key(l, p, key.data());
+            cache.load_key(l, p, key.data());
             apply_rope(key.data(), c.n_head_kv, c.head_dim, rope_for(l).inv_freq, c.traits.rope, -n_discard);
-            cache_.store_key(l, p, key.data());
+            cache.store_key(l, p, key.data());
         }
     }
 }
 
-void Transformer::check_input(std::span<const int32_t> tokens, int64_t pos) const {
+void Transformer::check_input(const SequenceInput& input) const {
     const ModelConfig& c = model_.config;
-    if (tokens.empty()) throw std::invalid_argument("forward needs at least one token");
-    if (pos < 0 || pos + static_cast<int64_t>(tokens.size()) > n_ctx())
-        throw std::out_of_range("positions " + std::to_string(pos) + ".." +
-                                std::to_string(pos + static_cast<int64_t>(tokens.size()) - 1) +
+    const auto n = static_cast<int64_t>(input.tokens.size());
+    if (n == 0) throw std::invalid_argument("forward needs at least one token");
+    if (input.sequence->n_ctx() != n_ctx() || input.sequence->kv_cache().kv_dim() != c.kv_dim())
+        throw std::invalid_argument("the sequence was made for another model or context length");
+    if (input.pos < 0 || input.pos + n > n_ctx())
+        throw std::out_of_range("positions " + std::to_string(input.pos) + ".." + std::to_string(input.pos + n - 1) +
                                 " are outside the context window of " + std::to_string(n_ctx()));
-    for (int32_t token : tokens)
+    for (int32_t token : input.tokens)
         if (token < 0 || token >= c.n_vocab)
             throw std::out_of_range("token id " + std::to_string(token) + " is outside the vocabulary");
 }
 
-std::vector<float> Transformer::hidden_states(std::span<const int32_t> tokens, int64_t pos) {
-    check_input(tokens, pos);
+std::vector<float> Transformer::hidden_states(Sequence& sequence, std::span<const int32_t> tokens, int64_t pos) {
+    check_input({&sequence, tokens, pos});
     const ModelConfig& c = model_.config;
     std::vector<float> out(tokens.size() * static_cast<size_t>(c.n_embd));
-    cache_.reserve(pos + static_cast<int64_t>(tokens.size()));
     for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(options_.n_batch)) {
         const size_t n = std::min(tokens.size() - start, static_cast<size_t>(options_.n_batch));
-        forward_batch(tokens.subspan(start, n), pos + static_cast<int64_t>(start));
+        const SequenceInput chunk{&sequence, tokens.subspan(start, n), pos + static_cast<int64_t>(start)};
+        forward_rows(std::span(&chunk, 1));
         for (size_t t = 0; t < n; ++t)
             rms_norm(&x_[t * c.n_embd], model_.output_norm, c.n_embd, c.rms_norm_eps, &out[(start + t) * c.n_embd]);
     }
-    record_cached(tokens, pos);
     return out;
 }
 
-std::span<const float> Transformer::forward(std::span<const int32_t> tokens, int64_t pos) {
-    const ModelConfig& c = model_.config;
-    check_input(tokens, pos);
-    cache_.reserve(pos + static_cast<int64_t>(tokens.size()));
-    for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(options_.n_batch)) {
-        const size_t n = std::min(tokens.size() - start, static_cast<size_t>(options_.n_batch));
-        forward_batch(tokens.subspan(start, n), pos + static_cast<int64_t>(start));
+std::span<const float> Transformer::forward(Sequence& sequence, std::span<const int32_t> tokens, int64_t pos) {
+    check_input({&sequence, tokens, pos});
+    const auto batch = static_cast<size_t>(options_.n_batch);
+    // Every chunk but the last only fills the cache; the last one's logits are the answer.
+    for (size_t start = 0; start + batch < tokens.size(); start += batch) {
+        const SequenceInput chunk{&sequence, tokens.subspan(start, batch), pos + static_cast<int64_t>(start)};
+        forward_rows(std::span(&chunk, 1));
     }
-    record_cached(tokens, pos);
-    // Only the last token's logits are needed to sample the next one.
-    const int64_t last = static_cast<int64_t>((tokens.size() - 1) % static_cast<size_t>(options_.n_batch));
-    rms_norm(&x_[last * c.n_embd], model_.output_norm, c.n_embd, c.rms_norm_eps, xnorm_.data());
-    backend_->run(model_.output, xnorm_.data(), 1, logits_.data(), *pool_);
-    if (c.final_logit_softcap > 0)
-        for (float& v : logits_) v = softcap(v, c.final_logit_softcap);
-    return logits_;
+    const size_t last_start = (tokens.size() - 1) / batch * batch;
+    const SequenceInput last{&sequence, tokens.subspan(last_start), pos + static_cast<int64_t>(last_start)};
+    return forward(std::span(&last, 1));
 }
 
-void Transformer::forward_batch(std::span<const int32_t> tokens, int64_t pos) {
+std::span<const float> Transformer::forward(std::span<const SequenceInput> inputs) {
     const ModelConfig& c = model_.config;
-    const auto n = static_cast<int64_t>(tokens.size());
-    for (int64_t t = 0; t < n; ++t)
-        model_.token_embedding.read_row(tokens[t], std::span(&x_[t * c.n_embd], c.n_embd));
+    if (inputs.empty()) throw std::invalid_argument("forward needs at least one input");
+    forward_rows(inputs);
+    // Only each input's last token's logits are needed to sample its next one: the output head
+    // runs on those rows alone, all in one product.
+    const auto n_inputs = static_cast<int64_t>(inputs.size());
+    if (logits_.size() < static_cast<size_t>(n_inputs * c.n_vocab)) logits_.resize(static_cast<size_t>(n_inputs * c.n_vocab));
+    int64_t row = -1;
+    for (int64_t i = 0; i < n_inputs; ++i) {
+        row += static_cast<int64_t>(inputs[i].tokens.size());
+        rms_norm(&x_[row * c.n_embd], model_.output_norm, c.n_embd, c.rms_norm_eps, &xnorm_[i * c.n_embd]);
+    }
+    backend_->run(model_.output, xnorm_.data(), n_inputs, logits_.data(), *pool_);
+    const std::span<float> logits(logits_.data(), static_cast<size_t>(n_inputs * c.n_vocab));
+    if (c.final_logit_softcap > 0)
+        for (float& v : logits) v = softcap(v, c.final_logit_softcap);
+    return logits;
+}
+
+void Transformer::forward_rows(std::span<const SequenceInput> inputs) {
+    const ModelConfig& c = model_.config;
+    int64_t n = 0;
+    for (const SequenceInput& input : inputs) {
+        check_input(input);
+        n += static_cast<int64_t>(input.tokens.size());
+    }
+    if (n > options_.n_batch)
+        throw std::invalid_argument("a pass of " + std::to_string(n) + " tokens is over the batch size of " +
+                                    std::to_string(options_.n_batch));
+    int64_t row = 0;
+    for (const SequenceInput& input : inputs) {
+        const auto count = static_cast<int64_t>(input.tokens.size());
+        input.sequence->kv_cache().reserve(input.pos + count);
+        for (int64_t t = 0; t < count; ++t, ++row) {
+            model_.token_embedding.read_row(input.tokens[t], std::span(&x_[row * c.n_embd], c.n_embd));
+            row_cache_[row] = &input.sequence->kv_cache();
+            row_pos_[row] = input.pos + t;
+        }
+    }
     if (c.traits.scale_embeddings) {
         const float scale = std::sqrt(static_cast<float>(c.n_embd));
         for (int64_t i = 0; i < n * c.n_embd; ++i) x_[i] *= scale;
     }
     for (int64_t l = 0; l < c.n_layer; ++l) {
-        attention(model_.layers[l], l, n, pos);
+        attention(model_.layers[l], l, n);
         feed_forward(model_.layers[l], n);
         if (observer_) observer_(l, x_.data(), n);
     }
+    for (const SequenceInput& input : inputs) input.sequence->record(input.tokens, input.pos);
 }
 
-void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int64_t n, int64_t pos) {
+void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int64_t n) {
     const ModelConfig& c = model_.config;
     for (int64_t t = 0; t < n; ++t)
         rms_norm(&x_[t * c.n_embd], layer.attn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
@@ -249,18 +263,19 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
                 rms_norm(k + h * c.head_dim, layer.k_norm, c.head_dim, c.rms_norm_eps, k + h * c.head_dim);
         }
         const RopeTable& rope = rope_for(layer_index);
-        apply_rope(q, c.n_head, c.head_dim, rope.inv_freq, c.traits.rope, pos + t, rope.mscale);
-        apply_rope(k, c.n_head_kv, c.head_dim, rope.inv_freq, c.traits.rope, pos + t, rope.mscale);
-        cache_.store_key(layer_index, pos + t, k);
-        cache_.store_value(layer_index, pos + t, &v_[t * c.kv_dim()]);
+        const int64_t pos = row_pos_[t];
+        apply_rope(q, c.n_head, c.head_dim, rope.inv_freq, c.traits.rope, pos, rope.mscale);
+        apply_rope(k, c.n_head_kv, c.head_dim, rope.inv_freq, c.traits.rope, pos, rope.mscale);
+        row_cache_[t]->store_key(layer_index, pos, k);
+        row_cache_[t]->store_value(layer_index, pos, &v_[t * c.kv_dim()]);
     }
 
-    // Causal attention: token t sees positions 0..pos+t, or only the last sliding_window of them in a
-    // local layer. Work is split over (token, head) pairs.
+    // Causal attention: a token at position p sees positions 0..p of its own sequence, or only the
+    // last sliding_window of them in a local layer. Work is split over (token, head) pairs.
     const int64_t heads_per_kv = c.n_head / c.n_head_kv;
     const float scale = c.attention_scale;
     const int64_t window = c.is_local_layer(layer_index) ? c.sliding_window : 0;
-    const GgmlType kv_type = cache_.type();
+    const GgmlType kv_type = kv_pool_->layout().type;
     const kernels::VecDotFn dot = kernels::vec_dot_for(kv_type, options_.isa).fn;
     const size_t kv_row_offset = static_cast<size_t>(c.head_dim) * (kv_type == GgmlType::F16 ? 2 : 4);
     pool_->run([&](int thread, int threads) {
@@ -268,13 +283,14 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
         const int64_t pairs = n * c.n_head;
         for (int64_t pair = pairs * thread / threads; pair < pairs * (thread + 1) / threads; ++pair) {
             const int64_t t = pair / c.n_head, h = pair % c.n_head;
-            const int64_t last = pos + t;
+            const int64_t last = row_pos_[t];
+            const KvCache& cache = *row_cache_[t];
             const int64_t first = window > 0 ? std::max<int64_t>(0, last - window + 1) : 0;
             const float* qh = &q_[t * c.q_dim() + h * c.head_dim];
             const size_t kv_head = static_cast<size_t>(h / heads_per_kv) * kv_row_offset;
             std::span<float> scores(scores_row, static_cast<size_t>(last + 1 - first));
             for (int64_t p = first; p <= last; ++p) {
-                const auto* k = static_cast<const uint8_t*>(cache_.key(layer_index, p)) + kv_head;
+                const auto* k = static_cast<const uint8_t*>(cache.key(layer_index, p)) + kv_head;
                 float score = dot(c.head_dim, k, qh) * scale;
                 if (c.attn_logit_softcap > 0) score = softcap(score, c.attn_logit_softcap);
                 scores[p - first] = score;
@@ -283,7 +299,7 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
             float* out = &attn_out_[t * c.q_dim() + h * c.head_dim];
             std::fill(out, out + c.head_dim, 0.0f);
             for (int64_t p = first; p <= last; ++p) {
-                const auto* v = static_cast<const uint8_t*>(cache_.value(layer_index, p)) + kv_head;
+                const auto* v = static_cast<const uint8_t*>(cache.value(layer_index, p)) + kv_head;
                 accumulate_row(out, v, scores[p - first], c.head_dim, kv_type, options_.isa);
             }
         }

@@ -1,0 +1,43 @@
+// One sequence's state between forward passes: the keys and values of its positions (a KV cache
+// drawing pages from its model's pool) and the tokens they hold, which is the prompt cache. A
+// model's engine (Transformer) runs any of its sequences, several of them in one pass.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "kv_cache.h"
+
+namespace rockllm {
+
+class Sequence {
+public:
+    Sequence(std::shared_ptr<KvPagePool> pool, int64_t n_ctx) : cache_(std::move(pool), n_ctx) {}
+
+    int64_t n_ctx() const { return cache_.n_ctx(); }
+    KvCache& kv_cache() { return cache_; }
+    const KvCache& kv_cache() const { return cache_; }
+
+    // The tokens whose keys and values the cache holds, position by position (-1 where a position
+    // was fed out of order and is unknown).
+    const std::vector<int32_t>& cached_tokens() const { return cached_tokens_; }
+    // How many leading tokens of `prompt` the cache already holds, at most prompt.size() - 1: the
+    // last prompt token is always run again, for the logits that sample the first answer token.
+    int64_t reusable_prefix(std::span<const int32_t> prompt) const;
+    // Keeps the first n cached positions and gives back the pages past them.
+    void keep_prefix(int64_t n);
+    // Records that positions pos.. now hold tokens (and nothing past them).
+    void record(std::span<const int32_t> tokens, int64_t pos);
+    // Positions [n_keep, n_keep + n_discard) of the first n_past were dropped from the cache.
+    void record_erased(int64_t n_keep, int64_t n_discard, int64_t n_past);
+    // The sequence is over: its KV pages go back to the pool (the next forward starts at 0).
+    void release();
+
+private:
+    KvCache cache_;
+    std::vector<int32_t> cached_tokens_;
+};
+
+}  // namespace rockllm
