@@ -38,7 +38,9 @@ nlohmann::json npu_stats(const ServerContext& context) {
                             {"kv_pages_max", r.model->kv_pool().max_pages()},
                             {"kv_memory", r.model->kv_pool().memory().name()},
                             {"prompt_tokens", r.model->prompt_tokens_total()},
-                            {"prompt_tokens_cached", r.model->prompt_tokens_cached_total()}};
+                            {"prompt_tokens_cached", r.model->prompt_tokens_cached_total()},
+                            {"forward_passes", r.model->batch_counters().passes},
+                            {"forward_pass_tokens", r.model->batch_counters().tokens}};
         if (const npu::NpuModel* n = r.model->npu()) {
             const npu::NpuCallStats calls = n->call_stats();
             m["npu_calls"] = calls.npu_calls;
@@ -93,6 +95,8 @@ std::string metrics_text(const nlohmann::json& stats) {
                                                                  {"prompt_tokens", "prompt tokens of the requests run"},
                                                                  {"prompt_tokens_cached", "of them, the ones a slot's prompt cache held (not run again)"},
                                                                  {"kv_pages_allocated", "KV cache pages allocated (in use or free)"},
+                                                                 {"forward_passes", "forward passes of the model's engine"},
+                                                                 {"forward_pass_tokens", "tokens those passes ran (over the passes: the batching)"},
                                                                  {"npu_calls", "matrix products run on the NPU"},
                                                                  {"cpu_calls", "matrix products run on the CPU"}};
     for (const auto& [key, help] : model_metrics) {

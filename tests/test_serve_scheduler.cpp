@@ -253,6 +253,39 @@ TEST_CASE("serve: a follow-up request reuses the slot's prompt cache and answers
     CHECK(reference.at("message").at("content") == cached.at("message").at("content"));
 }
 
+TEST_CASE("serve: parallel requests decode together in shared passes and answer as they do alone") {
+    Daemon daemon(rockllm::test::Env{{"OLLAMA_NUM_PARALLEL", "4"}});
+    const std::vector<std::string> prompts = {"Once upon a time", "Lily went to the park", "A big dog", "The sun was hot"};
+    const auto body = [](const std::string& prompt, int seed) {
+        return json{{"model", "stories"}, {"prompt", prompt}, {"raw", true}, {"stream", false},
+                    {"options", {{"temperature", seed < 0 ? 0.0 : 0.8}, {"seed", std::max(seed, 0)}, {"num_predict", 200}}}}.dump();
+    };
+    httplib::Client c = daemon.client();
+    const auto passes = [&] { return json::parse(c.Get("/api/npu/stats")->body).at("models").at(0).at("forward_passes").get<int64_t>(); };
+    // Each client: a request that fills its slot's cache with something else, then the one compared.
+    const auto client_requests = [&](size_t i) {
+        httplib::Client client = daemon.client();
+        const std::string reversed(prompts[i].rbegin(), prompts[i].rend());
+        post(client, "/api/generate", body(reversed, -1), 200);
+        return post(client, "/api/generate", body(prompts[i], i % 2 ? static_cast<int>(i) : -1), 200).at("response").get<std::string>();
+    };
+    post(c, "/api/generate", R"({"model":"stories"})", 200);  // loaded
+    // Alone, one client after the other (greedy and seeded).
+    std::vector<std::string> alone;
+    const int64_t passes_start = passes();
+    for (size_t i = 0; i < prompts.size(); ++i) alone.push_back(client_requests(i));
+    const int64_t passes_alone = passes() - passes_start;
+    // Together.
+    std::vector<std::string> together(prompts.size());
+    std::vector<std::thread> clients;
+    for (size_t i = 0; i < prompts.size(); ++i) clients.emplace_back([&, i] { together[i] = client_requests(i); });
+    for (auto& t : clients) t.join();
+    for (size_t i = 0; i < prompts.size(); ++i) CHECK(together[i] == alone[i]);
+    // The same requests in fewer passes: they shared them.
+    CHECK(passes() - passes_start - passes_alone < passes_alone);
+    CHECK(c.Get("/metrics")->body.find("rockllm_model_forward_passes{model=\"stories:latest\"}") != std::string::npos);
+}
+
 TEST_CASE("serve: a model that cannot fit into memory is refused with Ollama's message") {
     Daemon daemon(rockllm::test::Env{{"ROCKLLM_MAX_MEMORY", "1M"}});  // stories260K alone is 1.2 MB
     httplib::Client c = daemon.client();
