@@ -15,6 +15,7 @@
 #include "base/elapsed.h"
 #include "llm/embedding.h"
 #include "llm/layer_tensors.h"
+#include "llm/weight_repack.h"
 #include "npu/backend/kv_page_memory.h"
 #include "tokenizer/text_stream.h"
 
@@ -169,6 +170,12 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
         o.log = options.log;
         ThreadPool conversion_pool(default_thread_count());
         m->npu_ = std::make_unique<npu::NpuModel>(*m->model_, *options.npu, o, conversion_pool);
+    }
+    if (!m->npu_) {
+        const RepackReport repacked = repack_for_cpu(*m->model_);
+        if (repacked.matrices > 0)
+            options.log("repacked " + std::to_string(repacked.matrices) + " matrices (" + std::to_string(repacked.bytes >> 20) +
+                        " MiB) for the CPU kernels");
     }
     const int slots = std::max(1, options.num_parallel);
     // With the NPU, KV pages live in memory it can address (npu/backend/kv_page_memory.h).

@@ -17,6 +17,9 @@ public:
     MappedFile& operator=(const MappedFile&) = delete;
 
     std::span<const uint8_t> bytes() const { return {data_, size_}; }
+    // Drops the whole pages within [begin, begin + size) from the process's memory: read again,
+    // they come back from the page cache (the mapping is private and read-only, so nothing is lost).
+    void release_pages(const uint8_t* begin, size_t size) const;
     const std::string& path() const { return path_; }
 
 private:

@@ -21,6 +21,7 @@
 #include "llm/sequence_batcher.h"
 #include "llm/synthetic_model.h"
 #include "llm/transformer.h"
+#include "llm/weight_repack.h"
 #include "tokenizer/tokenizer.h"
 
 namespace rockllm {
@@ -88,7 +89,7 @@ int run_bench_command(const std::vector<std::string>& args) {
     if (kv != "F16" && kv != "F32") throw UsageError("--kv-type is F16 or F32");
 
     auto file = std::make_shared<const gguf::File>(gguf::File::open(path));
-    const Model model = Model::load(file);
+    Model model = Model::load(file);
     const ModelConfig& c = model.config;
     uint64_t params = 0, tensor_bytes = 0;
     for (const auto& t : file->tensors()) {
@@ -104,6 +105,7 @@ int run_bench_command(const std::vector<std::string>& args) {
 
     // The NPU when asked for (or found, with auto); bench reports the timing model's projection for it.
     CommandBackend npu = backend_for_command(model, cl.get("backend"));
+    if (!npu.model) repack_for_cpu(model);
     npu::NpuModel* npu_model = npu.model.get();
     const std::string backend_label = npu_model ? std::string("npu-") + npu::matmul_type_name(npu_model->type()) : "cpu";
     nlohmann::json projections = nlohmann::json::array();

@@ -9,6 +9,7 @@
 #include "daemon/command_backend.h"
 #include "llm/generation.h"
 #include "llm/model.h"
+#include "llm/weight_repack.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/text_stream.h"
 
@@ -48,7 +49,7 @@ int run_generate_command(const std::vector<std::string>& args) {
     sampling.seed = cl.get("seed") ? static_cast<uint64_t>(cl.get_int("seed", 0)) : std::random_device{}();
 
     auto file = std::make_shared<const gguf::File>(gguf::File::open(model_path));
-    const Model model = Model::load(file);
+    Model model = Model::load(file);
     const auto tokenizer = load_tokenizer(*file);
     check_vocabulary_size(*tokenizer, model.config.n_vocab);
 
@@ -66,6 +67,7 @@ int run_generate_command(const std::vector<std::string>& args) {
     if (transformer_options.n_threads < 0 || transformer_options.n_threads > 256)
         throw UsageError("--threads must be between 0 (automatic) and 256");
     const CommandBackend npu = backend_for_command(model, cl.get("backend"));
+    if (!npu.model) repack_for_cpu(model);
     Transformer transformer(model, transformer_options, npu.model ? npu.model->make_backend(transformer_options.isa) : nullptr);
     std::unique_ptr<Sampler> sampler;
     try {

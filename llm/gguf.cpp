@@ -178,6 +178,7 @@ File File::open(const std::string& path) {
     auto mapping = std::make_shared<MappedFile>(path);
     File file;
     file.bytes_ = mapping->bytes();
+    file.mapping_ = mapping.get();
     file.storage_ = std::move(mapping);
     try {
         file.parse_bytes();
@@ -185,6 +186,10 @@ File File::open(const std::string& path) {
         throw FormatError(path + ": " + e.what());
     }
     return file;
+}
+
+void File::release_pages(const uint8_t* begin, size_t size) const {
+    if (mapping_) mapping_->release_pages(begin, size);
 }
 
 File File::parse(std::vector<uint8_t> bytes) {

@@ -15,6 +15,10 @@
 #include "ggml_type.h"
 #include "gguf_value.h"
 
+namespace rockllm {
+class MappedFile;
+}
+
 namespace rockllm::gguf {
 
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian uint32
@@ -77,12 +81,17 @@ public:
     const std::vector<TensorInfo>& tensors() const { return tensors_; }
     const TensorInfo* find_tensor(std::string_view name) const;
     std::span<const uint8_t> bytes() const { return bytes_; }
+    // The bytes are not needed for now (weights the engine copied into another layout): a mapped
+    // file gives back their memory, and they are read from the file again if used; a no-op for
+    // bytes held in memory.
+    void release_pages(const uint8_t* begin, size_t size) const;
 
 private:
     File() = default;
     void parse_bytes();
 
     std::shared_ptr<const void> storage_;  // the mapping or the in-memory buffer
+    const MappedFile* mapping_ = nullptr;   // the mapping, when the bytes are one
     std::span<const uint8_t> bytes_;
     uint32_t version_ = 0;
     uint32_t alignment_ = kDefaultAlignment;

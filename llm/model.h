@@ -33,6 +33,8 @@ struct Model {
     std::vector<float> rope_factors, rope_factors_long;
     int64_t rope_original_context = 0;  // Phi-3: long factors apply beyond this context
     float rope_attn_factor = 1.0f;      // Phi-3 long-context attention scaling of cos/sin
+    // Matrices copied into the CPU kernels' layouts (llm/weight_repack.h), which views point into.
+    std::vector<std::shared_ptr<uint8_t[]>> repacked;
 
     static Model load(std::shared_ptr<const gguf::File> file);
     // Bytes of weights read for one token (matrices only, the embedding row excluded).

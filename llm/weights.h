@@ -10,15 +10,25 @@
 
 namespace rockllm {
 
-// A matrix of `rows` rows, each `cols` elements long and contiguous (ggml shape [cols, rows]).
+// How a matrix's bytes are arranged.
+enum class WeightLayout : uint8_t {
+    Rows,    // as in the file: row after row
+    Q8_0x8,  // Q8_0 repacked for the CPU kernels, eight rows interleaved (llm/kernels/q8_0x8.h)
+};
+
+// A matrix of `rows` rows, each `cols` elements long (ggml shape [cols, rows]): contiguous rows of
+// the file, or a copy in a layout the CPU kernels read faster (llm/weight_repack.h).
 struct WeightMatrix {
     std::string name;
     GgmlType type = GgmlType::F32;
     int64_t cols = 0;
     int64_t rows = 0;
     const uint8_t* data = nullptr;
-    size_t row_bytes = 0;
+    size_t row_bytes = 0;  // bytes per row (in a repacked layout, on average)
+    WeightLayout layout = WeightLayout::Rows;
+    uint8_t quant_bias = 0;  // Q8_0x8: XORed into every quant (x86's kernel reads them unsigned)
 
+    // Row r in the file's layout (Rows only).
     const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
     // Rows [first, first + count) as a matrix of their own (fused tensors hold several matrices).
     WeightMatrix rows_view(int64_t first, int64_t count) const;

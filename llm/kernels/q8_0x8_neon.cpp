@@ -1,0 +1,81 @@
+// The interleaved Q8_0 kernel (q8_0x8.h) with the ARMv8.2 dot product: SDOT with a lane index
+// multiplies four rows' quads (one 128-bit register; two for the eight rows) by one four-byte
+// group of the activations and adds into one int32 lane per row.
+#include "llm/kernels/q8_0x8.h"
+
+#if defined(__aarch64__)
+
+#include <arm_neon.h>
+
+#include "llm/kernels/vec_dot.h"
+
+#define ROCKLLM_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+
+namespace rockllm::kernels {
+
+namespace {
+
+template <int N>
+ROCKLLM_DOTPROD void q8_0x8_neon_tokens(int64_t n_blocks, const uint8_t* group, const Q8_0x8Input& in, int64_t first_token,
+                                        float* out, int64_t out_stride) {
+    float32x4_t lo[N], hi[N];  // rows 0..3 and 4..7
+    for (int i = 0; i < N; ++i) lo[i] = hi[i] = vdupq_n_f32(0.0f);
+    for (int64_t b = 0; b < n_blocks; ++b, group += kQ8_0x8BlockBytes) {
+        const float16x8_t h = vreinterpretq_f16_u8(vld1q_u8(group));
+        const float32x4_t scale_lo = vcvt_f32_f16(vget_low_f16(h)), scale_hi = vcvt_f32_f16(vget_high_f16(h));
+        int8x16_t w[16];  // quad q: rows 0..3 in w[2q], rows 4..7 in w[2q + 1]
+        for (int k = 0; k < 16; ++k) w[k] = vld1q_s8(reinterpret_cast<const int8_t*>(group + 16 + 16 * k));
+        for (int i = 0; i < N; ++i) {
+            const int64_t t = first_token + i;
+            const int8x16_t a0 = vld1q_s8(in.rows[t][b].qs), a1 = vld1q_s8(in.rows[t][b].qs + 16);
+            int32x4_t s_lo = vdupq_n_s32(0), s_hi = vdupq_n_s32(0);
+            s_lo = vdotq_laneq_s32(s_lo, w[0], a0, 0);
+            s_hi = vdotq_laneq_s32(s_hi, w[1], a0, 0);
+            s_lo = vdotq_laneq_s32(s_lo, w[2], a0, 1);
+            s_hi = vdotq_laneq_s32(s_hi, w[3], a0, 1);
+            s_lo = vdotq_laneq_s32(s_lo, w[4], a0, 2);
+            s_hi = vdotq_laneq_s32(s_hi, w[5], a0, 2);
+            s_lo = vdotq_laneq_s32(s_lo, w[6], a0, 3);
+            s_hi = vdotq_laneq_s32(s_hi, w[7], a0, 3);
+            s_lo = vdotq_laneq_s32(s_lo, w[8], a1, 0);
+            s_hi = vdotq_laneq_s32(s_hi, w[9], a1, 0);
+            s_lo = vdotq_laneq_s32(s_lo, w[10], a1, 1);
+            s_hi = vdotq_laneq_s32(s_hi, w[11], a1, 1);
+            s_lo = vdotq_laneq_s32(s_lo, w[12], a1, 2);
+            s_hi = vdotq_laneq_s32(s_hi, w[13], a1, 2);
+            s_lo = vdotq_laneq_s32(s_lo, w[14], a1, 3);
+            s_hi = vdotq_laneq_s32(s_hi, w[15], a1, 3);
+            const float a_scale = in.scales[t * n_blocks + b];
+            lo[i] = vfmaq_f32(lo[i], vcvtq_f32_s32(s_lo), vmulq_n_f32(scale_lo, a_scale));
+            hi[i] = vfmaq_f32(hi[i], vcvtq_f32_s32(s_hi), vmulq_n_f32(scale_hi, a_scale));
+        }
+    }
+    for (int i = 0; i < N; ++i) {
+        vst1q_f32(out + i * out_stride, lo[i]);
+        vst1q_f32(out + i * out_stride + 4, hi[i]);
+    }
+}
+
+ROCKLLM_DOTPROD void q8_0x8_neon_kernel(int64_t n_blocks, const uint8_t* group, const Q8_0x8Input& in, int64_t first_token,
+                                        int n_tokens, float* out, int64_t out_stride) {
+    switch (n_tokens) {
+        case 1: return q8_0x8_neon_tokens<1>(n_blocks, group, in, first_token, out, out_stride);
+        case 2: return q8_0x8_neon_tokens<2>(n_blocks, group, in, first_token, out, out_stride);
+        case 3: return q8_0x8_neon_tokens<3>(n_blocks, group, in, first_token, out, out_stride);
+        default: return q8_0x8_neon_tokens<4>(n_blocks, group, in, first_token, out, out_stride);
+    }
+}
+
+}  // namespace
+
+Q8_0x8Kernel q8_0x8_neon() { return neon_dotprod_available() ? q8_0x8_neon_kernel : nullptr; }
+
+}  // namespace rockllm::kernels
+
+#else
+
+namespace rockllm::kernels {
+Q8_0x8Kernel q8_0x8_neon() { return nullptr; }
+}  // namespace rockllm::kernels
+
+#endif
