@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 configure_only=0
 if [ "${1:-}" = "--configure-only" ]; then configure_only=1; shift; fi
 out=${1:-build-arm64}
-sysroot="$(pwd)/$out/sysroot"
+sysroot="$(realpath -m "$out")/sysroot"  # absolute, whether out is given relative or not
 
 # sentencepiece (and protobuf-lite, which it links) for arm64, extracted rather than installed:
 # its -dev package cannot be co-installed with the amd64 one.
