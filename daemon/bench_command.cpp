@@ -76,7 +76,7 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& flag
 
 int run_bench_command(const std::vector<std::string>& args) {
     const CommandLine cl(args, {"model", "prompt-tokens", "gen-tokens", "threads", "repetitions", "output", "kv-type", "format-vocab", "backend",
-                                "history-tokens", "parallel"});
+                                "history-tokens", "parallel", "repack"});
     const std::string path = cl.require("model");
     const auto prompt_lengths = parse_int_list(cl.get("prompt-tokens").value_or("128"), "prompt-tokens");
     const auto gen_lengths = parse_int_list(cl.get("gen-tokens").value_or("64"), "gen-tokens");
@@ -105,7 +105,10 @@ int run_bench_command(const std::vector<std::string>& args) {
 
     // The NPU when asked for (or found, with auto); bench reports the timing model's projection for it.
     CommandBackend npu = backend_for_command(model, cl.get("backend"));
-    if (!npu.model) repack_for_cpu(model);
+    // --repack off keeps the file's layout: the same run can measure the kernels before repacking.
+    const std::string repack = cl.get("repack").value_or("on");
+    if (repack != "on" && repack != "off") throw UsageError("--repack is on or off");
+    if (!npu.model && repack == "on") repack_for_cpu(model);
     npu::NpuModel* npu_model = npu.model.get();
     const std::string backend_label = npu_model ? std::string("npu-") + npu::matmul_type_name(npu_model->type()) : "cpu";
     nlohmann::json projections = nlohmann::json::array();

@@ -101,7 +101,7 @@ TEST_CASE("q8_0x8 kernel: repacking keeps every value, and the kernels equal a f
         // The instruction set's kernel, where it has one for this bias: bit for bit the portable one.
         const Q8_0x8Kernels simd = q8_0x8_kernels(detected_isa());
         if (simd.kernel && simd.bias == bias) {
-            for (int n = 1; n <= 4; ++n) {
+            for (int n = 1; n <= simd.max_tokens; ++n) {
                 std::vector<float> fast(static_cast<size_t>(n * rows));
                 for (int64_t g = 0; g < rows / 8; ++g)
                     simd.kernel(cols / quant::kQK, m.packed_bytes.data() + g * 8 * m.rows.row_bytes, input, 1, n, fast.data() + g * 8, rows);

@@ -14,7 +14,7 @@ Q8_0x8Kernels q8_0x8_kernels(Isa isa) {
     if (isa == Isa::Avx2) {
         if (Q8_0x8Kernel k = q8_0x8_vnni()) return {k, 0x80, 4};
     } else if (isa == Isa::Neon) {
-        if (Q8_0x8Kernel k = q8_0x8_neon()) return {k, 0, 4};
+        if (Q8_0x8Kernel k = q8_0x8_neon()) return {k, 0, 2};
     }
     return {};
 }
@@ -53,9 +53,11 @@ void q8_0x8_scalar(int64_t n_blocks, const uint8_t* group, const Q8_0x8Input& in
     for (int i = 0; i < n_tokens; ++i) {
         const int64_t t = first_token + i;
         const BlockQ8_0* a = input.rows[t];
-        float acc[kQ8_0x8Rows] = {};
+        // The even and the odd blocks in two sums, added at the end, as the SIMD kernels do.
+        float even[kQ8_0x8Rows] = {}, odd[kQ8_0x8Rows] = {};
         const uint8_t* block = group;
         for (int64_t b = 0; b < n_blocks; ++b, block += kQ8_0x8BlockBytes) {
+            float* acc = b % 2 == 0 ? even : odd;
             for (int64_t r = 0; r < kQ8_0x8Rows; ++r) {
                 int32_t sum = 0;
                 for (int64_t k = 0; k < kQK; ++k)
@@ -65,7 +67,7 @@ void q8_0x8_scalar(int64_t n_blocks, const uint8_t* group, const Q8_0x8Input& in
                 acc[r] = std::fma(static_cast<float>(sum), fp16_to_fp32(d) * input.scales[t * n_blocks + b], acc[r]);
             }
         }
-        for (int64_t r = 0; r < kQ8_0x8Rows; ++r) out[i * out_stride + r] = acc[r];
+        for (int64_t r = 0; r < kQ8_0x8Rows; ++r) out[i * out_stride + r] = even[r] + odd[r];
     }
 }
 

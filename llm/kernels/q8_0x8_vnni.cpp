@@ -1,51 +1,82 @@
-// The interleaved Q8_0 kernel (q8_0x8.h) with AVX512-VNNI on 256-bit vectors: VPDPBUSD multiplies
-// the eight rows' unsigned (biased) quants by four broadcast activation bytes and adds into one
-// int32 lane per row.
+// The interleaved Q8_0 kernel (q8_0x8.h) with AVX512-VNNI: a 512-bit vector holds two blocks of a
+// group (block b in the low half, b + 1 in the high half), VPDPBUSD multiplies the eight rows'
+// unsigned (biased) quants by four activation bytes broadcast per half and adds into one int32
+// lane per row and block. The halves accumulate the even and the odd blocks, added at the end:
+// the order of the portable kernel.
 #include "llm/kernels/q8_0x8.h"
 
 #if defined(__x86_64__)
 
+// GCC 12's AVX-512 headers leave the pass-through operand of their unmasked forms "undefined"
+// (a variable initialised from itself), which -Wuninitialized reports in every caller.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
-#include <cstring>
-
-#define ROCKLLM_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+#define ROCKLLM_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))
 
 namespace rockllm::kernels {
 
 namespace {
 
+ROCKLLM_VNNI inline __m512i two_halves(const void* low, const void* high) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(static_cast<const __m256i*>(low))),
+                              _mm256_loadu_si256(static_cast<const __m256i*>(high)), 1);
+}
+
 template <int N>
 ROCKLLM_VNNI void q8_0x8_vnni_tokens(int64_t n_blocks, const uint8_t* group, const Q8_0x8Input& in, int64_t first_token,
                                      float* out, int64_t out_stride) {
-    __m256 acc[N];
-    const quant::BlockQ8_0* a[N];
-    const float* scales[N];
-    const int32_t* corrections[N];
-    for (int i = 0; i < N; ++i) {
-        acc[i] = _mm256_setzero_ps();
-        a[i] = in.rows[first_token + i];
-        scales[i] = in.scales + (first_token + i) * n_blocks;
-        corrections[i] = in.corrections + (first_token + i) * n_blocks;
-    }
-    for (int64_t b = 0; b < n_blocks; ++b, group += kQ8_0x8BlockBytes) {
-        const __m256 row_scales = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group)));
-        __m256i w[8];
-        for (int q = 0; q < 8; ++q) w[q] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 16 + 32 * q));
+    // Selects activation quad q of each half: dword q of the low half, dword 8 + q of the high one.
+    __m512i pick[8];
+    for (int q = 0; q < 8; ++q) pick[q] = _mm512_set_epi32(8 + q, 8 + q, 8 + q, 8 + q, 8 + q, 8 + q, 8 + q, 8 + q, q, q, q, q, q, q, q, q);
+    __m512 acc[N];
+    for (int i = 0; i < N; ++i) acc[i] = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= n_blocks; b += 2, group += 2 * kQ8_0x8BlockBytes) {
+        const uint8_t* next = group + kQ8_0x8BlockBytes;
+        const __m512 row_scales = _mm512_cvtph_ps(_mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group))),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(next)), 1));
+        __m512i w[8];
+        for (int q = 0; q < 8; ++q) w[q] = two_halves(group + 16 + 32 * q, next + 16 + 32 * q);
         for (int i = 0; i < N; ++i) {
-            int32_t quads[8];
-            std::memcpy(quads, a[i][b].qs, sizeof quads);
-            // Two chains, even and odd quads, so that one token does not wait on one long chain.
-            __m256i even = _mm256_set1_epi32(corrections[i][b]), odd = _mm256_setzero_si256();
+            const int64_t t = first_token + i;
+            const quant::BlockQ8_0* a = in.rows[t];
+            const __m512i act = two_halves(a[b].qs, a[b + 1].qs);
+            const int32_t* corrections = in.corrections + t * n_blocks + b;
+            const float* scales = in.scales + t * n_blocks + b;
+            __m512i even = _mm512_inserti64x4(_mm512_set1_epi32(corrections[0]), _mm256_set1_epi32(corrections[1]), 1);
+            __m512i odd = _mm512_setzero_si512();
             for (int q = 0; q < 8; q += 2) {
-                even = _mm256_dpbusd_epi32(even, w[q], _mm256_set1_epi32(quads[q]));
-                odd = _mm256_dpbusd_epi32(odd, w[q + 1], _mm256_set1_epi32(quads[q + 1]));
+                even = _mm512_dpbusd_epi32(even, w[q], _mm512_permutexvar_epi32(pick[q], act));
+                odd = _mm512_dpbusd_epi32(odd, w[q + 1], _mm512_permutexvar_epi32(pick[q + 1], act));
             }
-            const __m256 sum = _mm256_cvtepi32_ps(_mm256_add_epi32(even, odd));
-            acc[i] = _mm256_fmadd_ps(sum, _mm256_mul_ps(row_scales, _mm256_set1_ps(scales[i][b])), acc[i]);
+            const __m512 a_scales = _mm512_insertf32x8(_mm512_set1_ps(scales[0]), _mm256_set1_ps(scales[1]), 1);
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even, odd)), _mm512_mul_ps(row_scales, a_scales), acc[i]);
         }
     }
-    for (int i = 0; i < N; ++i) _mm256_storeu_ps(out + i * out_stride, acc[i]);
+    for (int i = 0; i < N; ++i) {
+        __m256 even_blocks = _mm512_castps512_ps256(acc[i]);
+        const __m256 odd_blocks = _mm512_extractf32x8_ps(acc[i], 1);
+        if (b < n_blocks) {  // an odd count: the last block is an even one
+            const int64_t t = first_token + i;
+            const __m256 row_scales = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group)));
+            const __m256i act = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in.rows[t][b].qs));
+            __m256i even = _mm256_set1_epi32(in.corrections[t * n_blocks + b]), odd = _mm256_setzero_si256();
+            for (int q = 0; q < 8; q += 2) {
+                const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 16 + 32 * q));
+                const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 16 + 32 * (q + 1)));
+                even = _mm256_dpbusd_epi32(even, w0, _mm256_permutevar8x32_epi32(act, _mm256_set1_epi32(q)));
+                odd = _mm256_dpbusd_epi32(odd, w1, _mm256_permutevar8x32_epi32(act, _mm256_set1_epi32(q + 1)));
+            }
+            even_blocks = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(even, odd)),
+                                          _mm256_mul_ps(row_scales, _mm256_set1_ps(in.scales[t * n_blocks + b])), even_blocks);
+        }
+        _mm256_storeu_ps(out + i * out_stride, _mm256_add_ps(even_blocks, odd_blocks));
+    }
 }
 
 void q8_0x8_vnni_kernel(int64_t n_blocks, const uint8_t* group, const Q8_0x8Input& in, int64_t first_token, int n_tokens,
@@ -63,7 +94,8 @@ void q8_0x8_vnni_kernel(int64_t n_blocks, const uint8_t* group, const Q8_0x8Inpu
 Q8_0x8Kernel q8_0x8_vnni() {
     static const bool available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                                   __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+                                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                                  __builtin_cpu_supports("avx512vnni");
     return available ? q8_0x8_vnni_kernel : nullptr;
 }
 
