@@ -216,6 +216,7 @@ int run_bench_command(const std::vector<std::string>& args) {
             for (int i = 0; i < streams; ++i) sequences.push_back(engine.new_sequence());
             const int32_t warm = 1;
             engine.forward(std::span(&warm, 1), 0);
+            engine.release_kv();  // the pool has pages for the streams only
             std::vector<double> rates;
             host_seconds = 0;
             if (npu_model) npu_model->reset_call_stats();
