@@ -124,7 +124,11 @@ std::shared_ptr<const Grammar> format_grammar(const nlohmann::ordered_json& form
     if (!(format.is_string() && format.get<std::string>() == "json") && !format.is_object())
         throw HttpError(400, "invalid format: " + format.dump() + "; expected \"json\" or a valid JSON Schema object");
     try {
-        return std::make_shared<const Grammar>(grammar_for_format(format));
+        std::vector<std::string> ignored;
+        auto grammar = std::make_shared<const Grammar>(grammar_for_format(format, &ignored));
+        // As Ollama, what the grammar cannot enforce is left out; the log says what.
+        for (const std::string& what : ignored) std::fprintf(stderr, "rockllm: format: not enforced: %s\n", what.c_str());
+        return grammar;
     } catch (const SchemaError& e) {
         throw HttpError(400, std::string("invalid format: ") + e.what());
     }

@@ -281,16 +281,16 @@ GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
     options.num_predict = request.num_predict < 0 || request.num_predict > cap ? cap : request.num_predict;
     options.end_tokens = tokenizer_->vocabulary().end_of_generation_ids();
 
-    // A structured answer must be complete within num_predict and what is left of the context.
+    // A structured answer is steered to be complete within num_predict and what is left of the
+    // context. When even the shortest answer does not fit, it is cut off there (done_reason
+    // "length"), as Ollama's is.
     std::optional<TokenConstraint> constraint;
     if (request.format) {
         std::call_once(sorted_vocabulary_once_, [this] { sorted_vocabulary_ = std::make_unique<SortedVocabulary>(tokenizer_->all_pieces()); });
         int64_t budget = transformer.n_ctx() - static_cast<int64_t>(prompt.size());
         if (request.num_predict > 0) budget = std::min(budget, request.num_predict);
         constraint.emplace(*request.format, *sorted_vocabulary_, options.end_tokens, budget);
-        if (constraint->min_answer_bytes() > budget)
-            throw std::invalid_argument("the requested format needs at least " + std::to_string(constraint->min_answer_bytes()) +
-                                        " tokens, more than the " + std::to_string(budget) + " this request may generate");
+        if (constraint->min_answer_bytes() > budget) constraint.emplace(*request.format, *sorted_vocabulary_, options.end_tokens, -1);
         sampler.set_constraint(&*constraint);
         options.context_shift = false;
     }

@@ -1,9 +1,13 @@
 #include "json_schema_grammar.h"
 
+#include "grammar/pattern_grammar.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -20,8 +24,12 @@ constexpr int32_t kMaxRules = 200000;
 
 const std::set<std::string> kAnnotations = {"title", "description", "default", "examples", "$schema", "$id",
                                             "$comment", "deprecated", "readOnly", "writeOnly", "$defs", "definitions"};
-const std::set<std::string> kSupported = {"type", "properties", "required", "additionalProperties", "items", "minItems",
-                                          "maxItems", "minLength", "maxLength", "enum", "const", "anyOf", "oneOf", "$ref"};
+const std::set<std::string> kSupported = {"type",      "properties", "required",         "additionalProperties", "items",
+                                          "minItems",  "maxItems",   "minLength",        "maxLength",            "enum",
+                                          "const",     "anyOf",      "oneOf",            "$ref",                 "minimum",
+                                          "maximum",   "exclusiveMinimum", "exclusiveMaximum", "format",         "pattern"};
+// The largest integer the grammar writes: 16 digits, as its numbers have.
+constexpr int64_t kMaxInteger = 9999999999999999;
 
 Seq operator+(Seq a, const Seq& b) {
     a.insert(a.end(), b.begin(), b.end());
@@ -30,7 +38,7 @@ Seq operator+(Seq a, const Seq& b) {
 
 class SchemaCompiler {
 public:
-    explicit SchemaCompiler(const ordered_json& root) : root_(root) {
+    SchemaCompiler(const ordered_json& root, std::vector<std::string>* ignored) : root_(root), ignored_(ignored) {
         ws_ = define_whitespace();
         string_ = define_string(0, -1, "string");
         number_ = define_number(true);
@@ -54,8 +62,8 @@ public:
         } else {
             throw SchemaError("invalid format: " + root_.dump() + "; expected \"json\" or a JSON schema object");
         }
-        // Whitespace may lead (a tokenizer's word-start space); the answer ends with the value.
-        g_.set_root(g_.add("root", {{ref(ws_), ref(body)}}));
+        // The answer is the value: nothing before it, nothing after it.
+        g_.set_root(g_.add("root", {{ref(body)}}));
         try {
             g_.finalize();
         } catch (const std::invalid_argument& e) {
@@ -135,7 +143,8 @@ private:
         const int32_t exponent = add("exponent", {{}, {Grammar::byte_set("eE"), Grammar::byte_set("+-"), ref(exponent_digits)},
                                                   {Grammar::byte_set("eE"), ref(exponent_digits)}});
         const int32_t sign = add("sign", {{}, Grammar::literal("-")});
-        return add(name, {{ref(sign), ref(integral), ref(fraction), ref(exponent)}});
+        unsigned_number_ = add("unsigned-number", {{ref(integral), ref(fraction), ref(exponent)}});
+        return add(name, {{ref(sign), ref(unsigned_number_)}});
     }
 
     // {"key": value, ...} with any string keys.
@@ -168,8 +177,7 @@ private:
         }
         if (!schema.is_object()) throw SchemaError("the schema at " + at(where) + " is not an object");
         for (const auto& [key, value] : schema.items())
-            if (!kAnnotations.count(key) && !kSupported.count(key))
-                throw SchemaError("unsupported JSON schema keyword \"" + key + "\" (at " + at(where) + ")");
+            if (!kAnnotations.count(key) && !kSupported.count(key)) ignore("\"" + key + "\"", where);
 
         if (const auto it = schema.find("$ref"); it != schema.end()) return reference(*it, where, depth);
         if (const auto it = schema.find("const"); it != schema.end()) return add(name, {Grammar::literal(it->dump())});
@@ -218,17 +226,187 @@ private:
 
     int32_t typed(const ordered_json& schema, const std::string& type, const std::string& name, const std::string& where, int depth) {
         if (type == "string") {
+            if (const auto it = schema.find("format"); it != schema.end()) {
+                if (const int32_t formatted = string_format(*it, name, where); formatted >= 0) return formatted;
+            }
+            if (const auto it = schema.find("pattern"); it != schema.end()) {
+                if (const int32_t matched = string_pattern(*it, name, where); matched >= 0) return matched;
+            }
             const int64_t min = bound(schema, "minLength", 0, at(where));
             const int64_t max = bound(schema, "maxLength", -1, at(where));
             return min == 0 && max < 0 ? string_ : define_string(min, max, name);
         }
-        if (type == "number") return number_;
-        if (type == "integer") return integer_;
+        if (type == "number") return bounded_number(schema, name, where);
+        if (type == "integer") return bounded_integer(schema, name, where);
         if (type == "boolean") return boolean_;
         if (type == "null") return null_;
         if (type == "object") return object(schema, name, where, depth);
         if (type == "array") return array(schema, name, where, depth);
         throw SchemaError("unknown type \"" + type + "\" (at " + at(where) + ")");
+    }
+
+    void ignore(const std::string& what, const std::string& where) {
+        if (ignored_) ignored_->push_back(what + " (at " + at(where) + ")");
+    }
+
+    // A numeric bound of the schema, or nullopt; exclusive bounds in either draft's form.
+    struct Bounds {
+        std::optional<double> min, max;
+        bool min_exclusive = false, max_exclusive = false;
+    };
+    static Bounds bounds(const ordered_json& schema, const std::string& where) {
+        Bounds b;
+        const auto number = [&](const char* key) -> std::optional<double> {
+            const auto it = schema.find(key);
+            if (it == schema.end() || it->is_boolean()) return std::nullopt;
+            if (!it->is_number()) throw SchemaError(std::string("\"") + key + "\" must be a number (at " + at(where) + ")");
+            return it->get<double>();
+        };
+        b.min = number("minimum");
+        b.max = number("maximum");
+        if (const auto it = schema.find("exclusiveMinimum"); it != schema.end()) {
+            if (it->is_boolean()) b.min_exclusive = it->get<bool>();  // draft 4: qualifies "minimum"
+            else if (const auto v = number("exclusiveMinimum"); v && (!b.min || *v >= *b.min)) b.min = v, b.min_exclusive = true;
+        }
+        if (const auto it = schema.find("exclusiveMaximum"); it != schema.end()) {
+            if (it->is_boolean()) b.max_exclusive = it->get<bool>();
+            else if (const auto v = number("exclusiveMaximum"); v && (!b.max || *v <= *b.max)) b.max = v, b.max_exclusive = true;
+        }
+        return b;
+    }
+
+    int32_t bounded_integer(const ordered_json& schema, const std::string& name, const std::string& where) {
+        const Bounds b = bounds(schema, where);
+        if (!b.min && !b.max) return integer_;
+        // The integers within the bounds, clamped to what the grammar writes.
+        int64_t lo = -kMaxInteger, hi = kMaxInteger;
+        if (b.min) {
+            const double v = b.min_exclusive ? std::floor(*b.min) + 1 : std::ceil(*b.min);
+            lo = v > static_cast<double>(kMaxInteger) ? kMaxInteger + 1 : std::max<double>(v, -static_cast<double>(kMaxInteger));
+        }
+        if (b.max) {
+            const double v = b.max_exclusive ? std::ceil(*b.max) - 1 : std::floor(*b.max);
+            hi = v < -static_cast<double>(kMaxInteger) ? -kMaxInteger - 1 : std::min<double>(v, static_cast<double>(kMaxInteger));
+        }
+        if (lo > hi) throw SchemaError("no integer lies within the bounds (at " + at(where) + ")");
+        return integer_range(lo, hi, name);
+    }
+
+    // Numbers: a lower bound of zero or more forbids the sign; other bounds are not enforced.
+    int32_t bounded_number(const ordered_json& schema, const std::string& name, const std::string& where) {
+        const Bounds b = bounds(schema, where);
+        if (b.max) ignore("\"maximum\" of a number", where);
+        if (!b.min) return number_;
+        if (*b.min > 0 || (*b.min == 0 && b.min_exclusive)) ignore("\"minimum\" of a number beyond its sign", where);
+        if (*b.min < 0) {
+            ignore("\"minimum\" of a number", where);
+            return number_;
+        }
+        return add(name, {{ref(unsigned_number_)}});
+    }
+
+    // Exactly the integers lo..hi (|lo|, |hi| <= kMaxInteger), without leading zeros or "-0".
+    int32_t integer_range(int64_t lo, int64_t hi, const std::string& name) {
+        std::vector<Seq> alternatives;
+        if (hi >= 0) for (Seq& a : natural_range(std::max<int64_t>(lo, 0), hi, name)) alternatives.push_back(std::move(a));
+        if (lo < 0)
+            for (Seq& a : natural_range(std::max<int64_t>(-hi, 1), -lo, name + "-neg"))
+                alternatives.push_back(Seq{Grammar::byte('-')} + a);
+        return add(name, alternatives);
+    }
+
+    // Non-negative integers a..b, one alternative per digit count.
+    std::vector<Seq> natural_range(int64_t a, int64_t b, const std::string& name) {
+        std::vector<Seq> out;
+        int64_t first = 1;  // the smallest number with d digits (0 for one digit)
+        for (int d = 1; d <= 16 && a <= b; ++d, first *= 10) {
+            const int64_t last = first * 10 - 1;
+            const int64_t lo = std::max(a, d == 1 ? 0 : first), hi = std::min(b, last);
+            if (lo > hi) continue;
+            out.push_back({ref(digits_between(std::to_string(lo), std::to_string(hi), name + "-" + std::to_string(d)))});
+        }
+        return out;
+    }
+
+    // Digit strings of one length between lo and hi (leading zeros allowed), digit by digit.
+    int32_t digits_between(const std::string& lo, const std::string& hi, const std::string& name) {
+        const size_t n = lo.size();
+        if (lo == std::string(n, '0') && hi == std::string(n, '9')) return any_digits(n);
+        const auto set = [](char from, char to) { return Grammar::byte_set(std::string{from, '-', to}); };
+        if (n == 1) return add(name, {{set(lo[0], hi[0])}});
+        if (lo[0] == hi[0]) return add(name, {{Grammar::byte(static_cast<unsigned char>(lo[0])), ref(digits_between(lo.substr(1), hi.substr(1), name + "-" + lo[0]))}});
+        std::vector<Seq> alternatives;
+        alternatives.push_back({Grammar::byte(static_cast<unsigned char>(lo[0])),
+                                ref(digits_between(lo.substr(1), std::string(n - 1, '9'), name + "-lo"))});
+        if (hi[0] - lo[0] > 1)
+            alternatives.push_back({set(static_cast<char>(lo[0] + 1), static_cast<char>(hi[0] - 1)), ref(any_digits(n - 1))});
+        alternatives.push_back({Grammar::byte(static_cast<unsigned char>(hi[0])),
+                                ref(digits_between(std::string(n - 1, '0'), hi.substr(1), name + "-hi"))});
+        return add(name, alternatives);
+    }
+
+    int32_t any_digits(size_t n) {
+        if (const auto it = any_digits_.find(n); it != any_digits_.end()) return it->second;
+        Seq digits(n, Grammar::byte_set("0-9"));
+        return any_digits_[n] = add("digits-" + std::to_string(n), {digits});
+    }
+
+    // A string of a known "format", or -1 (with a note) for a format the grammar does not know.
+    int32_t string_format(const ordered_json& format, const std::string& name, const std::string& where) {
+        if (!format.is_string()) throw SchemaError("\"format\" must be a string (at " + at(where) + ")");
+        const std::string f = format.get<std::string>();
+        const auto quoted = [&](const Seq& body) { return add(name, {Seq{Grammar::byte('"')} + body + Seq{Grammar::byte('"')}}); };
+        if (f == "date") return quoted({ref(date_rule())});
+        if (f == "time") return quoted({ref(time_rule())});
+        if (f == "date-time") return quoted({ref(date_rule()), Grammar::byte('T'), ref(time_rule())});
+        if (f == "uuid") {
+            const auto hex = [&](size_t n) { return Seq(n, Grammar::byte_set("0-9a-fA-F")); };
+            return quoted(hex(8) + Grammar::literal("-") + hex(4) + Grammar::literal("-") + hex(4) + Grammar::literal("-") + hex(4) +
+                          Grammar::literal("-") + hex(12));
+        }
+        if (f == "email") {
+            const int32_t local = repeat(name + "-local", {Grammar::byte_set("A-Za-z0-9._%+-")}, 1, 64);
+            const int32_t label = repeat(name + "-label", {Grammar::byte_set("A-Za-z0-9-")}, 1, 63);
+            const int32_t more = repeat(name + "-labels", {Grammar::byte('.'), ref(label)}, 1, 8);
+            return quoted({ref(local), Grammar::byte('@'), ref(label), ref(more)});
+        }
+        if (f == "ipv4") {
+            const int32_t octet = integer_range(0, 255, name + "-octet");
+            return quoted({ref(octet), Grammar::byte('.'), ref(octet), Grammar::byte('.'), ref(octet), Grammar::byte('.'), ref(octet)});
+        }
+        ignore("\"format\": \"" + f + "\"", where);
+        return -1;
+    }
+
+    // A string matching a "pattern", or -1 (with a note) for syntax outside the supported subset.
+    int32_t string_pattern(const ordered_json& pattern, const std::string& name, const std::string& where) {
+        if (!pattern.is_string()) throw SchemaError("\"pattern\" must be a string (at " + at(where) + ")");
+        try {
+            const int32_t body = add_pattern_rules(g_, pattern.get<std::string>(), char_rule(), name + "-pattern");
+            return add(name, {{Grammar::byte('"'), ref(body), Grammar::byte('"')}});
+        } catch (const PatternUnsupported& e) {
+            ignore("\"pattern\" (" + std::string(e.what()) + ")", where);
+            return -1;
+        }
+    }
+
+    int32_t date_rule() {
+        if (date_ >= 0) return date_;
+        const int32_t month = add("month", {{Grammar::byte('0'), Grammar::byte_set("1-9")}, {Grammar::byte('1'), Grammar::byte_set("0-2")}});
+        const int32_t day = add("day", {{Grammar::byte('0'), Grammar::byte_set("1-9")}, {Grammar::byte_set("12"), Grammar::byte_set("0-9")},
+                                        {Grammar::byte('3'), Grammar::byte_set("01")}});
+        return date_ = add("date", {Seq(4, Grammar::byte_set("0-9")) + Seq{Grammar::byte('-'), ref(month), Grammar::byte('-'), ref(day)}});
+    }
+
+    int32_t time_rule() {
+        if (time_ >= 0) return time_;
+        const int32_t hour = add("hour", {{Grammar::byte_set("01"), Grammar::byte_set("0-9")}, {Grammar::byte('2'), Grammar::byte_set("0-3")}});
+        const Seq minute = {Grammar::byte_set("0-5"), Grammar::byte_set("0-9")};
+        const int32_t fraction = repeat("time-fraction", {Grammar::byte_set("0-9")}, 1, 9);
+        const int32_t seconds_fraction = add("time-fraction-part", {{}, {Grammar::byte('.'), ref(fraction)}});
+        const int32_t offset = add("time-offset", {Grammar::literal("Z"), Seq{Grammar::byte_set("+-"), ref(hour), Grammar::byte(':')} + minute});
+        return time_ = add("time", {Seq{ref(hour), Grammar::byte(':')} + minute + Seq{Grammar::byte(':')} + minute +
+                                    Seq{ref(seconds_fraction), ref(offset)}});
     }
 
     int32_t object(const ordered_json& schema, const std::string& name, const std::string& where, int depth) {
@@ -330,7 +508,10 @@ private:
     }
 
     const ordered_json& root_;
+    std::vector<std::string>* ignored_;
     Grammar g_;
+    std::map<size_t, int32_t> any_digits_;
+    int32_t date_ = -1, time_ = -1, unsigned_number_ = -1;
     std::map<std::string, int32_t> refs_;
     int32_t ws_ = -1, string_ = -1, number_ = -1, integer_ = -1, boolean_ = -1, null_ = -1;
     int32_t value_ = -1, object_ = -1, array_ = -1, char_ = -1;
@@ -338,8 +519,8 @@ private:
 
 }  // namespace
 
-Grammar grammar_for_format(const nlohmann::ordered_json& format) {
-    return SchemaCompiler(format).compile_format();
+Grammar grammar_for_format(const nlohmann::ordered_json& format, std::vector<std::string>* ignored) {
+    return SchemaCompiler(format, ignored).compile_format();
 }
 
 }  // namespace rockllm

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <random>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -151,10 +152,10 @@ TEST_CASE("grammar: left recursion and rules that never end are refused at final
 
 TEST_CASE("format json: any JSON object, with bounded whitespace and number lengths") {
     const Grammar g = grammar_for_format(ordered_json("json"));
-    for (const char* ok : {R"({})", R"({"a":1})", R"( {"a" : [1, 2.5e-3, "x\"y\u00e9", true, null, {"b":{}}]})",
+    for (const char* ok : {R"({})", R"({"a":1})", R"({"a" : [1, 2.5e-3, "x\"y\u00e9", true, null, {"b":{}}]})",
                            "{\n  \"k\": \"caf\xC3\xA9\"\n}", R"({"n":-0.5})"})
         CHECK_MESSAGE(matches(g, ok), ok);
-    for (const char* bad : {R"([])", R"({"a":01})", R"({"a":1,})", R"({"a" 1})", R"({'a':1})", "{\"a\":\"\x01\"}",
+    for (const char* bad : {R"([])", R"( {})", R"({"a":01})", R"({"a":1,})", R"({"a" 1})", R"({'a':1})", "{\"a\":\"\x01\"}",
                             R"({"a":"\q"})", R"(42)", "{\"a\":\"\xC3\"}", R"({"a":1e})"})
         CHECK_MESSAGE(!matches(g, bad), bad);
     CHECK_FALSE(matches(g, "{" + std::string(22, ' ') + "}"));  // more whitespace than the bound
@@ -218,10 +219,112 @@ TEST_CASE("format schema: enums, const, type lists, anyOf, lengths, item counts,
     CHECK_FALSE(matches_schema(tree, R"({"v":1,"kids":[{"v":2}]})"));
 }
 
-TEST_CASE("format schema: unsupported or malformed schemas are refused with the keyword and place") {
-    CHECK(schema_error(R"({"type":"string","pattern":"^a"})") == R"(unsupported JSON schema keyword "pattern" (at /))");
-    CHECK(schema_error(R"({"properties":{"x":{"type":"integer","minimum":0}}})") ==
-          R"(unsupported JSON schema keyword "minimum" (at /properties/x))");
+TEST_CASE("format schema: integer bounds, exclusive or not, in both drafts' forms, and zod's .int()") {
+    struct Case {
+        const char* schema;
+        int64_t lo, hi;
+    };
+    const Case cases[] = {{R"({"type":"integer","minimum":0,"maximum":100})", 0, 100},
+                          {R"({"type":"integer","minimum":-37,"maximum":5})", -37, 5},
+                          {R"({"type":"integer","minimum":-120,"maximum":-7})", -120, -7},
+                          {R"({"type":"integer","exclusiveMinimum":9,"exclusiveMaximum":1000})", 10, 999},
+                          {R"({"type":"integer","minimum":9,"exclusiveMinimum":true,"maximum":12.5})", 10, 12},
+                          {R"({"type":"integer","minimum":1.5,"maximum":199})", 2, 199},
+                          {R"({"type":"integer","minimum":7,"maximum":7})", 7, 7}};
+    for (const Case& c : cases) {
+        CAPTURE(c.schema);
+        const Grammar g = grammar_for_format(ordered_json::parse(c.schema));
+        for (int64_t n = c.lo - 150; n <= c.hi + 150; ++n) {
+            CAPTURE(n);
+            CHECK(matches(g, std::to_string(n)) == (n >= c.lo && n <= c.hi));
+        }
+        CHECK_FALSE(matches(g, "-0"));
+        CHECK_FALSE(matches(g, "007"));
+    }
+    // A lower bound alone: every number of digits above it.
+    const Grammar positive = grammar_for_format(ordered_json::parse(R"({"type":"integer","minimum":1})"));
+    for (const char* yes : {"1", "9", "10", "123456", "9999999999999999"}) CHECK(matches(positive, yes));
+    for (const char* no : {"0", "-1", "-123", "01", "1.5"}) CHECK_FALSE(matches(positive, no));
+    // zod's .int(): the safe-integer range, written with every schema it makes.
+    const Grammar zod = grammar_for_format(ordered_json::parse(
+        R"({"type":"object","properties":{"age":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["age"]})"));
+    for (const char* yes : {R"({"age":0})", R"({"age":-9007199254740991})", R"({"age":9007199254740991})", R"({"age":42})"})
+        CHECK(matches(zod, yes));
+    for (const char* no : {R"({"age":9007199254740992})", R"({"age":-9007199254740992})", R"({"age":1.5})"}) CHECK_FALSE(matches(zod, no));
+    CHECK(schema_error(R"({"type":"integer","minimum":5,"maximum":4})") == "no integer lies within the bounds (at /)");
+    // Numbers: a minimum of 0 forbids the sign; other bounds are not enforced, and said so.
+    std::vector<std::string> ignored;
+    const Grammar price = grammar_for_format(ordered_json::parse(R"({"type":"number","minimum":0,"maximum":10,"multipleOf":0.5})"), &ignored);
+    CHECK(matches(price, "2.5"));
+    CHECK(matches(price, "0"));
+    CHECK_FALSE(matches(price, "-2.5"));
+    CHECK(ignored == std::vector<std::string>{"\"multipleOf\" (at /)", "\"maximum\" of a number (at /)"});
+}
+
+TEST_CASE("format schema: string formats date, time, date-time, uuid, email, ipv4") {
+    const auto format = [](const char* f) { return grammar_for_format(ordered_json{{"type", "string"}, {"format", f}}); };
+    const Grammar date = format("date"), time = format("time"), date_time = format("date-time"), uuid = format("uuid"),
+                  email = format("email"), ipv4 = format("ipv4");
+    CHECK(matches(date, R"("2026-12-07")"));
+    for (const char* no : {R"("2026-13-07")", R"("2026-12-32")", R"("26-12-07")", R"("2026-1-07")", R"("2026-00-10")"}) CHECK_FALSE(matches(date, no));
+    for (const char* yes : {R"("09:58:07Z")", R"("23:59:59.123+02:00")", R"("00:00:00-11:30")"}) CHECK(matches(time, yes));
+    for (const char* no : {R"("24:00:00Z")", R"("12:60:00Z")", R"("12:00:00")", R"("12:00Z")"}) CHECK_FALSE(matches(time, no));
+    CHECK(matches(date_time, R"("2026-12-07T09:58:07.5Z")"));
+    CHECK_FALSE(matches(date_time, R"("2026-12-07 09:58:07Z")"));
+    CHECK(matches(uuid, R"("123e4567-e89b-12d3-a456-426614174000")"));
+    CHECK_FALSE(matches(uuid, R"("123e4567e89b12d3a456426614174000")"));
+    for (const char* yes : {R"("tom@example.com")", R"("a.b+c@mail.co.uk")"}) CHECK(matches(email, yes));
+    for (const char* no : {R"("tom")", R"("tom@localhost")", R"("@example.com")", R"("to m@example.com")"}) CHECK_FALSE(matches(email, no));
+    CHECK(matches(ipv4, R"("192.168.0.255")"));
+    for (const char* no : {R"("256.1.1.1")", R"("1.2.3")", R"("01.2.3.4")"}) CHECK_FALSE(matches(ipv4, no));
+    // A format the grammar does not know: any string, and a note.
+    std::vector<std::string> ignored;
+    const Grammar uri = grammar_for_format(ordered_json::parse(R"({"type":"string","format":"uri"})"), &ignored);
+    CHECK(matches(uri, R"("not checked")"));
+    CHECK(ignored == std::vector<std::string>{"\"format\": \"uri\" (at /)"});
+}
+
+TEST_CASE("format schema: a pattern's strings are the ones std::regex finds it in") {
+    const char* patterns[] = {"^[a-z]+$", "^\\d{3}-\\d{4}$", "^(ab|cd)*e?$", "^[A-Z][a-z]{1,3}( [A-Z][a-z]{1,3})?$", "b+c",
+                              "^[^0-9]{2,}$", "^a.c$", "^\\w+@\\w+\\.com$", "^x(?:yz)+$", "^\\s?q\\S$", "^[\"\\\\]+$", "^[-+]?\\d+(\\.\\d+)?$"};
+    std::mt19937 rng(8);
+    const std::string alphabet = "abcdeqxyzAZ09-+. @\"\\\t";
+    for (const char* pattern_text : patterns) {
+        const std::string pattern = pattern_text;
+        CAPTURE(pattern);
+        const Grammar g = grammar_for_format(ordered_json{{"type", "string"}, {"pattern", pattern}});
+        const std::regex re(pattern, std::regex::ECMAScript);
+        int found = 0;
+        for (int i = 0; i < 3000; ++i) {
+            std::string s;
+            const int length = static_cast<int>(rng() % 9);
+            for (int k = 0; k < length; ++k) s += alphabet[rng() % alphabet.size()];
+            if (i % 3 == 0 && length > 0) s = std::string(1, "abc0123 xyz"[rng() % 11]) + s.substr(1);
+            const bool expected = std::regex_search(s, re);
+            found += expected;
+            CAPTURE(s);
+            REQUIRE(matches(g, json(s).dump()) == expected);
+        }
+        for (const char* sample : {"abc", "123-4567", "abcde", "Tom Ab", "abbc", "Tom", "a c", "tom@x.com", "xyzyz", " q!", "\"\\", "-12.5"}) {
+            CAPTURE(sample);
+            CHECK(matches(g, json(sample).dump()) == std::regex_search(std::string(sample), re));
+        }
+    }
+    // Outside the subset: the pattern is not enforced, and said so.
+    std::vector<std::string> ignored;
+    const Grammar g = grammar_for_format(ordered_json::parse(R"({"type":"string","pattern":"^(a)\\1$"})"), &ignored);
+    CHECK(matches(g, R"("anything")"));
+    REQUIRE(ignored.size() == 1);
+    CHECK(ignored[0] == "\"pattern\" (pattern: the escape \\1 is not supported) (at /)");
+}
+
+TEST_CASE("format schema: unknown keywords are left out and listed, malformed schemas are refused with the place") {
+    std::vector<std::string> ignored;
+    const Grammar g = grammar_for_format(ordered_json::parse(R"({"type":"array","items":{"type":"integer"},"uniqueItems":true,"x-custom":1})"), &ignored);
+    CHECK(matches(g, "[1,1]"));
+    CHECK(ignored == std::vector<std::string>{"\"uniqueItems\" (at /)", "\"x-custom\" (at /)"});
+    // The answer is the value, without whitespace before it.
+    CHECK_FALSE(matches(g, " [1]"));
     CHECK(schema_error(R"({"type":"strin"})") == R"(unknown type "strin" (at /))");
     CHECK(schema_error(R"({"properties":{"a":{}},"required":["b"]})") == R"(required property "b" is not in "properties" (at /))");
     CHECK(schema_error(R"({"$ref":"#/$defs/missing"})") == R"("$ref" #/$defs/missing does not point into the schema (at /))");
