@@ -1,5 +1,8 @@
 #include "daemon/bench_command.h"
 
+#include "daemon/bench_compare.h"
+#include "daemon/bench_measure.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -76,7 +79,7 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& flag
 
 int run_bench_command(const std::vector<std::string>& args) {
     const CommandLine cl(args, {"model", "prompt-tokens", "gen-tokens", "threads", "repetitions", "output", "kv-type", "format-vocab", "backend",
-                                "history-tokens", "parallel", "repack"});
+                                "history-tokens", "parallel", "repack", "compare"});
     const std::string path = cl.require("model");
     const auto prompt_lengths = parse_int_list(cl.get("prompt-tokens").value_or("128"), "prompt-tokens");
     const auto gen_lengths = parse_int_list(cl.get("gen-tokens").value_or("64"), "gen-tokens");
@@ -109,6 +112,10 @@ int run_bench_command(const std::vector<std::string>& args) {
     const std::string repack = cl.get("repack").value_or("on");
     if (repack != "on" && repack != "off") throw UsageError("--repack is on or off");
     if (!npu.model && repack == "on") repack_for_cpu(model);
+    if (const auto peer = cl.get("compare")) {
+        if (npu.model) throw UsageError("--compare measures the CPU: run it with --backend cpu");
+        return run_bench_compare(model, {*peer, path, prompt_lengths, gen_lengths, thread_counts.back(), static_cast<int>(repetitions)});
+    }
     npu::NpuModel* npu_model = npu.model.get();
     const std::string backend_label = npu_model ? std::string("npu-") + npu::matmul_type_name(npu_model->type()) : "cpu";
     nlohmann::json projections = nlohmann::json::array();
@@ -170,13 +177,8 @@ int run_bench_command(const std::vector<std::string>& args) {
             host_seconds = 0;
             if (npu_model) npu_model->reset_call_stats();
             for (int64_t r = 0; r < repetitions; ++r) {
-                std::vector<int32_t> prompt(static_cast<size_t>(p));
-                for (auto& t : prompt) t = token(rng);
-                const auto start = std::chrono::steady_clock::now();
-                transformer.forward(prompt, 0);
-                const double elapsed = seconds_since(start);
-                host_seconds += elapsed;
-                rates.push_back(p / elapsed);
+                rates.push_back(measure_prompt(transformer, p, rng));
+                host_seconds += p / rates.back();
             }
             report("pp" + std::to_string(p), transformer.pool().size(), p, rates);
         }
@@ -186,15 +188,8 @@ int run_bench_command(const std::vector<std::string>& args) {
             host_seconds = 0;
             if (npu_model) npu_model->reset_call_stats();
             for (int64_t r = 0; r < repetitions; ++r) {
-                int32_t next = token(rng);
-                const auto start = std::chrono::steady_clock::now();
-                for (int i = 0; i < g; ++i) {
-                    const auto logits = transformer.forward(std::span(&next, 1), i);
-                    next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-                }
-                const double elapsed = seconds_since(start);
-                host_seconds += elapsed;
-                rates.push_back(g / elapsed);
+                rates.push_back(measure_generation(transformer, g, rng));
+                host_seconds += g / rates.back();
             }
             report("tg" + std::to_string(g), transformer.pool().size(), g, rates);
         }

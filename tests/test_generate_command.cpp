@@ -1,6 +1,7 @@
 // The `rockllm generate` command-line contract, run as a separate process.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <sys/wait.h>
@@ -143,3 +144,41 @@ TEST_CASE("rockllm generate --backend npu on the simulated NPU: fp16 prints the 
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("rockllm bench --compare runs the peer's llama-bench in alternating rounds and prints the ratios") {
+    const rockllm::test::ScratchDir dir;
+    // A stand-in llama-bench: logs its arguments, answers as llama-bench -o json does.
+    const std::string peer = dir.file("llama-bench"), log = dir.file("peer.log");
+    {
+        FILE* f = std::fopen(peer.c_str(), "w");
+        REQUIRE(f);
+        std::fprintf(f, "#!/bin/sh\necho \"$@\" >> %s\n", shell_quote(log).c_str());
+        std::fprintf(f, "echo '[{\"n_prompt\": 16, \"n_gen\": 0, \"avg_ts\": 1000.0}, {\"n_prompt\": 0, \"n_gen\": 8, \"avg_ts\": 0.5}]'\n");
+        std::fclose(f);
+    }
+    REQUIRE(std::system(("chmod +x " + shell_quote(peer)).c_str()) == 0);
+    const std::string model = testdata("models/stories260K.gguf");
+    const Run r = run_rockllm({"bench", "--model", model, "--compare", peer, "--prompt-tokens", "16", "--gen-tokens", "8",
+                               "--threads", "1", "--repetitions", "3", "--backend", "cpu"});
+    CAPTURE(r.err);
+    REQUIRE(r.exit_code == 0);
+    // Three rounds, each running the peer once on the same file, threads and tests.
+    const std::string calls = rockllm::test::read_text(log);
+    CHECK(std::count(calls.begin(), calls.end(), '\n') == 3);
+    CHECK(calls.find("-m " + model + " -t 1 -p 16 -n 8 -r 1 -o json") != std::string::npos);
+    // The table: each test with both medians and their ratio (rockllm is far above 0.5 t/s on tg8).
+    CHECK(r.out.find("| pp16     |") != std::string::npos);
+    CHECK(r.out.find("1000.00 |") != std::string::npos);
+    const auto tg = r.out.find("| tg8      |");
+    REQUIRE(tg != std::string::npos);
+    const std::string row = r.out.substr(tg, r.out.find('\n', tg) - tg);
+    CAPTURE(row);
+    CHECK(row.find("0.50 |") != std::string::npos);
+    const double ratio = std::stod(row.substr(row.rfind('|', row.size() - 2) + 1));
+    CHECK(ratio > 2.0);
+    // A peer that is not llama-bench: a clear error.
+    const Run bad = run_rockllm({"bench", "--model", model, "--compare", "/bin/true", "--prompt-tokens", "16", "--gen-tokens", "8",
+                                 "--repetitions", "1", "--backend", "cpu"});
+    CHECK(bad.exit_code != 0);
+    CHECK(bad.err.find("gave no JSON results") != std::string::npos);
+}
