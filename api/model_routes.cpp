@@ -1,7 +1,10 @@
 // Model management: /api/tags, /api/show, /api/ps, /api/copy, /api/delete, /api/create,
 // /api/blobs/:digest, /api/push.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -193,15 +196,57 @@ void send_ndjson_lines(httplib::Response& res, std::vector<json> lines) {
     });
 }
 
+// What /api/tags adds from the GGUF and the template, as Ollama's list does: capabilities and the
+// context and embedding lengths. Kept per manifest digest (a manifest names its blobs), so that a
+// client polling the list does not parse every model file each time.
+struct ListedFacts {
+    json capabilities;
+    int64_t context_length = 0, embedding_length = 0;
+};
+
+ListedFacts listed_facts(const ModelStore& store, const StoredModel& m) {
+    static std::mutex mutex;
+    static std::map<std::string, ListedFacts> known;
+    {
+        std::lock_guard lock(mutex);
+        if (const auto it = known.find(m.manifest.digest); it != known.end()) return it->second;
+    }
+    ListedFacts facts;
+    facts.capabilities = json::array();
+    if (const Layer* weights = m.manifest.first(media_type::kModel)) {
+        try {
+            const gguf::File file = gguf::File::open(store.blob_path(weights->digest).string());
+            const std::string arch = file.metadata().get_or<std::string>("general.architecture", "");
+            facts.context_length = file.metadata().get_or<int64_t>(arch + ".context_length", 0);
+            facts.embedding_length = file.metadata().get_or<int64_t>(arch + ".embedding_length", 0);
+            facts.capabilities = capabilities_of(file, template_text(store, m));
+        } catch (const std::exception&) {
+            // A damaged file is listed without them; loading it says what is wrong.
+        }
+    }
+    std::lock_guard lock(mutex);
+    if (known.size() > 1024) known.clear();
+    return known[m.manifest.digest] = facts;
+}
+
 void list_models(ServerContext& context, const httplib::Request&, httplib::Response& res) {
+    std::vector<StoredModel> stored = context.store.list();
+    // Newest first, as Ollama lists them.
+    std::stable_sort(stored.begin(), stored.end(), [](const StoredModel& a, const StoredModel& b) { return a.modified > b.modified; });
     json models = json::array();
-    for (const StoredModel& m : context.store.list()) {
-        models.push_back({{"name", m.name.display()},
-                          {"model", m.name.display()},
-                          {"modified_at", rfc3339(std::chrono::file_clock::to_sys(m.modified), true)},
-                          {"size", m.manifest.total_size()},
-                          {"digest", m.manifest.digest.substr(7)},
-                          {"details", details_of(context.store, m)}});
+    for (const StoredModel& m : stored) {
+        const ListedFacts facts = listed_facts(context.store, m);
+        ordered_json details = details_of(context.store, m);
+        if (facts.context_length > 0) details["context_length"] = facts.context_length;
+        if (facts.embedding_length > 0) details["embedding_length"] = facts.embedding_length;
+        json model = {{"name", m.name.display()},
+                      {"model", m.name.display()},
+                      {"modified_at", rfc3339(std::chrono::file_clock::to_sys(m.modified), true)},
+                      {"size", m.manifest.total_size()},
+                      {"digest", m.manifest.digest.substr(7)},
+                      {"details", details}};
+        if (!facts.capabilities.empty()) model["capabilities"] = facts.capabilities;
+        models.push_back(model);
     }
     send_json(res, 200, {{"models", models}});
 }

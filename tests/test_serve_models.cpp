@@ -101,6 +101,9 @@ TEST_CASE("serve: blobs upload with digest checks, create, show, copy and delete
     CHECK(models[0].at("details").at("format") == "gguf");
     CHECK(models[0].at("details").at("quantization_level") == "F32");
     CHECK(models[0].at("details").at("parameter_size") == "292.80K");  // 292,800 parameters
+    CHECK(models[0].at("details").at("context_length") == 2048);  // from the GGUF, as Ollama's list
+    CHECK(models[0].at("details").at("embedding_length") == 64);
+    CHECK(models[0].at("capabilities") == json::array({"completion"}));
     CHECK(models[0].at("modified_at").get<std::string>().size() >= 20);
 
     // Show.
@@ -134,11 +137,12 @@ TEST_CASE("serve: blobs upload with digest checks, create, show, copy and delete
     CHECK(post(c, "/api/copy", R"({"source":"stories","destination":"a/../b"})", 400).at("error") == "destination \"a/../b\" is invalid");
     models = tags(c);
     REQUIRE(models.size() == 3);
+    // Newest first, as Ollama lists them: the copy, the derived model, the first one.
     CHECK(models[0].at("name") == "alias:latest");
-    CHECK(models[1].at("name") == "stories:latest");
-    CHECK(models[2].at("name") == "teller:v2");
-    CHECK(models[0].at("digest") == models[1].at("digest"));  // the same manifest bytes
-    CHECK(models[2].at("details").at("parent_model") == "stories:latest");
+    CHECK(models[1].at("name") == "teller:v2");
+    CHECK(models[2].at("name") == "stories:latest");
+    CHECK(models[0].at("digest") == models[2].at("digest"));  // the same manifest bytes
+    CHECK(models[1].at("details").at("parent_model") == "stories:latest");
     CHECK(post(c, "/api/show", R"({"model":"teller:v2"})", 200).at("system") == "Short stories only.");
 
     // Delete: shared blobs survive until their last model goes; unknown and invalid names refused.
