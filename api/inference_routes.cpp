@@ -94,6 +94,11 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     // and the reasoning goes to "thinking", never into "response".
     if (!raw && !input.format) enable_default_thinking(model, think);
     input.prompt = tokenized(model, raw ? prompt : templated_prompt(model, display, body, think));
+    if (bool_field(body, "_debug_render_only", false)) {  // Ollama's debug option: the prompt, not run
+        send_json(res, 200, {{"model", display}, {"created_at", rfc3339_now()}, {"response", ""}, {"done", false},
+                             {"_debug_info", {{"rendered_template", input.prompt.text}}}});
+        return;
+    }
     if (!raw) input.think = think;
     run_inference(req, res, lease, std::move(input), generate_answer(stream, display, lease->load_duration_ns(), start, !raw));
 }
@@ -160,6 +165,11 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     // A structured answer starts at its first token: no reasoning unless the request asks for it.
     if (!input.format) enable_default_thinking(model, input.think);
     input.prompt = fit_conversation(model, display, messages, tools, input.think);
+    if (bool_field(body, "_debug_render_only", false)) {
+        send_json(res, 200, {{"model", display}, {"created_at", rfc3339_now()}, {"message", {{"role", ""}, {"content", ""}}},
+                             {"done", false}, {"_debug_info", {{"rendered_template", input.prompt.text}}}});
+        return;
+    }
     run_inference(req, res, lease, std::move(input), chat_answer(stream, display, lease->load_duration_ns(), start));
 }
 

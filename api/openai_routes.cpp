@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -244,12 +245,20 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     if (!input.format) enable_default_thinking(model, input.think);
     input.prompt = fit_conversation(model, display, messages, tools, input.think);
     const std::string id = next_id("chatcmpl-");
-    auto envelope = [id, display](const char* object) {
-        return json{{"id", id}, {"object", object}, {"created", unix_now()}, {"model", display}, {"system_fingerprint", "fp_ollama"}};
+    // One "created" for the whole answer, as OpenAI's streams have.
+    auto envelope = [id, display, created = unix_now()](const char* object) {
+        return json{{"id", id}, {"object", object}, {"created", created}, {"model", display}, {"system_fingerprint", "fp_ollama"}};
     };
-    auto delta = [](const OutputDelta& d) {
+    auto message = [](const OutputDelta& d) {
         json j = {{"role", "assistant"}, {"content", d.content}};
         if (!d.thinking.empty()) j["reasoning"] = d.thinking;
+        return j;
+    };
+    // A stream names the role in its first delta only, as OpenAI's and Ollama's do.
+    auto delta = [message, role_said = std::make_shared<bool>(false)](const OutputDelta& d) {
+        json j = message(d);
+        if (*role_said) j.erase("role");
+        *role_said = true;
         return j;
     };
     // Ollama's finish reason for an answer that called tools.
@@ -277,11 +286,11 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
                                     return out;
                                 },
                                 usage_asked(body, stream),
-                                [envelope, delta, finish_reason](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
-                                    json message = delta(all);
-                                    if (!tool_calls.empty()) message["tool_calls"] = openai_tool_calls(tool_calls);
+                                [envelope, message, finish_reason](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
+                                    json whole = message(all);
+                                    if (!tool_calls.empty()) whole["tool_calls"] = openai_tool_calls(tool_calls);
                                     json answer = envelope("chat.completion");
-                                    answer["choices"] = {{{"index", 0}, {"message", message}, {"finish_reason", finish_reason(tool_calls, stats.done_reason)}}};
+                                    answer["choices"] = {{{"index", 0}, {"message", whole}, {"finish_reason", finish_reason(tool_calls, stats.done_reason)}}};
                                     answer["usage"] = usage(stats);
                                     return answer;
                                 }));

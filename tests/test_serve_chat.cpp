@@ -47,6 +47,17 @@ TEST_CASE("serve: /api/chat and templated /api/generate render the model's templ
     CHECK(answer.at("prompt_eval_count") == 5);  // BOS + "Once upon a time"
     CHECK(answer.at("eval_count") == ref.tokens);
 
+    // Ollama's _debug_render_only: the prompt as rendered, nothing run.
+    const json rendered = post(c, "/api/chat",
+                               json{{"model", "teller"}, {"messages", {{{"role", "user"}, {"content", " a time"}}}}, {"stream", false},
+                                    {"_debug_render_only", true}}.dump(), 200);
+    CHECK(rendered.at("_debug_info").at("rendered_template") == "Once upon a time");
+    CHECK(rendered.at("done") == false);
+    CHECK_FALSE(rendered.contains("eval_count"));
+    const json rendered_generate = post(c, "/api/generate", R"({"model":"teller","prompt":" a time","_debug_render_only":true})", 200);
+    CHECK(rendered_generate.at("_debug_info").at("rendered_template") == "Once upon a time");
+    CHECK(rendered_generate.at("response") == "");
+
     // A system message in the request replaces the model's.
     const json replaced = post(c, "/api/chat",
                                json{{"model", "teller"}, {"stream", false}, {"options", {{"temperature", 0}, {"num_predict", 3}}},
@@ -147,10 +158,15 @@ TEST_CASE("serve: /v1/chat/completions, plain and streamed") {
     CHECK(finish.at("choices")[0].at("finish_reason") == "length");
     CHECK(finish.at("choices")[0].at("delta") == json::object());
     std::string text;
+    const json first = json::parse(events[0]);
     for (size_t i = 0; i + 3 < events.size(); ++i) {
         const json e = json::parse(events[i]);
         CHECK(e.at("object") == "chat.completion.chunk");
-        CHECK(e.at("choices")[0].at("delta").at("role") == "assistant");
+        CHECK(e.at("id") == first.at("id"));
+        CHECK(e.at("created") == first.at("created"));  // one timestamp for the whole stream
+        // The role in the first delta only, as OpenAI's and Ollama's streams.
+        if (i == 0) CHECK(e.at("choices")[0].at("delta").at("role") == "assistant");
+        else CHECK_FALSE(e.at("choices")[0].at("delta").contains("role"));
         text += e.at("choices")[0].at("delta").at("content").get<std::string>();
     }
     CHECK(text == ref.continuation);
