@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "llm/kernels/q8_0x8.h"
+#include "llm/kernels/interleaved.h"
 #include "llm/layer_tensors.h"
 #include "llm/thread_pool.h"
 
@@ -10,30 +10,30 @@ namespace rockllm {
 
 RepackReport repack_for_cpu(Model& model, kernels::Isa isa) {
     RepackReport report;
-    const kernels::Q8_0x8Kernels q8 = kernels::q8_0x8_kernels(isa);
-    if (!q8.kernel) return report;
     ThreadPool pool(default_thread_count());
     const auto repack = [&](WeightMatrix& w) {
-        if (w.layout != WeightLayout::Rows || w.type != GgmlType::Q8_0 || w.rows % kernels::kQ8_0x8Rows != 0) return;
+        if (w.layout != WeightLayout::Rows || !kernels::has_interleaved_layout(w.type) || w.rows % kernels::kInterleavedRows != 0) return;
+        const kernels::InterleavedKernels simd = kernels::interleaved_kernels(isa, w.type);
+        if (!simd.kernel) return;
         const size_t bytes = w.row_bytes * static_cast<size_t>(w.rows);
         // Not zero-filled: pages are touched only as the slices below are written.
         auto& storage = model.repacked.emplace_back(std::shared_ptr<uint8_t[]>(new uint8_t[bytes]));
-        const int64_t groups = w.rows / kernels::kQ8_0x8Rows;
-        const size_t group_bytes = w.row_bytes * kernels::kQ8_0x8Rows;
+        const int64_t groups = w.rows / kernels::kInterleavedRows;
+        const size_t group_bytes = w.row_bytes * kernels::kInterleavedRows;
         // A few MiB at a time, giving the file's pages back as it goes: the peak stays near the
         // model's size rather than a large matrix above it.
         const int64_t slice = std::max<int64_t>(1, (int64_t{4} << 20) / static_cast<int64_t>(group_bytes));
         for (int64_t first = 0; first < groups; first += slice) {
             const int64_t count = std::min(slice, groups - first);
             pool.parallel_for(count, [&](int64_t begin, int64_t end) {
-                kernels::repack_q8_0x8(w.data + (first + begin) * group_bytes, (end - begin) * kernels::kQ8_0x8Rows, w.cols,
-                                       q8.bias, storage.get() + (first + begin) * group_bytes);
+                kernels::repack_interleaved(w.type, w.data + (first + begin) * group_bytes, (end - begin) * kernels::kInterleavedRows,
+                                            w.cols, simd.bias, storage.get() + (first + begin) * group_bytes);
             });
             model.file->release_pages(w.data + first * group_bytes, static_cast<size_t>(count) * group_bytes);
         }
         w.data = storage.get();
-        w.layout = WeightLayout::Q8_0x8;
-        w.quant_bias = q8.bias;
+        w.layout = WeightLayout::Interleaved8;
+        w.quant_bias = simd.bias;
         ++report.matrices;
         report.bytes += static_cast<int64_t>(bytes);
     };

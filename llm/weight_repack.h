@@ -1,5 +1,5 @@
-// Weights copied at load into the layouts the CPU kernels read fastest: Q8_0 matrices into the
-// interleaved q8_0x8 layout (llm/kernels/q8_0x8.h) where the instruction set has its kernel. The
+// Weights copied at load into the layouts the CPU kernels read fastest: Q8_0 and Q4_0 matrices into the
+// interleaved layouts (llm/kernels/interleaved.h) where the instruction set has their kernels. The
 // file's pages of a repacked matrix are given back, so the model takes no more memory than it did.
 // For the CPU engine only: the NPU converts its weights from the file's layout.
 #pragma once

@@ -2,22 +2,22 @@
 
 #include <stdexcept>
 
-#include "llm/kernels/q8_0x8.h"
+#include "llm/kernels/interleaved.h"
 #include "llm/quant/quantize.h"
 
 namespace rockllm {
 
 void WeightMatrix::read_row(int64_t r, std::span<float> out) const {
     if (r < 0 || r >= rows) throw std::out_of_range("row " + std::to_string(r) + " of '" + name + "'");
-    if (layout == WeightLayout::Q8_0x8) return kernels::dequantize_q8_0x8_row(data, r, cols, quant_bias, out.data());
+    if (layout == WeightLayout::Interleaved8) return kernels::dequantize_interleaved_row(type, data, r, cols, quant_bias, out.data());
     quant::dequantize_row(type, row(r), out.data(), cols);
 }
 
 WeightMatrix WeightMatrix::rows_view(int64_t first, int64_t count) const {
     if (first < 0 || count <= 0 || first + count > rows) throw std::out_of_range("rows outside '" + name + "'");
     WeightMatrix m = *this;
-    if (layout == WeightLayout::Q8_0x8) {
-        if (first % kernels::kQ8_0x8Rows != 0 || count % kernels::kQ8_0x8Rows != 0)
+    if (layout == WeightLayout::Interleaved8) {
+        if (first % kernels::kInterleavedRows != 0 || count % kernels::kInterleavedRows != 0)
             throw std::invalid_argument("a view of '" + name + "' must keep its groups of 8 rows");
         m.data = data + static_cast<size_t>(first) * row_bytes;  // 8 rows of a group take 8 row_bytes
     } else {

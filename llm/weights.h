@@ -13,7 +13,7 @@ namespace rockllm {
 // How a matrix's bytes are arranged.
 enum class WeightLayout : uint8_t {
     Rows,    // as in the file: row after row
-    Q8_0x8,  // Q8_0 repacked for the CPU kernels, eight rows interleaved (llm/kernels/q8_0x8.h)
+    Interleaved8,  // Q8_0 or Q4_0 repacked for the CPU kernels, eight rows interleaved (llm/kernels/interleaved.h)
 };
 
 // A matrix of `rows` rows, each `cols` elements long (ggml shape [cols, rows]): contiguous rows of
@@ -26,7 +26,7 @@ struct WeightMatrix {
     const uint8_t* data = nullptr;
     size_t row_bytes = 0;  // bytes per row (in a repacked layout, on average)
     WeightLayout layout = WeightLayout::Rows;
-    uint8_t quant_bias = 0;  // Q8_0x8: XORed into every quant (x86's kernel reads them unsigned)
+    uint8_t quant_bias = 0;  // interleaved Q8_0: XORed into every quant (x86's kernel reads them unsigned)
 
     // Row r in the file's layout (Rows only).
     const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }

@@ -12,9 +12,12 @@
 #include "llm/kernels/vec_dot.h"
 #include "llm/quant/blocks.h"
 #include "llm/quant/quantize.h"
+#include "test_support.h"
 
 using namespace rockllm;
 using namespace rockllm::kernels;
+using rockllm::test::quantized;
+using rockllm::test::random_floats;
 
 namespace {
 
@@ -22,19 +25,6 @@ const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlT
                            GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q3_K,
                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
 
-std::vector<float> random_floats(int64_t n, std::mt19937& rng, float scale) {
-    std::normal_distribution<float> normal(0.0f, scale);
-    std::vector<float> x(static_cast<size_t>(n));
-    for (float& v : x) v = normal(rng);
-    return x;
-}
-
-std::vector<uint8_t> quantized(GgmlType type, const std::vector<float>& x) {
-    const GgmlTypeInfo& info = ggml_type_info(type);
-    std::vector<uint8_t> out(x.size() / info.block_size * info.block_bytes);
-    quant::quantize_row(type, x.data(), out.data(), static_cast<int64_t>(x.size()));
-    return out;
-}
 
 // The activation row as the kernel sees it, back in floats.
 std::vector<double> activation_values(GgmlType type, const std::vector<uint8_t>& act, int64_t n) {

@@ -139,7 +139,7 @@ TEST_CASE("output parser: with bare tool calls, an answer that is no call stays 
     const OutputTags bare = tags_from_template(test::read_text(std::filesystem::path(ROCKLLM_SOURCE_DIR) / "tests/data/chat_templates/llama3.gotmpl"), false, true);
     CHECK(bare.bare_tool_calls);
     CHECK(bare.tool_call.empty());
-    for (const std::string text : {std::string("The weather in Paris is mild."), std::string(" {\"city\": \"Paris\", \"temp\": 21}"),
+    for (const std::string& text : {std::string("The weather in Paris is mild."), std::string(" {\"city\": \"Paris\", \"temp\": 21}"),
                                    std::string("[1, 2, 3] are numbers"), std::string("{\"unfinished\": ")}) {
         CAPTURE(text);
         for (size_t piece : {1, 5, 1000}) {

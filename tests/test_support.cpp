@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "llm/quant/quantize.h"
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -7,6 +9,20 @@
 #include <unistd.h>
 
 namespace rockllm::test {
+
+std::vector<float> random_floats(int64_t n, std::mt19937& rng, float scale) {
+    std::normal_distribution<float> normal(0.0f, scale);
+    std::vector<float> x(static_cast<size_t>(n));
+    for (float& v : x) v = normal(rng);
+    return x;
+}
+
+std::vector<uint8_t> quantized(GgmlType type, const std::vector<float>& x) {
+    const GgmlTypeInfo& info = ggml_type_info(type);
+    std::vector<uint8_t> out(x.size() / info.block_size * info.block_bytes);
+    quant::quantize_row(type, x.data(), out.data(), static_cast<int64_t>(x.size()));
+    return out;
+}
 
 std::string testdata(const std::string& relative) {
     const std::filesystem::path path = std::filesystem::path(ROCKLLM_TESTDATA_DIR) / relative;

@@ -3,14 +3,20 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
+
+#include "llm/ggml_type.h"
 
 namespace rockllm::test {
 
 // A path under ../shared/testdata; throws (failing the test) when the file is missing, so that a
 // test can never pass by skipping its reference data.
 std::string testdata(const std::string& relative);
+// n normally distributed floats of standard deviation scale, and a row of them in a GGUF type.
+std::vector<float> random_floats(int64_t n, std::mt19937& rng, float scale);
+std::vector<uint8_t> quantized(GgmlType type, const std::vector<float>& x);
 std::string read_text(const std::string& path);
 std::vector<uint8_t> read_bytes(const std::string& path);
 

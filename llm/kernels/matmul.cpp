@@ -34,11 +34,11 @@ const Matmul::Activations& Matmul::quantized_input(GgmlType type, const float* x
     return a;
 }
 
-void Matmul::prepare_q8_0x8_input(const Activations& q8, int64_t cols, int64_t n_tokens) {
+void Matmul::prepare_interleaved_input(const Activations& q8, int64_t cols, int64_t n_tokens) {
     const int64_t n_blocks = cols / quant::kQK;
     q8_rows_.resize(static_cast<size_t>(n_tokens));
     q8_scales_.resize(static_cast<size_t>(n_tokens * n_blocks));
-    q8_corrections_.resize(static_cast<size_t>(n_tokens * n_blocks));
+    q8_sums_.resize(static_cast<size_t>(n_tokens * n_blocks));
     for (int64_t t = 0; t < n_tokens; ++t) {
         const auto* row = reinterpret_cast<const quant::BlockQ8_0*>(q8.data.data() + static_cast<size_t>(t) * q8.row_bytes);
         q8_rows_[static_cast<size_t>(t)] = row;
@@ -46,20 +46,21 @@ void Matmul::prepare_q8_0x8_input(const Activations& q8, int64_t cols, int64_t n
             int32_t sum = 0;
             for (int8_t q : row[b].qs) sum += q;
             q8_scales_[static_cast<size_t>(t * n_blocks + b)] = fp16_to_fp32(row[b].d);
-            q8_corrections_[static_cast<size_t>(t * n_blocks + b)] = -128 * sum;
+            q8_sums_[static_cast<size_t>(t * n_blocks + b)] = sum;
         }
     }
 }
 
-void Matmul::run_q8_0x8(const WeightMatrix& w, float* out, int64_t row_begin, int64_t row_end, int64_t n_tokens) const {
+void Matmul::run_interleaved(const WeightMatrix& w, float* out, int64_t row_begin, int64_t row_end, int64_t n_tokens) const {
     const int64_t n_blocks = w.cols / quant::kQK;
-    const bool simd = q8_0x8_.kernel && q8_0x8_.bias == w.quant_bias;
-    const Q8_0x8Kernel kernel = simd ? q8_0x8_.kernel : q8_0x8_scalar;
-    const int max_tokens = simd ? q8_0x8_.max_tokens : 4;
-    const Q8_0x8Input input{q8_rows_.data(), q8_scales_.data(), q8_corrections_.data(), w.quant_bias};
-    const size_t group_bytes = w.row_bytes * kQ8_0x8Rows;
-    for (int64_t r = row_begin; r < row_end; r += kQ8_0x8Rows) {
-        const uint8_t* group = w.data + static_cast<size_t>(r / kQ8_0x8Rows) * group_bytes;
+    const InterleavedKernels& simd = w.type == GgmlType::Q8_0 ? interleaved_q8_0_ : interleaved_q4_0_;
+    const bool use_simd = simd.kernel && simd.bias == w.quant_bias;
+    const InterleavedKernel kernel = use_simd ? simd.kernel : interleaved_scalar(w.type);
+    const int max_tokens = use_simd ? simd.max_tokens : 4;
+    const InterleavedInput input{q8_rows_.data(), q8_scales_.data(), q8_sums_.data(), w.quant_bias};
+    const size_t group_bytes = w.row_bytes * kInterleavedRows;
+    for (int64_t r = row_begin; r < row_end; r += kInterleavedRows) {
+        const uint8_t* group = w.data + static_cast<size_t>(r / kInterleavedRows) * group_bytes;
         for (int64_t t = 0; t < n_tokens; t += max_tokens) {
             const int n = static_cast<int>(std::min<int64_t>(max_tokens, n_tokens - t));
             kernel(n_blocks, group, input, t, n, out + t * w.rows + r, w.rows);
@@ -86,12 +87,12 @@ void Matmul::run(std::span<const MatmulJob> jobs, const float* x, int64_t n_toke
         prepared.push_back({job.weights, job.out, dot, nullptr, total_rows});
         total_rows += job.weights->rows;
     }
-    bool any_q8_0x8 = false;
+    bool any_interleaved = false;
     for (Prepared& p : prepared) {
         p.input = &quantized_input(p.dot.activation_type, x, cols, n_tokens, pool);
-        if (p.w->layout == WeightLayout::Q8_0x8) {
-            if (!any_q8_0x8) prepare_q8_0x8_input(*p.input, cols, n_tokens);
-            any_q8_0x8 = true;
+        if (p.w->layout == WeightLayout::Interleaved8) {
+            if (!any_interleaved) prepare_interleaved_input(*p.input, cols, n_tokens);
+            any_interleaved = true;
         }
     }
 
@@ -99,12 +100,12 @@ void Matmul::run(std::span<const MatmulJob> jobs, const float* x, int64_t n_toke
         for (const Prepared& p : prepared) {
             int64_t row_begin = std::max(begin, p.first_row) - p.first_row;
             int64_t row_end = std::min(end, p.first_row + p.w->rows) - p.first_row;
-            if (p.w->layout == WeightLayout::Q8_0x8) {
+            if (p.w->layout == WeightLayout::Interleaved8) {
                 // Whole groups of 8 rows: a boundary inside one moves down to its start, in the
                 // range that ends there and in the one that begins there alike.
-                row_begin = std::clamp<int64_t>(row_begin, 0, p.w->rows) / kQ8_0x8Rows * kQ8_0x8Rows;
-                row_end = std::clamp<int64_t>(row_end, 0, p.w->rows) / kQ8_0x8Rows * kQ8_0x8Rows;
-                if (row_begin < row_end) run_q8_0x8(*p.w, p.out, row_begin, row_end, n_tokens);
+                row_begin = std::clamp<int64_t>(row_begin, 0, p.w->rows) / kInterleavedRows * kInterleavedRows;
+                row_end = std::clamp<int64_t>(row_end, 0, p.w->rows) / kInterleavedRows * kInterleavedRows;
+                if (row_begin < row_end) run_interleaved(*p.w, p.out, row_begin, row_end, n_tokens);
                 continue;
             }
             const uint8_t* act = p.input->data.data();

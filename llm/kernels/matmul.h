@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "llm/kernels/q8_0x8.h"
+#include "llm/kernels/interleaved.h"
 #include "llm/kernels/vec_dot.h"
 #include "llm/thread_pool.h"
 #include "llm/weights.h"
@@ -24,7 +24,8 @@ struct MatmulJob {
 
 class Matmul {
 public:
-    explicit Matmul(Isa isa = detected_isa()) : isa_(isa), q8_0x8_(q8_0x8_kernels(isa)) {}
+    explicit Matmul(Isa isa = detected_isa())
+        : isa_(isa), interleaved_q8_0_(interleaved_kernels(isa, GgmlType::Q8_0)), interleaved_q4_0_(interleaved_kernels(isa, GgmlType::Q4_0)) {}
 
     // x: n_tokens rows of cols floats, where every job's matrix has `cols` columns.
     void run(std::span<const MatmulJob> jobs, const float* x, int64_t n_tokens, ThreadPool& pool);
@@ -40,20 +41,20 @@ private:
         std::vector<uint8_t> data;
     };
     const Activations& quantized_input(GgmlType type, const float* x, int64_t cols, int64_t n_tokens, ThreadPool& pool);
-    // The Q8_0 activations as the q8_0x8 kernels read them (block scales as floats, block sums).
-    void prepare_q8_0x8_input(const Activations& q8, int64_t cols, int64_t n_tokens);
-    // Rows [row_begin, row_end) (multiples of 8) of a q8_0x8 matrix times every activation row.
-    void run_q8_0x8(const WeightMatrix& w, float* out, int64_t row_begin, int64_t row_end, int64_t n_tokens) const;
+    // The Q8_0 activations as the interleaved kernels read them (block scales as floats, block sums).
+    void prepare_interleaved_input(const Activations& q8, int64_t cols, int64_t n_tokens);
+    // Rows [row_begin, row_end) (multiples of 8) of an interleaved matrix times every activation row.
+    void run_interleaved(const WeightMatrix& w, float* out, int64_t row_begin, int64_t row_end, int64_t n_tokens) const;
 
     Isa isa_;
     // One per activation format in use, buffers reused between calls. A deque: adding a format
     // keeps the ones already handed to earlier jobs of the group where they are.
     std::deque<Activations> inputs_;
     size_t inputs_in_use_ = 0;
-    Q8_0x8Kernels q8_0x8_;
+    InterleavedKernels interleaved_q8_0_, interleaved_q4_0_;
     std::vector<const quant::BlockQ8_0*> q8_rows_;
     std::vector<float> q8_scales_;
-    std::vector<int32_t> q8_corrections_;
+    std::vector<int32_t> q8_sums_;
 };
 
 }  // namespace rockllm::kernels

@@ -1,5 +1,5 @@
 #include "llm/kernels/vec_dot.h"
-#include "llm/kernels/q8_0x8.h"
+#include "llm/kernels/interleaved.h"
 #include "base/half.h"
 
 #include <algorithm>
@@ -35,7 +35,7 @@ const char* isa_name(Isa isa) {
 std::string kernel_description() {
     std::string out = isa_name(detected_isa());
     if (vnni_vec_dot_tile(GgmlType::Q8_0)) out += " + avx512-vnni tiles";
-    if (q8_0x8_kernels(detected_isa()).kernel) out += " + interleaved Q8_0";
+    if (interleaved_kernels(detected_isa(), GgmlType::Q8_0).kernel) out += " + interleaved Q8_0/Q4_0";
     return out;
 }
 

@@ -1,13 +1,12 @@
-// The interleaved Q8_0 kernel (q8_0x8.h) with the ARMv8.2 dot product: SDOT with a lane index
+// The interleaved kernels (interleaved.h) with the ARMv8.2 dot product: SDOT with a lane index
 // multiplies four rows' quads (one 128-bit register; two for the eight rows) by one four-byte
-// group of the activations and adds into one int32 lane per row.
-#include "llm/kernels/q8_0x8.h"
+// group of the activations and adds into one int32 lane per row. Q4_0's nibbles become signed
+// bytes (nibble - 8) as they are loaded.
+#include "llm/kernels/interleaved.h"
 
 #if defined(__aarch64__)
 
 #include <arm_neon.h>
-
-#include "llm/kernels/vec_dot.h"
 
 #define ROCKLLM_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 
@@ -15,20 +14,38 @@ namespace rockllm::kernels {
 
 namespace {
 
+// The 16 weight registers of a block: quad q's rows 0..3 in w[2q], rows 4..7 in w[2q + 1].
+template <GgmlType T>
+ROCKLLM_DOTPROD inline void load_weights(const uint8_t* block, int8x16_t w[16]) {
+    if constexpr (T == GgmlType::Q8_0) {
+        for (int k = 0; k < 16; ++k) w[k] = vld1q_s8(reinterpret_cast<const int8_t*>(block + 16 + 16 * k));
+    } else {
+        const uint8x16_t nibble = vdupq_n_u8(0x0F);
+        const int8x16_t eight = vdupq_n_s8(8);
+        for (int j = 0; j < 4; ++j)
+            for (int half = 0; half < 2; ++half) {
+                const uint8x16_t v = vld1q_u8(block + 16 + 32 * j + 16 * half);
+                w[2 * j + half] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(v, nibble)), eight);
+                w[2 * (j + 4) + half] = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(v, 4)), eight);
+            }
+    }
+}
+
 // Accumulators per token: rows 0..3 and 4..7, for the even and the odd blocks (added at the end,
 // the portable kernel's order).
-template <int N>
-ROCKLLM_DOTPROD void q8_0x8_neon_tokens(int64_t n_blocks, const uint8_t* group, const Q8_0x8Input& in, int64_t first_token,
-                                        float* out, int64_t out_stride) {
+template <GgmlType T, int N>
+ROCKLLM_DOTPROD void neon_tokens(int64_t n_blocks, const uint8_t* group, const InterleavedInput& in, int64_t first_token,
+                                 float* out, int64_t out_stride) {
+    const size_t block_bytes = T == GgmlType::Q8_0 ? interleaved_block_bytes_q8_0() : interleaved_block_bytes_q4_0();
     float32x4_t acc[N][2][2];  // [token][even, odd block][rows 0..3, 4..7]
     for (int i = 0; i < N; ++i)
         for (auto& parity : acc[i])
             for (auto& half : parity) half = vdupq_n_f32(0.0f);
-    for (int64_t b = 0; b < n_blocks; ++b, group += kQ8_0x8BlockBytes) {
+    for (int64_t b = 0; b < n_blocks; ++b, group += block_bytes) {
         const float16x8_t h = vreinterpretq_f16_u8(vld1q_u8(group));
         const float32x4_t scale_lo = vcvt_f32_f16(vget_low_f16(h)), scale_hi = vcvt_f32_f16(vget_high_f16(h));
-        int8x16_t w[16];  // quad q: rows 0..3 in w[2q], rows 4..7 in w[2q + 1]
-        for (int k = 0; k < 16; ++k) w[k] = vld1q_s8(reinterpret_cast<const int8_t*>(group + 16 + 16 * k));
+        int8x16_t w[16];
+        load_weights<T>(group, w);
         for (int i = 0; i < N; ++i) {
             const int64_t t = first_token + i;
             const int8x16_t a0 = vld1q_s8(in.rows[t][b].qs), a1 = vld1q_s8(in.rows[t][b].qs + 16);
@@ -62,22 +79,28 @@ ROCKLLM_DOTPROD void q8_0x8_neon_tokens(int64_t n_blocks, const uint8_t* group, 
 }
 
 // Two tokens a call: the sixteen weight registers and eight accumulators per token fill the 32.
-ROCKLLM_DOTPROD void q8_0x8_neon_kernel(int64_t n_blocks, const uint8_t* group, const Q8_0x8Input& in, int64_t first_token,
-                                        int n_tokens, float* out, int64_t out_stride) {
-    if (n_tokens == 1) return q8_0x8_neon_tokens<1>(n_blocks, group, in, first_token, out, out_stride);
-    q8_0x8_neon_tokens<2>(n_blocks, group, in, first_token, out, out_stride);
+template <GgmlType T>
+ROCKLLM_DOTPROD void neon_kernel(int64_t n_blocks, const uint8_t* group, const InterleavedInput& in, int64_t first_token,
+                                 int n_tokens, float* out, int64_t out_stride) {
+    if (n_tokens == 1) return neon_tokens<T, 1>(n_blocks, group, in, first_token, out, out_stride);
+    neon_tokens<T, 2>(n_blocks, group, in, first_token, out, out_stride);
 }
 
 }  // namespace
 
-Q8_0x8Kernel q8_0x8_neon() { return neon_dotprod_available() ? q8_0x8_neon_kernel : nullptr; }
+InterleavedKernel interleaved_neon(GgmlType type) {
+    if (!neon_dotprod_available()) return nullptr;
+    if (type == GgmlType::Q8_0) return neon_kernel<GgmlType::Q8_0>;
+    if (type == GgmlType::Q4_0) return neon_kernel<GgmlType::Q4_0>;
+    return nullptr;
+}
 
 }  // namespace rockllm::kernels
 
 #else
 
 namespace rockllm::kernels {
-Q8_0x8Kernel q8_0x8_neon() { return nullptr; }
+InterleavedKernel interleaved_neon(GgmlType) { return nullptr; }
 }  // namespace rockllm::kernels
 
 #endif

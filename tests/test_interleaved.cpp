@@ -1,6 +1,7 @@
-// The interleaved Q8_0 layout and its kernels: repacking keeps every value, the portable kernel
-// equals a float64 dot of the operands, the SIMD kernel equals the portable one bit for bit, and a
-// matmul over a repacked matrix gives every token the same result whatever else is in the batch.
+// The interleaved Q8_0 and Q4_0 layouts and their kernels: repacking keeps every value, the
+// portable kernel equals a float64 dot of the operands, the SIMD kernel equals the portable one bit
+// for bit, and a matmul over a repacked matrix gives every token the same result whatever else is
+// in the batch.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,7 +9,7 @@
 
 #include "base/half.h"
 #include "llm/kernels/matmul.h"
-#include "llm/kernels/q8_0x8.h"
+#include "llm/kernels/interleaved.h"
 #include "llm/model.h"
 #include "llm/quant/quantize.h"
 #include "llm/synthetic_model.h"
@@ -18,49 +19,43 @@
 
 using namespace rockllm;
 using namespace rockllm::kernels;
+using rockllm::test::quantized;
+using rockllm::test::random_floats;
 
 namespace {
 
-std::vector<float> random_floats(int64_t n, std::mt19937& rng, float scale) {
-    std::normal_distribution<float> normal(0.0f, scale);
-    std::vector<float> x(static_cast<size_t>(n));
-    for (float& v : x) v = normal(rng);
-    return x;
-}
-
-std::vector<uint8_t> q8_0(const std::vector<float>& x) {
-    std::vector<uint8_t> out(x.size() / quant::kQK * sizeof(quant::BlockQ8_0));
-    quant::quantize_row(GgmlType::Q8_0, x.data(), out.data(), static_cast<int64_t>(x.size()));
-    return out;
-}
+std::vector<uint8_t> q8_0(const std::vector<float>& x) { return quantized(GgmlType::Q8_0, x); }
 
 struct Matrix {
     std::vector<uint8_t> rows_bytes, packed_bytes;
     WeightMatrix rows, packed;
 };
 
-Matrix make_matrix(int64_t rows, int64_t cols, uint8_t bias, std::mt19937& rng) {
+Matrix make_matrix(GgmlType type, int64_t rows, int64_t cols, uint8_t bias, std::mt19937& rng) {
     Matrix m;
-    m.rows_bytes = q8_0(random_floats(rows * cols, rng, 0.05f));
+    m.rows_bytes = quantized(type, random_floats(rows * cols, rng, 0.05f));
     m.packed_bytes.resize(m.rows_bytes.size());
-    repack_q8_0x8(m.rows_bytes.data(), rows, cols, bias, m.packed_bytes.data());
-    m.rows.type = GgmlType::Q8_0, m.rows.cols = cols, m.rows.rows = rows;
+    repack_interleaved(type, m.rows_bytes.data(), rows, cols, bias, m.packed_bytes.data());
+    m.rows.type = type, m.rows.cols = cols, m.rows.rows = rows;
     m.rows.data = m.rows_bytes.data(), m.rows.row_bytes = m.rows_bytes.size() / static_cast<size_t>(rows);
     m.packed = m.rows;
-    m.packed.data = m.packed_bytes.data(), m.packed.layout = WeightLayout::Q8_0x8, m.packed.quant_bias = bias;
+    m.packed.data = m.packed_bytes.data(), m.packed.layout = WeightLayout::Interleaved8, m.packed.quant_bias = bias;
     return m;
 }
+
+const GgmlType kInterleavedTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0};
 
 }  // namespace
 
 TEST_SUITE_BEGIN("unit");
 
-TEST_CASE("q8_0x8 kernel: repacking keeps every value, and the kernels equal a float64 dot") {
+TEST_CASE("interleaved kernels: repacking keeps every value, and the kernels equal a float64 dot") {
     std::mt19937 rng(21);
     const int64_t rows = 16, cols = 96, tokens = 5;
-    for (uint8_t bias : {uint8_t{0}, uint8_t{0x80}}) {
+    for (const auto& [type, bias] : {std::pair{GgmlType::Q8_0, uint8_t{0}}, std::pair{GgmlType::Q8_0, uint8_t{0x80}}, std::pair{GgmlType::Q4_0, uint8_t{0}}}) {
+        CAPTURE(ggml_type_name(type));
         CAPTURE(int(bias));
-        const Matrix m = make_matrix(rows, cols, bias, rng);
+        const Matrix m = make_matrix(type, rows, cols, bias, rng);
         std::vector<float> expected(cols), got(cols);
         for (int64_t r = 0; r < rows; ++r) {
             m.rows.read_row(r, expected);
@@ -71,7 +66,7 @@ TEST_CASE("q8_0x8 kernel: repacking keeps every value, and the kernels equal a f
         std::vector<std::vector<uint8_t>> act;
         std::vector<const quant::BlockQ8_0*> act_rows;
         std::vector<float> scales;
-        std::vector<int32_t> corrections;
+        std::vector<int32_t> sums;
         for (int64_t t = 0; t < tokens; ++t) act.push_back(q8_0(random_floats(cols, rng, 1.0f)));
         for (const auto& a : act) {
             const auto* blocks = reinterpret_cast<const quant::BlockQ8_0*>(a.data());
@@ -80,14 +75,14 @@ TEST_CASE("q8_0x8 kernel: repacking keeps every value, and the kernels equal a f
                 int32_t sum = 0;
                 for (int8_t q : blocks[b].qs) sum += q;
                 scales.push_back(fp16_to_fp32(blocks[b].d));
-                corrections.push_back(-128 * sum);
+                sums.push_back(sum);
             }
         }
-        const Q8_0x8Input input{act_rows.data(), scales.data(), corrections.data(), bias};
+        const InterleavedInput input{act_rows.data(), scales.data(), sums.data(), bias};
         std::vector<float> out(static_cast<size_t>(tokens * rows));
         for (int64_t g = 0; g < rows / 8; ++g)
-            q8_0x8_scalar(cols / quant::kQK, m.packed_bytes.data() + g * 8 * m.rows.row_bytes, input, 0, static_cast<int>(tokens),
-                          out.data() + g * 8, rows);
+            interleaved_scalar(type)(cols / quant::kQK, m.packed_bytes.data() + g * 8 * m.rows.row_bytes, input, 0,
+                                     static_cast<int>(tokens), out.data() + g * 8, rows);
         std::vector<float> w(cols), a(cols);
         for (int64_t t = 0; t < tokens; ++t) {
             quant::dequantize_row(GgmlType::Q8_0, act[t].data(), a.data(), cols);
@@ -99,7 +94,7 @@ TEST_CASE("q8_0x8 kernel: repacking keeps every value, and the kernels equal a f
             }
         }
         // The instruction set's kernel, where it has one for this bias: bit for bit the portable one.
-        const Q8_0x8Kernels simd = q8_0x8_kernels(detected_isa());
+        const InterleavedKernels simd = interleaved_kernels(detected_isa(), type);
         if (simd.kernel && simd.bias == bias) {
             for (int n = 1; n <= simd.max_tokens; ++n) {
                 std::vector<float> fast(static_cast<size_t>(n * rows));
@@ -112,12 +107,12 @@ TEST_CASE("q8_0x8 kernel: repacking keeps every value, and the kernels equal a f
     }
 }
 
-TEST_CASE("q8_0x8 matmul: every token's result is the same alone and in any batch, beside row-layout matrices") {
+TEST_CASE("interleaved matmul: every token's result is the same alone and in any batch, beside row-layout matrices") {
     std::mt19937 rng(22);
     ThreadPool pool(3);
     const int64_t cols = 256;
-    const Q8_0x8Kernels simd = q8_0x8_kernels(detected_isa());
-    const Matrix a = make_matrix(72, cols, simd.bias, rng), b = make_matrix(40, cols, simd.bias, rng);
+    const InterleavedKernels q8 = interleaved_kernels(detected_isa(), GgmlType::Q8_0);
+    const Matrix a = make_matrix(GgmlType::Q8_0, 72, cols, q8.bias, rng), b = make_matrix(GgmlType::Q4_0, 40, cols, 0, rng);
     const auto k_bytes = [&] {
         const auto x = random_floats(24 * cols, rng, 0.05f);
         std::vector<uint8_t> out(24 * cols / 256 * sizeof(quant::BlockQ4_K));
@@ -129,13 +124,15 @@ TEST_CASE("q8_0x8 matmul: every token's result is the same alone and in any batc
     const int64_t max_tokens = 9;
     const auto x = random_floats(max_tokens * cols, rng, 1.0f);
     // One token alone, through the repacked matrices and the row-layout ones.
-    std::vector<float> alone_a(72 * max_tokens), alone_b(40 * max_tokens), alone_k(24 * max_tokens), rows_a(72);
+    std::vector<float> alone_a(72 * max_tokens), alone_b(40 * max_tokens), alone_k(24 * max_tokens), rows_a(72), rows_b(40);
     Matmul matmul;
     for (int64_t t = 0; t < max_tokens; ++t) {
         const MatmulJob jobs[] = {{&a.packed, alone_a.data() + t * 72}, {&b.packed, alone_b.data() + t * 40}, {&k, alone_k.data() + t * 24}};
         matmul.run(jobs, x.data() + t * cols, 1, pool);
         matmul.run(a.rows, x.data() + t * cols, 1, rows_a.data(), pool);
+        matmul.run(b.rows, x.data() + t * cols, 1, rows_b.data(), pool);
         for (int64_t r = 0; r < 72; ++r) CHECK(alone_a[t * 72 + r] == doctest::Approx(rows_a[r]).epsilon(1e-4));
+        for (int64_t r = 0; r < 40; ++r) CHECK(alone_b[t * 40 + r] == doctest::Approx(rows_b[r]).epsilon(1e-4));
     }
     // Every batch size: the same values, bit for bit.
     for (int64_t n = 1; n <= max_tokens; ++n) {
@@ -149,20 +146,22 @@ TEST_CASE("q8_0x8 matmul: every token's result is the same alone and in any batc
     }
 }
 
-TEST_CASE("q8_0x8 repack of a model: the embedding reads the same rows, the logits stay those of the file's layout") {
+TEST_CASE("interleaved repack of a model: the embedding reads the same rows, the logits stay those of the file's layout") {
+  for (const GgmlType type : kInterleavedTypes) {
+    CAPTURE(ggml_type_name(type));
     const test::ScratchDir dir;
     const std::string path = dir.file("tiny-qwen2.gguf");
-    write_synthetic_model(find_synthetic_shape("tiny-qwen2"), "Q8_0", 5, path);  // tied embeddings
+    write_synthetic_model(find_synthetic_shape("tiny-qwen2"), ggml_type_name(type), 5, path);  // tied embeddings
     const auto file = std::make_shared<const gguf::File>(gguf::File::open(path));
     const Model plain = Model::load(file);
     Model packed = Model::load(file);
     const RepackReport report = repack_for_cpu(packed);
-    if (!q8_0x8_kernels(detected_isa()).kernel) {
+    if (!interleaved_kernels(detected_isa(), type).kernel) {
         CHECK(report.matrices == 0);
-        return;
+        continue;
     }
     CHECK(report.matrices == 1 + 7 * plain.config.n_layer);  // the output (the tied embedding) and every layer matrix
-    CHECK(packed.output.layout == WeightLayout::Q8_0x8);
+    CHECK(packed.output.layout == WeightLayout::Interleaved8);
     CHECK(packed.token_embedding.data == packed.output.data);
     std::vector<float> expected(plain.config.n_embd), got(plain.config.n_embd);
     for (int64_t r : {int64_t{0}, int64_t{7}, plain.config.n_vocab - 1}) {
@@ -183,6 +182,7 @@ TEST_CASE("q8_0x8 repack of a model: the embedding reads the same rows, the logi
         max_abs = std::max(max_abs, std::fabs(double(expected_logits[i])));
     }
     CHECK(max_diff <= 1e-4 * std::max(1.0, max_abs));
+  }
 }
 
 TEST_SUITE_END();
