@@ -43,7 +43,7 @@ Matrix make_matrix(GgmlType type, int64_t rows, int64_t cols, uint8_t bias, std:
     return m;
 }
 
-const GgmlType kInterleavedTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0};
+const GgmlType kInterleavedTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0};
 
 }  // namespace
 
@@ -52,7 +52,8 @@ TEST_SUITE_BEGIN("unit");
 TEST_CASE("interleaved kernels: repacking keeps every value, and the kernels equal a float64 dot") {
     std::mt19937 rng(21);
     const int64_t rows = 16, cols = 96, tokens = 5;
-    for (const auto& [type, bias] : {std::pair{GgmlType::Q8_0, uint8_t{0}}, std::pair{GgmlType::Q8_0, uint8_t{0x80}}, std::pair{GgmlType::Q4_0, uint8_t{0}}}) {
+    for (const auto& [type, bias] : {std::pair{GgmlType::Q8_0, uint8_t{0}}, std::pair{GgmlType::Q8_0, uint8_t{0x80}}, std::pair{GgmlType::Q4_0, uint8_t{0}},
+                                      std::pair{GgmlType::Q5_0, uint8_t{0}}}) {
         CAPTURE(ggml_type_name(type));
         CAPTURE(int(bias));
         const Matrix m = make_matrix(type, rows, cols, bias, rng);
@@ -112,7 +113,8 @@ TEST_CASE("interleaved matmul: every token's result is the same alone and in any
     ThreadPool pool(3);
     const int64_t cols = 256;
     const InterleavedKernels q8 = interleaved_kernels(detected_isa(), GgmlType::Q8_0);
-    const Matrix a = make_matrix(GgmlType::Q8_0, 72, cols, q8.bias, rng), b = make_matrix(GgmlType::Q4_0, 40, cols, 0, rng);
+    const Matrix a = make_matrix(GgmlType::Q8_0, 72, cols, q8.bias, rng), b = make_matrix(GgmlType::Q4_0, 40, cols, 0, rng),
+                 c = make_matrix(GgmlType::Q5_0, 16, cols, 0, rng);
     const auto k_bytes = [&] {
         const auto x = random_floats(24 * cols, rng, 0.05f);
         std::vector<uint8_t> out(24 * cols / 256 * sizeof(quant::BlockQ4_K));
@@ -124,24 +126,29 @@ TEST_CASE("interleaved matmul: every token's result is the same alone and in any
     const int64_t max_tokens = 9;
     const auto x = random_floats(max_tokens * cols, rng, 1.0f);
     // One token alone, through the repacked matrices and the row-layout ones.
-    std::vector<float> alone_a(72 * max_tokens), alone_b(40 * max_tokens), alone_k(24 * max_tokens), rows_a(72), rows_b(40);
+    std::vector<float> alone_a(72 * max_tokens), alone_b(40 * max_tokens), alone_c(16 * max_tokens), alone_k(24 * max_tokens),
+        rows_a(72), rows_b(40), rows_c(16);
     Matmul matmul;
     for (int64_t t = 0; t < max_tokens; ++t) {
-        const MatmulJob jobs[] = {{&a.packed, alone_a.data() + t * 72}, {&b.packed, alone_b.data() + t * 40}, {&k, alone_k.data() + t * 24}};
+        const MatmulJob jobs[] = {{&a.packed, alone_a.data() + t * 72}, {&b.packed, alone_b.data() + t * 40},
+                                  {&c.packed, alone_c.data() + t * 16}, {&k, alone_k.data() + t * 24}};
         matmul.run(jobs, x.data() + t * cols, 1, pool);
         matmul.run(a.rows, x.data() + t * cols, 1, rows_a.data(), pool);
         matmul.run(b.rows, x.data() + t * cols, 1, rows_b.data(), pool);
+        matmul.run(c.rows, x.data() + t * cols, 1, rows_c.data(), pool);
         for (int64_t r = 0; r < 72; ++r) CHECK(alone_a[t * 72 + r] == doctest::Approx(rows_a[r]).epsilon(1e-4));
         for (int64_t r = 0; r < 40; ++r) CHECK(alone_b[t * 40 + r] == doctest::Approx(rows_b[r]).epsilon(1e-4));
+        for (int64_t r = 0; r < 16; ++r) CHECK(alone_c[t * 16 + r] == doctest::Approx(rows_c[r]).epsilon(1e-4));
     }
     // Every batch size: the same values, bit for bit.
     for (int64_t n = 1; n <= max_tokens; ++n) {
         CAPTURE(n);
-        std::vector<float> out_a(72 * n), out_b(40 * n), out_k(24 * n);
-        const MatmulJob jobs[] = {{&a.packed, out_a.data()}, {&b.packed, out_b.data()}, {&k, out_k.data()}};
+        std::vector<float> out_a(72 * n), out_b(40 * n), out_c(16 * n), out_k(24 * n);
+        const MatmulJob jobs[] = {{&a.packed, out_a.data()}, {&b.packed, out_b.data()}, {&c.packed, out_c.data()}, {&k, out_k.data()}};
         matmul.run(jobs, x.data(), n, pool);
         CHECK(std::equal(out_a.begin(), out_a.end(), alone_a.begin()));
         CHECK(std::equal(out_b.begin(), out_b.end(), alone_b.begin()));
+        CHECK(std::equal(out_c.begin(), out_c.end(), alone_c.begin()));
         CHECK(std::equal(out_k.begin(), out_k.end(), alone_k.begin()));
     }
 }

@@ -13,6 +13,8 @@
 //   Q4_0 (144 bytes): 8 fp16 scales, then for j = 0..3 and row r the file's quant bytes 4j..4j+3
 //     of row r at byte 16 + (8j + r) * 4: low nibbles are quad j, high nibbles quad j + 4, each
 //     value nibble - 8 (on x86 the nibbles are multiplied as they are and 8 × the sum subtracted).
+//   Q5_0 (176 bytes): as Q4_0, then for quad q = 0..7 a 32-bit mask whose bit 4r + k is the fifth
+//     bit of row r at column 4q + k, at byte 144 + 4q; each value (nibble | fifth bit << 4) - 16.
 #pragma once
 
 #include <cstddef>
@@ -30,8 +32,11 @@ constexpr int64_t kInterleavedRows = 8;
 bool has_interleaved_layout(GgmlType type);
 constexpr size_t interleaved_block_bytes_q8_0() { return kInterleavedRows * sizeof(quant::BlockQ8_0); }
 constexpr size_t interleaved_block_bytes_q4_0() { return kInterleavedRows * sizeof(quant::BlockQ4_0); }
+constexpr size_t interleaved_block_bytes_q5_0() { return kInterleavedRows * sizeof(quant::BlockQ5_0); }
 inline size_t interleaved_block_bytes(GgmlType type) {
-    return type == GgmlType::Q8_0 ? interleaved_block_bytes_q8_0() : interleaved_block_bytes_q4_0();
+    return type == GgmlType::Q8_0   ? interleaved_block_bytes_q8_0()
+           : type == GgmlType::Q4_0 ? interleaved_block_bytes_q4_0()
+                                    : interleaved_block_bytes_q5_0();
 }
 
 // The activations a group's kernel reads: n_tokens rows of Q8_0 blocks, with each block's scale as

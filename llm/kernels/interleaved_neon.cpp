@@ -1,12 +1,14 @@
 // The interleaved kernels (interleaved.h) with the ARMv8.2 dot product: SDOT with a lane index
 // multiplies four rows' quads (one 128-bit register; two for the eight rows) by one four-byte
-// group of the activations and adds into one int32 lane per row. Q4_0's nibbles become signed
-// bytes (nibble - 8) as they are loaded.
+// group of the activations and adds into one int32 lane per row. Q4_0's and Q5_0's quants become
+// signed bytes (nibble - 8, nibble with its fifth bit - 16) as they are loaded.
 #include "llm/kernels/interleaved.h"
 
 #if defined(__aarch64__)
 
 #include <arm_neon.h>
+
+#include <cstring>
 
 #define ROCKLLM_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 
@@ -14,11 +16,31 @@ namespace rockllm::kernels {
 
 namespace {
 
+// 0x10 in byte i where bit i of the 16 bits is set (Q5_0's fifth bits).
+ROCKLLM_DOTPROD inline uint8x16_t fifth_bits(uint32_t bits16) {
+    static const uint8_t kBits[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    const uint8x16_t bytes = vcombine_u8(vdup_n_u8(static_cast<uint8_t>(bits16)), vdup_n_u8(static_cast<uint8_t>(bits16 >> 8)));
+    return vandq_u8(vtstq_u8(bytes, vld1q_u8(kBits)), vdupq_n_u8(0x10));
+}
+
 // The 16 weight registers of a block: quad q's rows 0..3 in w[2q], rows 4..7 in w[2q + 1].
 template <GgmlType T>
 ROCKLLM_DOTPROD inline void load_weights(const uint8_t* block, int8x16_t w[16]) {
     if constexpr (T == GgmlType::Q8_0) {
         for (int k = 0; k < 16; ++k) w[k] = vld1q_s8(reinterpret_cast<const int8_t*>(block + 16 + 16 * k));
+    } else if constexpr (T == GgmlType::Q5_0) {
+        const uint8x16_t nibble = vdupq_n_u8(0x0F);
+        const int8x16_t sixteen = vdupq_n_s8(16);
+        uint32_t masks[8];
+        std::memcpy(masks, block + 144, sizeof masks);
+        for (int j = 0; j < 4; ++j)
+            for (int half = 0; half < 2; ++half) {
+                const uint8x16_t v = vld1q_u8(block + 16 + 32 * j + 16 * half);
+                const uint8x16_t lo = vorrq_u8(vandq_u8(v, nibble), fifth_bits(masks[j] >> (16 * half)));
+                const uint8x16_t hi = vorrq_u8(vshrq_n_u8(v, 4), fifth_bits(masks[j + 4] >> (16 * half)));
+                w[2 * j + half] = vsubq_s8(vreinterpretq_s8_u8(lo), sixteen);
+                w[2 * (j + 4) + half] = vsubq_s8(vreinterpretq_s8_u8(hi), sixteen);
+            }
     } else {
         const uint8x16_t nibble = vdupq_n_u8(0x0F);
         const int8x16_t eight = vdupq_n_s8(8);
@@ -36,7 +58,9 @@ ROCKLLM_DOTPROD inline void load_weights(const uint8_t* block, int8x16_t w[16]) 
 template <GgmlType T, int N>
 ROCKLLM_DOTPROD void neon_tokens(int64_t n_blocks, const uint8_t* group, const InterleavedInput& in, int64_t first_token,
                                  float* out, int64_t out_stride) {
-    const size_t block_bytes = T == GgmlType::Q8_0 ? interleaved_block_bytes_q8_0() : interleaved_block_bytes_q4_0();
+    const size_t block_bytes = T == GgmlType::Q8_0   ? interleaved_block_bytes_q8_0()
+                               : T == GgmlType::Q4_0 ? interleaved_block_bytes_q4_0()
+                                                     : interleaved_block_bytes_q5_0();
     float32x4_t acc[N][2][2];  // [token][even, odd block][rows 0..3, 4..7]
     for (int i = 0; i < N; ++i)
         for (auto& parity : acc[i])
@@ -92,6 +116,7 @@ InterleavedKernel interleaved_neon(GgmlType type) {
     if (!neon_dotprod_available()) return nullptr;
     if (type == GgmlType::Q8_0) return neon_kernel<GgmlType::Q8_0>;
     if (type == GgmlType::Q4_0) return neon_kernel<GgmlType::Q4_0>;
+    if (type == GgmlType::Q5_0) return neon_kernel<GgmlType::Q5_0>;
     return nullptr;
 }
 

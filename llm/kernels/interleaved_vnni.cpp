@@ -1,8 +1,8 @@
 // The interleaved kernels (interleaved.h) with AVX512-VNNI: a 512-bit vector holds two blocks of a
 // group (block b in the low half, b + 1 in the high half), VPDPBUSD multiplies the eight rows'
 // unsigned quants by four activation bytes broadcast per half and adds into one int32 lane per row
-// and block; the unsigned offset (128 for biased Q8_0, 8 for Q4_0's nibbles) times the activations'
-// block sum starts each sum below zero. The halves accumulate the even and the odd blocks, added
+// and block; the unsigned offset (128 for biased Q8_0, 8 for Q4_0, 16 for Q5_0) times the
+// activations' block sum starts each sum below zero. The halves accumulate the even and the odd blocks, added
 // at the end: the order of the portable kernel.
 #include "llm/kernels/interleaved.h"
 
@@ -15,6 +15,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include <immintrin.h>
+
+#include <cstring>
 
 #define ROCKLLM_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))
 
@@ -61,6 +63,32 @@ struct Weights<GgmlType::Q4_0> {
             const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16 + 32 * j));
             w[j] = _mm256_and_si256(v, nibble);
             w[j + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+        }
+    }
+};
+
+template <>
+struct Weights<GgmlType::Q5_0> {
+    static constexpr size_t kBlockBytes = interleaved_block_bytes_q5_0();
+    static constexpr int32_t kOffset = 16;
+    // The nibbles as Q4_0's, with the fifth bits (16) set where each quad's mask says.
+    ROCKLLM_VNNI static void load(const uint8_t* low, const uint8_t* high, __m512i w[8]) {
+        Weights<GgmlType::Q4_0>::load(low, high, w);
+        const __m512i fifth = _mm512_set1_epi8(0x10);
+        for (int q = 0; q < 8; ++q) {
+            uint32_t lo, hi;
+            std::memcpy(&lo, low + 144 + 4 * q, 4);
+            std::memcpy(&hi, high + 144 + 4 * q, 4);
+            w[q] = _mm512_or_si512(w[q], _mm512_maskz_mov_epi8(static_cast<__mmask64>(lo) | (static_cast<__mmask64>(hi) << 32), fifth));
+        }
+    }
+    ROCKLLM_VNNI static void load(const uint8_t* block, __m256i w[8]) {
+        Weights<GgmlType::Q4_0>::load(block, w);
+        const __m256i fifth = _mm256_set1_epi8(0x10);
+        for (int q = 0; q < 8; ++q) {
+            uint32_t mask;
+            std::memcpy(&mask, block + 144 + 4 * q, 4);
+            w[q] = _mm256_or_si256(w[q], _mm256_maskz_mov_epi8(mask, fifth));
         }
     }
 };
@@ -140,6 +168,7 @@ InterleavedKernel interleaved_vnni(GgmlType type) {
     if (!available) return nullptr;
     if (type == GgmlType::Q8_0) return vnni_kernel<GgmlType::Q8_0>;
     if (type == GgmlType::Q4_0) return vnni_kernel<GgmlType::Q4_0>;
+    if (type == GgmlType::Q5_0) return vnni_kernel<GgmlType::Q5_0>;
     return nullptr;
 }
 
