@@ -15,6 +15,8 @@ Seq operator+(Seq a, const Seq& b) {
 }
 
 constexpr int kMaxRepeat = 1000;
+constexpr int kMaxNesting = 32;     // groups within groups (the parser recurses per group)
+constexpr int kMaxRules = 20000;    // rules one pattern may add
 
 class PatternCompiler {
 public:
@@ -41,7 +43,10 @@ private:
     bool more() const { return pos_ < p_.size(); }
     char peek() const { return p_[pos_]; }
 
-    int32_t add(std::vector<Seq> alternatives) { return g_.add(name_ + "-" + std::to_string(count_++), std::move(alternatives)); }
+    int32_t add(std::vector<Seq> alternatives) {
+        if (count_ >= kMaxRules) fail("more than " + std::to_string(kMaxRules) + " grammar rules");
+        return g_.add(name_ + "-" + std::to_string(count_++), std::move(alternatives));
+    }
 
     int32_t alternation() {
         std::vector<Seq> alternatives = {sequence()};
@@ -98,6 +103,7 @@ private:
     int32_t repeat(const Seq& item, int min, int max) {
         int32_t tail;
         if (max < 0) {
+            if (count_ >= kMaxRules) fail("more than " + std::to_string(kMaxRules) + " grammar rules");
             tail = g_.declare(name_ + "-" + std::to_string(count_++));
             g_.define(tail, {item + Seq{Grammar::ref(tail)}, {}});
         } else {
@@ -114,12 +120,14 @@ private:
         const char c = p_[pos_++];
         switch (c) {
             case '(': {
+                if (++nesting_ > kMaxNesting) fail("groups nest deeper than " + std::to_string(kMaxNesting));
                 if (more() && peek() == '?') {
                     if (pos_ + 1 < p_.size() && p_[pos_ + 1] == ':') pos_ += 2;
                     else fail("lookaround and named groups are not supported");
                 }
                 const int32_t inner = alternation();
                 if (!more() || p_[pos_++] != ')') fail("a group is not closed");
+                --nesting_;
                 return {Grammar::ref(inner)};
             }
             case '[': return char_set(bracket());
@@ -241,6 +249,7 @@ private:
     int32_t json_char_;
     std::string name_;
     int count_ = 0;
+    int nesting_ = 0;
 };
 
 }  // namespace

@@ -310,6 +310,16 @@ TEST_CASE("format schema: a pattern's strings are the ones std::regex finds it i
             CHECK(matches(g, json(sample).dump()) == std::regex_search(std::string(sample), re));
         }
     }
+    // Too deep or too large: not enforced either, and nothing breaks.
+    std::string many_quantifiers = "^";
+    for (int i = 0; i < 25; ++i) many_quantifiers += "a{0,1000}";
+    for (const std::string& huge : {std::string(5000, '(') + "a" + std::string(5000, ')'), many_quantifiers + "$"}) {
+        std::vector<std::string> notes;
+        const Grammar g = grammar_for_format(ordered_json{{"type", "string"}, {"pattern", huge}}, &notes);
+        REQUIRE(notes.size() == 1);
+        CHECK(notes[0].find("\"pattern\" (pattern: ") == 0);
+        CHECK(matches(g, R"("x")"));
+    }
     // Outside the subset: the pattern is not enforced, and said so.
     std::vector<std::string> ignored;
     const Grammar g = grammar_for_format(ordered_json::parse(R"({"type":"string","pattern":"^(a)\\1$"})"), &ignored);
