@@ -182,3 +182,25 @@ TEST_CASE("rockllm bench --compare runs the peer's llama-bench in alternating ro
     CHECK(bad.exit_code != 0);
     CHECK(bad.err.find("gave no JSON results") != std::string::npos);
 }
+
+TEST_CASE("rockllm COMMAND --help and help COMMAND print the command's usage and do nothing else, --version the version") {
+    // rm --help must not try to remove a model named "--help" (with no server running, it would
+    // fail to connect; it succeeds with the usage instead).
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{{"rm", "--help"}, {"rm", "stories", "-h"}, {"help", "rm"}}) {
+        const Run r = run_rockllm(args);
+        CAPTURE(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.rfind("Usage of rockllm rm:\n  rm ", 0) == 0);
+        CHECK(r.err.empty());
+    }
+    const Run bench = run_rockllm({"bench", "--help"});
+    CHECK(bench.exit_code == 0);
+    CHECK(bench.out.find("--compare PATH/TO/llama-bench") != std::string::npos);
+    CHECK(bench.out.find("  synth") == std::string::npos);  // its own lines only
+    const Run unknown = run_rockllm({"help", "nope"});
+    CHECK(unknown.exit_code == 1);
+    CHECK(unknown.err.find("unknown command \"nope\"") != std::string::npos);
+    const Run version = run_rockllm({"--version"});
+    CHECK(version.exit_code == 0);
+    CHECK(version.out.rfind("rockllm version is ", 0) == 0);
+}
