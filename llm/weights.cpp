@@ -16,13 +16,9 @@ void WeightMatrix::read_row(int64_t r, std::span<float> out) const {
 WeightMatrix WeightMatrix::rows_view(int64_t first, int64_t count) const {
     if (first < 0 || count <= 0 || first + count > rows) throw std::out_of_range("rows outside '" + name + "'");
     WeightMatrix m = *this;
-    if (layout == WeightLayout::Interleaved8) {
-        if (first % kernels::kInterleavedRows != 0 || count % kernels::kInterleavedRows != 0)
-            throw std::invalid_argument("a view of '" + name + "' must keep its groups of 8 rows");
-        m.data = data + static_cast<size_t>(first) * row_bytes;  // 8 rows of a group take 8 row_bytes
-    } else {
-        m.data = row(first);
-    }
+    if (layout == WeightLayout::Interleaved8 && (first % kernels::kInterleavedRows != 0 || count % kernels::kInterleavedRows != 0))
+        throw std::invalid_argument("a view of '" + name + "' must keep its groups of 8 rows");
+    m.data = row(first);  // in the interleaved layout too: a group of 8 rows takes 8 row_bytes
     m.rows = count;
     return m;
 }

@@ -7,8 +7,6 @@
 
 namespace rockllm::kernels {
 
-using quant::BlockQ4_0;
-using quant::BlockQ5_0;
 using quant::BlockQ8_0;
 using quant::kQK;
 
@@ -37,7 +35,7 @@ float row_scale(const uint8_t* block, int64_t r) {
     return fp16_to_fp32(d);
 }
 
-template <int8_t (*Value)(const uint8_t*, int64_t, int64_t, uint8_t), size_t kBlockBytes>
+template <int8_t (*Value)(const uint8_t*, int64_t, int64_t, uint8_t), GgmlType T>
 void scalar_kernel(int64_t n_blocks, const uint8_t* group, const InterleavedInput& input, int64_t first_token, int n_tokens,
                    float* out, int64_t out_stride) {
     for (int i = 0; i < n_tokens; ++i) {
@@ -45,7 +43,7 @@ void scalar_kernel(int64_t n_blocks, const uint8_t* group, const InterleavedInpu
         const BlockQ8_0* a = input.rows[t];
         float even[kInterleavedRows] = {}, odd[kInterleavedRows] = {};
         const uint8_t* block = group;
-        for (int64_t b = 0; b < n_blocks; ++b, block += kBlockBytes) {
+        for (int64_t b = 0; b < n_blocks; ++b, block += interleaved_block_bytes(T)) {
             float* acc = b % 2 == 0 ? even : odd;
             for (int64_t r = 0; r < kInterleavedRows; ++r) {
                 int32_t sum = 0;
@@ -71,9 +69,9 @@ InterleavedKernels interleaved_kernels(Isa isa, GgmlType type) {
 }
 
 InterleavedKernel interleaved_scalar(GgmlType type) {
-    if (type == GgmlType::Q8_0) return scalar_kernel<value_q8_0, kInterleavedRows * sizeof(BlockQ8_0)>;
-    if (type == GgmlType::Q4_0) return scalar_kernel<value_q4_0, kInterleavedRows * sizeof(BlockQ4_0)>;
-    if (type == GgmlType::Q5_0) return scalar_kernel<value_q5_0, kInterleavedRows * sizeof(BlockQ5_0)>;
+    if (type == GgmlType::Q8_0) return scalar_kernel<value_q8_0, GgmlType::Q8_0>;
+    if (type == GgmlType::Q4_0) return scalar_kernel<value_q4_0, GgmlType::Q4_0>;
+    if (type == GgmlType::Q5_0) return scalar_kernel<value_q5_0, GgmlType::Q5_0>;
     return nullptr;
 }
 

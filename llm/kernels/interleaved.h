@@ -30,13 +30,10 @@ constexpr int64_t kInterleavedRows = 8;
 
 // The types that have an interleaved layout, and the bytes of one block of a group of 8 rows.
 bool has_interleaved_layout(GgmlType type);
-constexpr size_t interleaved_block_bytes_q8_0() { return kInterleavedRows * sizeof(quant::BlockQ8_0); }
-constexpr size_t interleaved_block_bytes_q4_0() { return kInterleavedRows * sizeof(quant::BlockQ4_0); }
-constexpr size_t interleaved_block_bytes_q5_0() { return kInterleavedRows * sizeof(quant::BlockQ5_0); }
-inline size_t interleaved_block_bytes(GgmlType type) {
-    return type == GgmlType::Q8_0   ? interleaved_block_bytes_q8_0()
-           : type == GgmlType::Q4_0 ? interleaved_block_bytes_q4_0()
-                                    : interleaved_block_bytes_q5_0();
+constexpr size_t interleaved_block_bytes(GgmlType type) {
+    return kInterleavedRows * (type == GgmlType::Q8_0   ? sizeof(quant::BlockQ8_0)
+                               : type == GgmlType::Q4_0 ? sizeof(quant::BlockQ4_0)
+                                                        : sizeof(quant::BlockQ5_0));
 }
 
 // The activations a group's kernel reads: n_tokens rows of Q8_0 blocks, with each block's scale as

@@ -58,9 +58,7 @@ ROCKLLM_DOTPROD inline void load_weights(const uint8_t* block, int8x16_t w[16]) 
 template <GgmlType T, int N>
 ROCKLLM_DOTPROD void neon_tokens(int64_t n_blocks, const uint8_t* group, const InterleavedInput& in, int64_t first_token,
                                  float* out, int64_t out_stride) {
-    const size_t block_bytes = T == GgmlType::Q8_0   ? interleaved_block_bytes_q8_0()
-                               : T == GgmlType::Q4_0 ? interleaved_block_bytes_q4_0()
-                                                     : interleaved_block_bytes_q5_0();
+    constexpr size_t block_bytes = interleaved_block_bytes(T);
     float32x4_t acc[N][2][2];  // [token][even, odd block][rows 0..3, 4..7]
     for (int i = 0; i < N; ++i)
         for (auto& parity : acc[i])

@@ -35,7 +35,6 @@ struct Weights;
 
 template <>
 struct Weights<GgmlType::Q8_0> {
-    static constexpr size_t kBlockBytes = interleaved_block_bytes_q8_0();
     static constexpr int32_t kOffset = 128;
     ROCKLLM_VNNI static void load(const uint8_t* low, const uint8_t* high, __m512i w[8]) {
         for (int q = 0; q < 8; ++q) w[q] = two_halves(low + 16 + 32 * q, high + 16 + 32 * q);
@@ -47,7 +46,6 @@ struct Weights<GgmlType::Q8_0> {
 
 template <>
 struct Weights<GgmlType::Q4_0> {
-    static constexpr size_t kBlockBytes = interleaved_block_bytes_q4_0();
     static constexpr int32_t kOffset = 8;
     ROCKLLM_VNNI static void load(const uint8_t* low, const uint8_t* high, __m512i w[8]) {
         const __m512i nibble = _mm512_set1_epi8(0x0F);
@@ -69,7 +67,6 @@ struct Weights<GgmlType::Q4_0> {
 
 template <>
 struct Weights<GgmlType::Q5_0> {
-    static constexpr size_t kBlockBytes = interleaved_block_bytes_q5_0();
     static constexpr int32_t kOffset = 16;
     // The nibbles as Q4_0's, with the fifth bits (16) set where each quad's mask says.
     ROCKLLM_VNNI static void load(const uint8_t* low, const uint8_t* high, __m512i w[8]) {
@@ -97,14 +94,15 @@ template <GgmlType T, int N>
 ROCKLLM_VNNI void vnni_tokens(int64_t n_blocks, const uint8_t* group, const InterleavedInput& in, int64_t first_token,
                               float* out, int64_t out_stride) {
     using W = Weights<T>;
+    constexpr size_t kBlockBytes = interleaved_block_bytes(T);
     // Selects activation quad q of each half: dword q of the low half, dword 8 + q of the high one.
     __m512i pick[8];
     for (int q = 0; q < 8; ++q) pick[q] = _mm512_set_epi32(8 + q, 8 + q, 8 + q, 8 + q, 8 + q, 8 + q, 8 + q, 8 + q, q, q, q, q, q, q, q, q);
     __m512 acc[N];
     for (int i = 0; i < N; ++i) acc[i] = _mm512_setzero_ps();
     int64_t b = 0;
-    for (; b + 2 <= n_blocks; b += 2, group += 2 * W::kBlockBytes) {
-        const uint8_t* next = group + W::kBlockBytes;
+    for (; b + 2 <= n_blocks; b += 2, group += 2 * kBlockBytes) {
+        const uint8_t* next = group + kBlockBytes;
         const __m512 row_scales = _mm512_cvtph_ps(_mm256_inserti128_si256(
             _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group))),
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(next)), 1));
@@ -161,11 +159,7 @@ void vnni_kernel(int64_t n_blocks, const uint8_t* group, const InterleavedInput&
 }  // namespace
 
 InterleavedKernel interleaved_vnni(GgmlType type) {
-    static const bool available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                                  __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-                                  __builtin_cpu_supports("avx512vnni");
-    if (!available) return nullptr;
+    if (!avx512_vnni_available()) return nullptr;
     if (type == GgmlType::Q8_0) return vnni_kernel<GgmlType::Q8_0>;
     if (type == GgmlType::Q4_0) return vnni_kernel<GgmlType::Q4_0>;
     if (type == GgmlType::Q5_0) return vnni_kernel<GgmlType::Q5_0>;

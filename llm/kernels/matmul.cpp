@@ -53,9 +53,7 @@ void Matmul::prepare_interleaved_input(const Activations& q8, int64_t cols, int6
 
 void Matmul::run_interleaved(const WeightMatrix& w, float* out, int64_t row_begin, int64_t row_end, int64_t n_tokens) const {
     const int64_t n_blocks = w.cols / quant::kQK;
-    const InterleavedKernels& simd = w.type == GgmlType::Q8_0   ? interleaved_q8_0_
-                                     : w.type == GgmlType::Q4_0 ? interleaved_q4_0_
-                                                                : interleaved_q5_0_;
+    const InterleavedKernels simd = interleaved_kernels(isa_, w.type);
     const bool use_simd = simd.kernel && simd.bias == w.quant_bias;
     const InterleavedKernel kernel = use_simd ? simd.kernel : interleaved_scalar(w.type);
     const int max_tokens = use_simd ? simd.max_tokens : 4;

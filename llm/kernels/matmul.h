@@ -24,11 +24,7 @@ struct MatmulJob {
 
 class Matmul {
 public:
-    explicit Matmul(Isa isa = detected_isa())
-        : isa_(isa),
-          interleaved_q8_0_(interleaved_kernels(isa, GgmlType::Q8_0)),
-          interleaved_q4_0_(interleaved_kernels(isa, GgmlType::Q4_0)),
-          interleaved_q5_0_(interleaved_kernels(isa, GgmlType::Q5_0)) {}
+    explicit Matmul(Isa isa = detected_isa()) : isa_(isa) {}
 
     // x: n_tokens rows of cols floats, where every job's matrix has `cols` columns.
     void run(std::span<const MatmulJob> jobs, const float* x, int64_t n_tokens, ThreadPool& pool);
@@ -54,7 +50,6 @@ private:
     // keeps the ones already handed to earlier jobs of the group where they are.
     std::deque<Activations> inputs_;
     size_t inputs_in_use_ = 0;
-    InterleavedKernels interleaved_q8_0_, interleaved_q4_0_, interleaved_q5_0_;
     std::vector<const quant::BlockQ8_0*> q8_rows_;
     std::vector<float> q8_scales_;
     std::vector<int32_t> q8_sums_;

@@ -35,7 +35,7 @@ const char* isa_name(Isa isa) {
 std::string kernel_description() {
     std::string out = isa_name(detected_isa());
     if (vnni_vec_dot_tile(GgmlType::Q8_0)) out += " + avx512-vnni tiles";
-    if (interleaved_kernels(detected_isa(), GgmlType::Q8_0).kernel) out += " + interleaved Q8_0/Q4_0";
+    if (interleaved_kernels(detected_isa(), GgmlType::Q8_0).kernel) out += " + interleaved Q8_0/Q4_0/Q5_0";
     return out;
 }
 

@@ -51,6 +51,7 @@ VecDotFn avx2_vec_dot(GgmlType weight_type);  // nullptr where there is none
 VecDot4Fn avx2_vec_dot4(GgmlType weight_type);
 VecDotTileFn vnni_vec_dot_tile(GgmlType weight_type);  // AVX512-VNNI, nullptr where there is none
 bool avx2_available();
+bool avx512_vnni_available();  // with AVX512 F, VL, BW and DQ (false off x86)
 VecDotFn neon_vec_dot(GgmlType weight_type);  // nullptr where there is none
 bool neon_dotprod_available();
 void axpy_f16_avx2(int64_t n, float a, const uint16_t* x, float* y);

@@ -275,15 +275,15 @@ ROCKLLM_AVX2 void axpy_f16_avx2(int64_t n, float a, const uint16_t* x, float* y)
 
 // Asked once: the kernels are chosen for every matrix product, and (below) cpuid traps to the
 // hypervisor in a virtual machine, tens of microseconds each time.
-static bool vnni_available() {
+bool avx512_vnni_available() {
     static const bool available = avx2_available() && __builtin_cpu_supports("avx512f") &&
                                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-                                  __builtin_cpu_supports("avx512vnni");
+                                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
     return available;
 }
 
 VecDotTileFn vnni_vec_dot_tile(GgmlType type) {
-    if (!vnni_available()) return nullptr;
+    if (!avx512_vnni_available()) return nullptr;
     switch (type) {
         case GgmlType::Q8_0: return tile_vnni<BlockQ8_0, unpack_q8_0>;
         case GgmlType::Q4_0: return tile_vnni<BlockQ4_0, unpack_q4_0>;
@@ -335,6 +335,7 @@ VecDot4Fn avx2_vec_dot4(GgmlType type) {
 
 namespace rockllm::kernels {
 bool avx2_available() { return false; }
+bool avx512_vnni_available() { return false; }
 VecDotFn avx2_vec_dot(GgmlType) { return nullptr; }
 VecDot4Fn avx2_vec_dot4(GgmlType) { return nullptr; }
 VecDotTileFn vnni_vec_dot_tile(GgmlType) { return nullptr; }
