@@ -352,6 +352,7 @@ void upload_blob(ServerContext& context, const httplib::Request& req, httplib::R
             return true;
         } catch (...) {
             failure = std::current_exception();
+            writer.reset();  // the partial file goes now, not after the rest of the body is drained
             return false;
         }
     });

@@ -8,6 +8,28 @@
 
 namespace rockllm {
 
+namespace {
+
+// The same reader, except that once the handler's receiver refuses a chunk the rest of the body
+// is still read, and dropped, up to drain_limit bytes: cpp-httplib 0.11 would otherwise parse the
+// unread remainder as the connection's next requests. The handler still sees its read stop.
+httplib::ContentReader draining(const httplib::ContentReader& reader, uint64_t drain_limit) {
+    auto read = [&reader, drain_limit](httplib::ContentReceiver receiver) {
+        bool refused = false;
+        uint64_t dropped = 0;
+        const bool complete = reader([&](const char* data, size_t size) {
+            if (!refused && receiver(data, size)) return true;
+            refused = true;
+            dropped += size;
+            return dropped <= drain_limit;
+        });
+        return complete && !refused;
+    };
+    return httplib::ContentReader(read, [](httplib::MultipartContentHeader, httplib::ContentReceiver) { return false; });
+}
+
+}  // namespace
+
 void RouteTable::remember(const std::string& pattern) { patterns_.emplace_back(pattern); }
 
 void RouteTable::get(const std::string& pattern, Handler handler) {
@@ -19,7 +41,7 @@ RouteTable::ReadingHandler RouteTable::reading_json_body(Handler handler) {
     return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
         std::string body;
         bool too_large = false;
-        reader([&](const char* data, size_t size) {
+        draining(reader, kMaxDrainedJson)([&](const char* data, size_t size) {
             too_large = body.size() + size > kMaxJsonBody;
             if (!too_large) body.append(data, size);
             return !too_large;
@@ -43,7 +65,9 @@ void RouteTable::post(const std::string& pattern, Handler handler) {
 
 void RouteTable::post_reading(const std::string& pattern, ReadingHandler handler) {
     remember(pattern);
-    server_.Post(pattern, std::move(handler));
+    server_.Post(pattern, [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+        handler(req, res, draining(reader, UINT64_MAX));  // an upload's length was checked against the disk
+    });
 }
 
 void RouteTable::del(const std::string& pattern, Handler handler) {

@@ -31,11 +31,15 @@ public:
     // Content-Type (curl -d sends form-urlencoded, which cpp-httplib would cap at 8 KiB) and
     // counted as it is inflated (Content-Encoding: gzip): past kMaxJsonBody bytes the answer is 413.
     void post(const std::string& pattern, Handler handler);
-    // A POST whose handler reads the body itself, as it arrives (blob uploads).
+    // A POST whose handler reads the body itself, as it arrives (blob uploads). A handler that
+    // stops reading mid-way (a full disk) has the rest of the body read and dropped for it.
     void post_reading(const std::string& pattern, ReadingHandler handler);
     void del(const std::string& pattern, Handler handler);
 
     static constexpr uint64_t kMaxJsonBody = uint64_t{100} << 20;
+    // What is inflated and dropped of a JSON body past kMaxJsonBody before the connection's next
+    // bytes are given up on (a gzip bomb would take minutes to inflate whole).
+    static constexpr uint64_t kMaxDrainedJson = uint64_t{1} << 30;
 
     // Whether some method has a route for this path.
     bool knows(const std::string& path) const;

@@ -86,6 +86,9 @@ int run_serve_command(const std::vector<std::string>& args) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // A file-size limit (ulimit -f, systemd's LimitFSIZE) fails the write that passes it, which
+    // the request answers; by default the signal would kill the server.
+    std::signal(SIGXFSZ, SIG_IGN);
 
     // The NPU, checked against the CPU before it is trusted; without it every model runs on the CPU.
     npu::NpuStartup npu_startup = npu::start_npu(backend);

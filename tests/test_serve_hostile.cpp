@@ -5,11 +5,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
+#include <memory>
 
 #include "models/sha256.h"
 #include "serve_fixture.h"
@@ -222,6 +224,45 @@ TEST_CASE("serve: blob uploads with a wrong digest, cut short or larger than the
     }
     const auto fine = c.Post(("/api/blobs/" + digest).c_str(), data, "application/octet-stream");
     CHECK(fine->status == 201);
+}
+
+TEST_CASE("serve: an upload whose write fails mid-body is answered once and the rest of its body is dropped, not served") {
+    // The daemon may write files of 64 KiB at most (as ulimit -f would): the upload's write fails
+    // part-way, as on a full disk. The limit is the test process's while it forks the daemon.
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    rlimit limited = saved;
+    limited.rlim_cur = 64 * 1024;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
+    std::unique_ptr<Daemon> started;
+    try {
+        started = std::make_unique<Daemon>(rockllm::test::Env{}, /*with_stories=*/false);
+    } catch (...) {
+        ::setrlimit(RLIMIT_FSIZE, &saved);
+        throw;
+    }
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    Daemon& daemon = *started;
+
+    // A 1 MiB body made of requests; on a kept-alive connection, any of them served would answer.
+    const std::string keep_alive = "Host: 127.0.0.1:" + std::to_string(daemon.port()) + "\r\n";
+    std::string body;
+    while (body.size() < (1u << 20)) body += "GET /api/version HTTP/1.1\r\n" + keep_alive + "\r\n";
+    const std::string digest = "sha256:" + rockllm::sha256_hex(body);
+    const std::string answer = raw_exchange(daemon.port(), "POST /api/blobs/" + digest + " HTTP/1.1\r\n" + keep_alive +
+                                                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    CHECK(status_of(answer) == 500);
+    CHECK(answer.find("cannot write") != std::string::npos);
+    CHECK(answer.find("HTTP/1.1", 1) == std::string::npos);  // one answer: none of the body's requests
+    CHECK(answer.find("\"version\"") == std::string::npos);
+
+    // Nothing of the upload is left, and the daemon still serves.
+    httplib::Client c = daemon.client();
+    CHECK(c.Head(("/api/blobs/" + digest).c_str())->status == 404);
+    size_t files = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::recursive_directory_iterator(daemon.store() / "blobs")) ++files;
+    CHECK(files == 0);
+    CHECK(c.Get("/api/version")->status == 200);
 }
 
 TEST_CASE("serve: path-like model names get the same answer whether or not the path exists") {
