@@ -118,6 +118,12 @@ bool debug_enabled() {
     return !v.empty() && v != "0" && v != "false" && v != "FALSE";
 }
 
+bool prune_enabled() {
+    // Ollama's Bool: set to anything but a false spelling means true.
+    const std::string v = variable("OLLAMA_NOPRUNE");
+    return v.empty() || v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False";
+}
+
 std::vector<std::string> extra_origins() {
     std::vector<std::string> out;
     const std::string v = variable("OLLAMA_ORIGINS");

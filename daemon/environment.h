@@ -24,6 +24,8 @@ std::string models_directory();
 int64_t default_context_length();
 // OLLAMA_DEBUG: "1", "true" or a level above 0.
 bool debug_enabled();
+// Whether unreferenced blobs are pruned at start: unless OLLAMA_NOPRUNE is set (as Ollama).
+bool prune_enabled();
 // OLLAMA_ORIGINS: extra allowed browser origins, comma separated.
 std::vector<std::string> extra_origins();
 // OLLAMA_CONTEXT_LENGTH, OLLAMA_NUM_PARALLEL, OLLAMA_MAX_LOADED_MODELS (0: 3), OLLAMA_MAX_QUEUE,

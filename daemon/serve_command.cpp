@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -56,6 +57,24 @@ private:
     std::thread thread_;
 };
 
+// What an earlier run left in the store: unfinished files and blobs no model uses. With another
+// server holding the store, only files an hour old are taken as abandoned, and blobs stay.
+void sweep_store(const ModelStore& store, bool sole_user) {
+    const std::string where = store.root().string();
+    if (!sole_user) {
+        const int removed = store.remove_stale_temporaries();
+        std::fprintf(stderr, "rockllm: another rockllm serve uses %s (or it cannot be locked): unused blobs are not pruned%s\n", where.c_str(),
+                     removed > 0 ? (", " + std::to_string(removed) + " stale unfinished file(s) removed").c_str() : "");
+        return;
+    }
+    const StoreSweep sweep = store.sweep_at_start(prune_enabled());
+    if (sweep.temporaries > 0)
+        std::fprintf(stderr, "rockllm: removed %d unfinished file(s) an earlier run left in %s\n", sweep.temporaries, where.c_str());
+    if (sweep.blobs > 0)
+        std::fprintf(stderr, "rockllm: pruned %d blob(s) no model uses (%.1f MB)\n", sweep.blobs, static_cast<double>(sweep.blob_bytes) / 1e6);
+    if (!sweep.blobs_skipped.empty()) std::fprintf(stderr, "rockllm: unused blobs not pruned: %s\n", sweep.blobs_skipped.c_str());
+}
+
 }  // namespace
 
 int run_serve_command(const std::vector<std::string>& args) {
@@ -97,8 +116,8 @@ int run_serve_command(const std::vector<std::string>& args) {
     options.cpu_reason = npu_startup.reason;
 
     ModelStore store(models);
-    if (const int removed = store.remove_stale_temporaries(); removed > 0)
-        std::fprintf(stderr, "rockllm: removed %d unfinished file(s) an earlier run left in %s\n", removed, models.c_str());
+    const std::unique_ptr<StoreLock> store_lock = StoreLock::try_acquire(models);
+    sweep_store(store, store_lock != nullptr);
     OllamaServer server(std::move(store), options);
     std::thread signal_thread([&] {
         int signal = 0;

@@ -133,7 +133,7 @@ void create_model(const ModelStore& store, const CreateRequest& request,
     manifest.config = Layer{kConfigMediaType, store.write_blob(config_bytes), static_cast<int64_t>(config_bytes.size()), ""};
     manifest.layers = std::move(layers);
     progress("writing manifest");
-    store.write_manifest(request.name, serialize_manifest(manifest));
+    store.replace_manifest(request.name, serialize_manifest(manifest));  // a re-created model's old blobs go
     progress("success");
 }
 

@@ -7,6 +7,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "models/sha256.h"
@@ -153,29 +157,57 @@ void ModelStore::write_manifest(const ModelName& name, const std::string& bytes)
 }
 
 void ModelStore::copy(const StoredModel& source, const ModelName& destination) const {
-    write_manifest(destination, read_file(manifest_path(source.name)));
+    replace_manifest(destination, read_file(manifest_path(source.name)));
+}
+
+BlobPin::BlobPin(std::shared_ptr<BlobPins> pins, std::vector<std::string> hexes) : pins_(std::move(pins)), hexes_(std::move(hexes)) {
+    std::lock_guard lock(pins_->mutex);
+    pins_->hexes.insert(hexes_.begin(), hexes_.end());
+}
+
+BlobPin::~BlobPin() {
+    std::lock_guard lock(pins_->mutex);
+    for (const std::string& hex : hexes_) pins_->hexes.erase(pins_->hexes.find(hex));
+}
+
+std::unique_ptr<BlobPin> ModelStore::pin(const std::vector<std::string>& digests) const {
+    std::vector<std::string> hexes;
+    for (const std::string& d : digests) hexes.push_back(digest_hex(d));
+    return std::make_unique<BlobPin>(pins_, std::move(hexes));
+}
+
+namespace {
+
+// The hex digests of every blob the models reference.
+std::set<std::string> referenced_blobs(const std::vector<StoredModel>& models) {
+    std::set<std::string> hexes;
+    for (const StoredModel& m : models) {
+        hexes.insert(digest_hex(m.manifest.config.digest));
+        for (const Layer& l : m.manifest.layers) hexes.insert(digest_hex(l.digest));
+    }
+    return hexes;
+}
+
+}  // namespace
+
+int64_t ModelStore::remove_blob(const std::string& hex) const {
+    const std::string blob_name = "sha256-" + hex;
+    std::error_code ec;
+    const auto size = fs::file_size(root_ / "blobs" / blob_name, ec);
+    if (!fs::remove(root_ / "blobs" / blob_name, ec)) return -1;
+    // What was derived from the blob (named "<blob file name>.<what>") goes with it.
+    for (fs::directory_iterator it(derived_dir(), ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename().string().rfind(blob_name + ".", 0) == 0) fs::remove(it->path(), ec);
+    return static_cast<int64_t>(size);
 }
 
 void ModelStore::remove_unreferenced(const Manifest& manifest) const {
-    std::vector<std::string> candidates = {manifest.config.digest};
-    for (const Layer& l : manifest.layers) candidates.push_back(l.digest);
-    for (const StoredModel& other : list()) {
-        auto still_used = [&](const std::string& d) {
-            if (digest_hex(other.manifest.config.digest) == digest_hex(d)) return true;
-            return std::any_of(other.manifest.layers.begin(), other.manifest.layers.end(),
-                               [&](const Layer& l) { return digest_hex(l.digest) == digest_hex(d); });
-        };
-        std::erase_if(candidates, still_used);
-    }
-    std::error_code ec;
-    for (const std::string& digest : candidates) {
-        const std::string blob_name = blob_path(digest).filename().string();
-        fs::remove(root_ / "blobs" / blob_name, ec);
-        // What was derived from the blob (named "<blob file name>.<what>") goes with it.
-        for (fs::directory_iterator it(derived_dir(), ec), end; !ec && it != end; it.increment(ec))
-            if (it->path().filename().string().rfind(blob_name + ".", 0) == 0) fs::remove(it->path(), ec);
-        ec.clear();
-    }
+    std::lock_guard lock(pins_->mutex);
+    const std::set<std::string> used = referenced_blobs(list());
+    std::set<std::string> candidates = {digest_hex(manifest.config.digest)};
+    for (const Layer& l : manifest.layers) candidates.insert(digest_hex(l.digest));
+    for (const std::string& hex : candidates)
+        if (!used.count(hex) && !pins_->hexes.count(hex)) remove_blob(hex);
 }
 
 void ModelStore::replace_manifest(const ModelName& name, const std::string& bytes) const {
@@ -195,7 +227,7 @@ void ModelStore::remove(const StoredModel& model) const {
         if (!fs::remove(dir, ec)) break;  // not empty (or gone): stop climbing
 }
 
-int ModelStore::remove_stale_temporaries() const {
+int ModelStore::remove_stale_temporaries(std::chrono::seconds min_temporary_age) const {
     int removed = 0;
     std::error_code ec;
     const auto now = fs::file_time_type::clock::now();
@@ -205,8 +237,8 @@ int ModelStore::remove_stale_temporaries() const {
             const std::string name = it->path().filename().string();
             const bool temporary = name.rfind(".tmp-", 0) == 0, partial = name.rfind(".partial-", 0) == 0;
             if (!it->is_regular_file(entry_ec) || !(temporary || partial)) continue;
-            const auto cutoff = now - (partial ? std::chrono::hours(24) : std::chrono::hours(1));
-            if (fs::last_write_time(it->path(), entry_ec) < cutoff && fs::remove(it->path(), entry_ec)) ++removed;
+            const auto cutoff = now - (partial ? std::chrono::seconds(std::chrono::hours(24)) : min_temporary_age);
+            if (fs::last_write_time(it->path(), entry_ec) <= cutoff && fs::remove(it->path(), entry_ec)) ++removed;
         }
         ec.clear();
     }
@@ -218,7 +250,60 @@ fs::path ModelStore::manifest_path(const ModelName& n) const {
     return root_ / "manifests" / n.host / n.name_space / n.model / n.tag;
 }
 
-std::vector<StoredModel> ModelStore::list() const {
+StoreSweep ModelStore::sweep_at_start(bool prune_blobs) const {
+    StoreSweep sweep;
+    sweep.temporaries = remove_stale_temporaries(std::chrono::seconds(0));
+    if (!prune_blobs) {
+        sweep.blobs_skipped = "OLLAMA_NOPRUNE is set";
+        return sweep;
+    }
+    int unreadable = 0;
+    std::lock_guard lock(pins_->mutex);
+    const std::set<std::string> used = referenced_blobs(scan(&unreadable));
+    if (unreadable > 0) {
+        sweep.blobs_skipped = std::to_string(unreadable) + " manifest(s) cannot be read; re-pull or delete them";
+        return sweep;
+    }
+    const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    std::error_code ec;
+    for (const fs::path& file : children(root_ / "blobs", false)) {
+        const std::string name = file.filename().string();
+        if (name.size() != 71 || name.rfind("sha256-", 0) != 0) continue;  // not a blob of ours (Ollama's partial files)
+        const std::string hex = name.substr(7);
+        if (!std::all_of(hex.begin(), hex.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'); }))
+            continue;
+        if (used.count(hex) || pins_->hexes.count(hex) || fs::last_write_time(file, ec) > cutoff || ec) continue;
+        if (const int64_t size = remove_blob(hex); size >= 0) {
+            ++sweep.blobs;
+            sweep.blob_bytes += size;
+        }
+    }
+    // Files derived from blobs that are gone (a blob removed by hand, or by Ollama).
+    for (const fs::path& file : children(derived_dir(), false)) {
+        const std::string name = file.filename().string();
+        if (name.rfind("sha256-", 0) == 0 && name.size() > 72 && name[71] == '.' && !fs::exists(root_ / "blobs" / name.substr(0, 71), ec))
+            fs::remove(file, ec);
+    }
+    return sweep;
+}
+
+std::unique_ptr<StoreLock> StoreLock::try_acquire(const fs::path& root) {
+    std::error_code ec;
+    fs::create_directories(root / "blobs", ec);
+    const int fd = ::open((root / "blobs").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return nullptr;
+    }
+    return std::unique_ptr<StoreLock>(new StoreLock(fd));
+}
+
+StoreLock::~StoreLock() { ::close(fd_); }
+
+std::vector<StoredModel> ModelStore::list() const { return scan(nullptr); }
+
+std::vector<StoredModel> ModelStore::scan(int* unreadable) const {
     std::vector<StoredModel> out;
     // Exactly four levels under manifests/: host, namespace, model, tag.
     for (const fs::path& host : children(root_ / "manifests", true))
@@ -234,6 +319,7 @@ std::vector<StoredModel> ModelStore::list() const {
                         out.push_back(std::move(m));
                     } catch (const std::exception&) {
                         // Not a model we can read (a stray file, a foreign name, a broken manifest).
+                        if (unreadable) ++*unreadable;
                     }
                 }
     std::sort(out.begin(), out.end(), [](const StoredModel& a, const StoredModel& b) { return a.name.display() < b.name.display(); });

@@ -6,10 +6,13 @@
 // when complete. Callers serialise writers (the server holds one lock for store changes).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -70,6 +73,34 @@ private:
     int64_t written_ = 0;
 };
 
+// The blobs that writes in progress are about to reference (a pull checks a layer it already has,
+// then downloads the others before it writes the manifest): no removal takes a pinned blob.
+struct BlobPins {
+    std::mutex mutex;  // also held while a removal decides which blobs go
+    std::multiset<std::string> hexes;
+};
+
+// Pins blobs for as long as it lives.
+class BlobPin {
+public:
+    BlobPin(std::shared_ptr<BlobPins> pins, std::vector<std::string> hexes);
+    ~BlobPin();
+    BlobPin(const BlobPin&) = delete;
+    BlobPin& operator=(const BlobPin&) = delete;
+
+private:
+    std::shared_ptr<BlobPins> pins_;
+    std::vector<std::string> hexes_;
+};
+
+// What the sweep at start removed, or why it left the blobs alone.
+struct StoreSweep {
+    int temporaries = 0;  // files of interrupted writes and abandoned partial downloads
+    int blobs = 0;        // blobs no manifest references
+    int64_t blob_bytes = 0;
+    std::string blobs_skipped;  // why unreferenced blobs were kept ("" when they were looked at)
+};
+
 struct StoredModel {
     ModelName name;
     Manifest manifest;
@@ -101,9 +132,12 @@ public:
     std::string write_blob(std::string_view bytes) const;  // returns its digest
     // Writes the manifest bytes verbatim (their hash is the model's digest).
     void write_manifest(const ModelName& name, const std::string& bytes) const;
-    // Writes a new version of a model (a pull) and removes the blobs only the old version used.
+    // Writes a new version of a model (a pull, a create, a copy onto an existing name) and removes
+    // the blobs only the old version used.
     void replace_manifest(const ModelName& name, const std::string& bytes) const;
     void copy(const StoredModel& source, const ModelName& destination) const;
+    // Keeps these blobs (digests) from every removal until the pin goes.
+    std::unique_ptr<BlobPin> pin(const std::vector<std::string>& digests) const;
     // Removes the manifest, then those of its blobs that no remaining manifest references, then
     // directories left empty. Blobs the model did not reference are never touched, so a store
     // shared with Ollama keeps whatever Ollama is in the middle of writing.
@@ -111,13 +145,40 @@ public:
     // Removes the temporary files (".tmp-*") of writes a crash interrupted, once they are an hour
     // old (younger ones may belong to a write in progress), and the partial downloads of pulls
     // (".partial-*") not resumed for a day. Returns how many went.
-    int remove_stale_temporaries() const;
+    int remove_stale_temporaries(std::chrono::seconds min_temporary_age = std::chrono::hours(1)) const;
+    // At the start of the only server using the store (the caller holds its StoreLock): every
+    // temporary file (no write is in progress), partial downloads not resumed for a day, and,
+    // with prune_blobs (Ollama's default, OLLAMA_NOPRUNE turns it off), the blobs no manifest
+    // references once they are an hour old (a younger one may be an upload waiting for its
+    // create, or a pull of Ollama's in the same store), as Ollama prunes at its start. Blobs are
+    // kept whole when a manifest cannot be read: the blobs it names would look unreferenced.
+    StoreSweep sweep_at_start(bool prune_blobs) const;
 
 private:
-    // Removes those blobs of the manifest that no stored manifest references.
+    // Removes those blobs of the manifest that no stored manifest references and none is pinned.
     void remove_unreferenced(const Manifest& manifest) const;
+    // Removes a blob and what was derived from it; the caller holds pins_->mutex. Returns its size
+    // when it went, -1 otherwise.
+    int64_t remove_blob(const std::string& hex) const;
+    // Every readable model; unreadable manifests are counted in *unreadable when given.
+    std::vector<StoredModel> scan(int* unreadable) const;
 
     std::filesystem::path root_;
+    std::shared_ptr<BlobPins> pins_ = std::make_shared<BlobPins>();  // shared by copies of the store
+};
+
+// An advisory lock on the store's blobs directory, held by the one server that may treat every
+// temporary file in it as abandoned. try_acquire returns nullptr when another process holds it.
+class StoreLock {
+public:
+    static std::unique_ptr<StoreLock> try_acquire(const std::filesystem::path& root);
+    ~StoreLock();
+    StoreLock(const StoreLock&) = delete;
+    StoreLock& operator=(const StoreLock&) = delete;
+
+private:
+    explicit StoreLock(int fd) : fd_(fd) {}
+    int fd_;
 };
 
 // Parses manifest JSON; throws std::runtime_error naming what is wrong.

@@ -223,6 +223,11 @@ void pull_model(const ModelStore& store, const ModelName& name, const PullOption
         }
         std::vector<Layer> layers = manifest.layers;
         layers.push_back(manifest.config);
+        // A layer found in the store stays there until the manifest naming it is written, even if
+        // the model that shares it is deleted meanwhile.
+        std::vector<std::string> digests;
+        for (const Layer& l : layers) digests.push_back(l.digest);
+        const auto pinned = store.pin(digests);
 
         int64_t missing = 0;
         for (const Layer& l : layers)

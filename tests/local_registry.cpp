@@ -20,8 +20,14 @@ LocalRegistry::LocalRegistry() {
         res.set_redirect("http://127.0.0.1:" + std::to_string(port_) + "/cdn/" + std::string(req.matches[1]), 307);
     });
     server_.Get(R"(/cdn/(sha256:[0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         const std::string digest = req.matches[1];
+        if (digest == held_digest_) {
+            held_digest_.clear();
+            held_arrived_ = true;
+            held_changed_.notify_all();
+            held_changed_.wait(lock, [this] { return held_released_; });
+        }
         ranges_.push_back(req.get_header_value("Range"));
         const auto it = blobs_.find(digest);
         if (it == blobs_.end()) {
@@ -49,6 +55,7 @@ LocalRegistry::LocalRegistry() {
 }
 
 LocalRegistry::~LocalRegistry() {
+    release_held_download();  // a test that failed while holding one
     server_.stop();
     thread_.join();
 }
@@ -66,6 +73,23 @@ void LocalRegistry::add_blob(const std::string& digest, const std::string& bytes
 void LocalRegistry::cut_next_download(const std::string& digest, size_t after_bytes) {
     std::lock_guard lock(mutex_);
     cuts_[digest] = after_bytes;
+}
+
+void LocalRegistry::hold_next_download(const std::string& digest) {
+    std::lock_guard lock(mutex_);
+    held_digest_ = digest;
+    held_arrived_ = held_released_ = false;
+}
+
+bool LocalRegistry::wait_for_held_download() {
+    std::unique_lock lock(mutex_);
+    return held_changed_.wait_for(lock, std::chrono::seconds(30), [this] { return held_arrived_; });
+}
+
+void LocalRegistry::release_held_download() {
+    std::lock_guard lock(mutex_);
+    held_released_ = true;
+    held_changed_.notify_all();
 }
 
 std::vector<std::string> LocalRegistry::ranges_seen() const {

@@ -3,6 +3,7 @@
 // Range requests, and faults to inject (a connection cut mid-blob, a blob that does not match).
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,11 @@ public:
     void add_blob(const std::string& digest, const std::string& bytes);
     // The next download of this blob sends this many bytes, then drops the connection.
     void cut_next_download(const std::string& digest, size_t after_bytes);
+    // The next download of this blob waits, once it has arrived, until release_held_download().
+    void hold_next_download(const std::string& digest);
+    // Waits until the held download has arrived (up to 30 s; false if it did not).
+    bool wait_for_held_download();
+    void release_held_download();
     // Range headers received for blob downloads, in order ("" when none).
     std::vector<std::string> ranges_seen() const;
 
@@ -36,6 +42,9 @@ private:
     std::map<std::string, std::string> manifests_, blobs_;
     std::map<std::string, size_t> cuts_;
     std::vector<std::string> ranges_;
+    std::condition_variable held_changed_;
+    std::string held_digest_;
+    bool held_arrived_ = false, held_released_ = false;
 };
 
 // An Ollama-style manifest JSON for the given config and layers (media type, digest, size).

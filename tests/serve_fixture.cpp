@@ -50,17 +50,27 @@ void write_stories_manifest(const fs::path& root) {
     std::ofstream(root / "manifests/registry.ollama.ai/library/stories/latest") << manifest.dump();
 }
 
-Daemon::Daemon(Env env, bool with_stories) {
+Daemon::Daemon(Env env, bool with_stories) : env_(std::move(env)) {
     fs::create_directories(store());
     if (with_stories) write_stories_manifest(store());
     port_ = free_port();
+    start();
+}
+
+void Daemon::restart() {
+    stop();
+    start();
+}
+
+void Daemon::start() {
+    const Env& env = env_;
     pid_ = ::fork();
     if (pid_ == 0) {
         ::setenv("OLLAMA_HOST", ("127.0.0.1:" + std::to_string(port_)).c_str(), 1);
         ::setenv("OLLAMA_MODELS", store().c_str(), 1);
         for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
         const std::string log_path = (dir_.path() / "serve.log").string();
-        if (!std::freopen(log_path.c_str(), "w", stderr)) ::_exit(126);
+        if (!std::freopen(log_path.c_str(), "a", stderr)) ::_exit(126);
         ::execl(ROCKLLM_BINARY, ROCKLLM_BINARY, "serve", static_cast<char*>(nullptr));
         ::_exit(127);
     }

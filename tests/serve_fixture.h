@@ -31,12 +31,17 @@ public:
 
     // SIGTERM, and the exit status once it has stopped.
     int stop();
+    // Stops it and starts it again on the same port and store (its log goes on).
+    void restart();
     int port() const { return port_; }
     std::filesystem::path store() const { return dir_.path() / "models"; }
     std::string log() const;
     httplib::Client client() const;
 
 private:
+    void start();
+
+    Env env_;
     pid_t pid_ = -1;
     int port_ = 0;
     ScratchDir dir_;

@@ -211,4 +211,97 @@ TEST_CASE("store: temporary files of interrupted writes and abandoned partial do
     CHECK_FALSE(fs::exists(abandoned));  // a pull nobody resumed for a day
 }
 
+TEST_CASE("store: a pinned blob outlives the model that shared it, a replaced version's blobs go") {
+    rockllm::test::ScratchDir dir;
+    const ModelStore store(dir.path() / "models");
+    const std::string weights = store.write_blob("weights"), config = store.write_blob("{}"), system = store.write_blob("be brief");
+    Manifest m;
+    m.config = Layer{"application/vnd.docker.container.image.v1+json", config, 2, ""};
+    m.layers = {Layer{media_type::kModel, weights, 7, ""}, Layer{media_type::kSystem, system, 8, ""}};
+    store.write_manifest(ModelName::parse("shared"), serialize_manifest(m));
+    {
+        const auto pin = store.pin({weights, "sha256:" + std::string(64, 'b')});  // a pull about to name the weights
+        const auto second = store.pin({weights});
+        store.remove(*store.find(ModelName::parse("shared")));
+        CHECK(store.has_blob(weights));
+        CHECK_FALSE(store.has_blob(system));
+    }
+    // A new version replacing an old one: the old version's own blobs go, shared ones stay.
+    store.write_manifest(ModelName::parse("shared"), serialize_manifest(m));
+    Manifest next = m;
+    const std::string other_system = store.write_blob("be verbose");
+    next.layers.back() = Layer{media_type::kSystem, other_system, 10, ""};
+    store.replace_manifest(ModelName::parse("shared"), serialize_manifest(next));
+    CHECK(store.has_blob(weights));
+    CHECK(store.has_blob(other_system));
+    CHECK_FALSE(store.has_blob(system));
+    // A copy onto an existing name replaces it the same way.
+    store.write_manifest(ModelName::parse("target"), serialize_manifest(m));
+    store.copy(*store.find(ModelName::parse("shared")), ModelName::parse("target"));
+    CHECK_FALSE(store.has_blob(system));
+}
+
+TEST_CASE("store: the sweep at start prunes old unreferenced blobs and their derived files, keeps the rest, stops at an unreadable manifest") {
+    rockllm::test::ScratchDir dir;
+    const fs::path root = dir.path() / "models";
+    const ModelStore store(root);
+    const std::string used = store.write_blob("used"), config = store.write_blob("{}");
+    Manifest m;
+    m.config = Layer{"application/vnd.docker.container.image.v1+json", config, 2, ""};
+    m.layers = {Layer{media_type::kModel, used, 4, ""}};
+    store.write_manifest(ModelName::parse("m"), serialize_manifest(m));
+    const std::string old_orphan = store.write_blob("old orphan"), young_orphan = store.write_blob("young orphan"),
+                      pinned = store.write_blob("pinned orphan");
+    const auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+    for (const std::string& d : {used, config, old_orphan, pinned}) fs::last_write_time(store.blob_path(d), two_hours_ago);
+    fs::create_directories(store.derived_dir());
+    const fs::path derived = store.derived_dir() / (store.blob_path(old_orphan).filename().string() + ".npu");
+    const fs::path derived_of_gone = store.derived_dir() / ("sha256-" + std::string(64, '1') + ".npu");
+    const fs::path derived_of_used = store.derived_dir() / (store.blob_path(used).filename().string() + ".npu");
+    const fs::path fresh_temporary = root / "blobs/.tmp-sha256-abc-1", ollama_partial = root / "blobs" / ("sha256-" + std::string(64, 'a') + "-partial");
+    for (const fs::path& p : {derived, derived_of_gone, derived_of_used, fresh_temporary, ollama_partial}) std::ofstream(p) << "x";
+    fs::last_write_time(ollama_partial, two_hours_ago);
+
+    // An unreadable manifest might name any blob: none is pruned (temporaries still go).
+    const fs::path broken = root / "manifests/registry.ollama.ai/library/broken/latest";
+    fs::create_directories(broken.parent_path());
+    std::ofstream(broken) << "{not json";
+    StoreSweep sweep = store.sweep_at_start(true);
+    CHECK(sweep.temporaries == 1);
+    CHECK_FALSE(fs::exists(fresh_temporary));
+    CHECK(sweep.blobs == 0);
+    CHECK(sweep.blobs_skipped.find("1 manifest(s) cannot be read") != std::string::npos);
+    CHECK(store.has_blob(old_orphan));
+    fs::remove(broken);
+
+    CHECK(store.sweep_at_start(false).blobs_skipped == "OLLAMA_NOPRUNE is set");
+    CHECK(store.has_blob(old_orphan));
+
+    {
+        const auto pin = store.pin({pinned});
+        sweep = store.sweep_at_start(true);
+    }
+    CHECK(sweep.blobs == 1);
+    CHECK(sweep.blob_bytes == 10);
+    CHECK(sweep.blobs_skipped.empty());
+    CHECK_FALSE(store.has_blob(old_orphan));
+    CHECK_FALSE(fs::exists(derived));
+    CHECK_FALSE(fs::exists(derived_of_gone));
+    CHECK(fs::exists(derived_of_used));
+    CHECK(store.has_blob(young_orphan));  // may be an upload whose create is still to come
+    CHECK(store.has_blob(pinned));
+    CHECK(store.has_blob(used));
+    CHECK(store.has_blob(config));
+    CHECK(fs::exists(ollama_partial));  // not a file of ours
+}
+
+TEST_CASE("store: one server at a time holds the store's lock") {
+    rockllm::test::ScratchDir dir;
+    auto first = StoreLock::try_acquire(dir.path() / "models");
+    REQUIRE(first != nullptr);
+    CHECK(StoreLock::try_acquire(dir.path() / "models") == nullptr);
+    first.reset();
+    CHECK(StoreLock::try_acquire(dir.path() / "models") != nullptr);
+}
+
 TEST_SUITE_END();
