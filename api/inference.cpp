@@ -184,6 +184,7 @@ Prompt fit_conversation(const LoadedModel& model, const std::string& display, st
     const ChatTemplate& t = template_of(model, display);
     if (tools.is_array() && !tools.empty() && !t.supports_tools()) throw HttpError(400, display + " does not support tools");
     if (think.enabled && !t.supports_thinking()) throw HttpError(400, "\"" + display + "\" does not support thinking");
+    for (ChatMessage& m : messages) m.content = model.usable_text(std::move(m.content));
     const bool starts_with_system = !messages.empty() && messages.front().role == "system";
     messages.insert(messages.begin(), model.stored_messages().begin(), model.stored_messages().end());
     strip_earlier_thinking(model, messages);
@@ -324,14 +325,14 @@ std::string templated_prompt(const LoadedModel& model, const std::string& displa
         }
     }
     const ChatTemplate& t = override_template ? *override_template : template_of(model, display);
-    const std::string prompt = string_field(body, "prompt");
+    const std::string prompt = model.usable_text(string_field(body, "prompt"));
     std::string rendered;
     if (const std::string suffix = string_field(body, "suffix"); !suffix.empty()) {
         if (!t.supports_insert()) throw HttpError(400, display + " does not support insert");
         rendered = t.render_infill(prompt, suffix);
     } else {
         std::vector<ChatMessage> messages;
-        const std::string system = body.contains("system") ? string_field(body, "system") : model.system_prompt();
+        const std::string system = body.contains("system") ? model.usable_text(string_field(body, "system")) : model.system_prompt();
         if (!system.empty()) messages.push_back({"system", system});
         const bool has_context = body.contains("context") && !body["context"].is_null();
         if (!has_context) messages.insert(messages.end(), model.stored_messages().begin(), model.stored_messages().end());

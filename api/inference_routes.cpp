@@ -93,7 +93,7 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     // As on /api/chat: a templated prompt of a model that can think thinks unless told otherwise,
     // and the reasoning goes to "thinking", never into "response".
     if (!raw && !input.format) enable_default_thinking(model, think);
-    input.prompt = tokenized(model, raw ? prompt : templated_prompt(model, display, body, think));
+    input.prompt = tokenized(model, raw ? model.usable_text(prompt) : templated_prompt(model, display, body, think));
     if (bool_field(body, "_debug_render_only", false)) {  // Ollama's debug option: the prompt, not run
         send_json(res, 200, {{"model", display}, {"created_at", rfc3339_now()}, {"response", ""}, {"done", false},
                              {"_debug_info", {{"rendered_template", input.prompt.text}}}});

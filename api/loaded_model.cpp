@@ -17,6 +17,7 @@
 #include "llm/layer_tensors.h"
 #include "llm/weight_repack.h"
 #include "npu/backend/kv_page_memory.h"
+#include "tokenizer/long_text.h"
 #include "tokenizer/text_stream.h"
 
 namespace rockllm {
@@ -131,6 +132,7 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
                                  gib(options.available_bytes) + ")");
     m->tokenizer_ = load_tokenizer(*m->file_);
     check_vocabulary_size(*m->tokenizer_, config.n_vocab);
+    m->longest_piece_ = longest_piece_bytes(*m->tokenizer_);
     if (const Layer* params = stored.manifest.first(media_type::kParams)) {
         m->params_ = nlohmann::json::parse(read_file(store.blob_path(params->digest).string()), nullptr, false);
         if (!m->params_.is_object()) m->params_ = nlohmann::json::object();
@@ -199,7 +201,16 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
 }
 
 std::vector<int32_t> LoadedModel::tokenize(const std::string& prompt) const {
-    return tokenizer_->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
+    // Of a prompt longer than the context only the first token and the end are run (run()), and
+    // only whether it fits is asked of its length (a chat dropping its oldest messages).
+    return encode_keeping_end(*tokenizer_, prompt, static_cast<size_t>(num_ctx()), longest_piece_);
+}
+
+std::string LoadedModel::usable_text(std::string text) const {
+    // Four times what encode_keeping_end looks at first: room for text whose tokens cover more
+    // bytes than their pieces (normalised spaces).
+    const size_t limit = 4 * (static_cast<size_t>(num_ctx()) + 64) * longest_piece_;
+    return shorten_keeping_ends(std::move(text), limit);
 }
 
 std::string LoadedModel::detokenize(std::span<const int32_t> tokens) const {
@@ -226,7 +237,7 @@ struct KvRelease {
 Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, bool normalize) {
     Sequence& sequence = *slots_.at(static_cast<size_t>(slot));
     const KvRelease release{sequence};
-    std::vector<int32_t> tokens = tokenizer_->encode(text, /*add_special=*/true, /*parse_special=*/true);
+    std::vector<int32_t> tokens = encode_keeping_start(*tokenizer_, text, static_cast<size_t>(sequence.n_ctx()), longest_piece_);
     if (tokens.empty()) throw std::invalid_argument("the input has no tokens");
     if (static_cast<int64_t>(tokens.size()) > sequence.n_ctx()) {
         if (!truncate) throw std::invalid_argument("the input length exceeds the context length");

@@ -116,8 +116,12 @@ public:
     // the slot whose cache loses the least (an empty one first), so that another conversation's
     // cache is not thrown away for the few tokens a template starts every prompt with.
     int64_t prompt_cache_score(int slot, std::span<const int32_t> prompt) const;
-    // A prompt's tokens (BOS added as the vocabulary says, special tokens parsed).
+    // A prompt's tokens (BOS added as the vocabulary says, special tokens parsed); of a prompt far
+    // longer than the context, its first token and the tokens of enough of its end to overfill it.
     std::vector<int32_t> tokenize(const std::string& prompt) const;
+    // A prompt's or a message's text cut to what can matter (shorten_keeping_ends): a text far
+    // longer than the context keeps its start and enough of its end to overfill the context.
+    std::string usable_text(std::string text) const;
     // Text of tokens from an earlier response's "context", to continue a conversation.
     std::string detokenize(std::span<const int32_t> tokens) const;
     // Embeds a text in a slot. Too long for the context: cut to fit when truncate, else
@@ -131,6 +135,7 @@ private:
     std::shared_ptr<const gguf::File> file_;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Tokenizer> tokenizer_;
+    size_t longest_piece_ = 1;  // the most text bytes a token stands for
     std::unique_ptr<npu::NpuModel> npu_;     // before the slots, whose backends point into it
     std::shared_ptr<KvPagePool> kv_pool_;
     std::unique_ptr<Transformer> engine_;

@@ -1,6 +1,11 @@
 #include "api/route_table.h"
 
 #include <algorithm>
+#include <cstdlib>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <httplib.h>
 
@@ -28,6 +33,12 @@ httplib::ContentReader draining(const httplib::ContentReader& reader, uint64_t d
     return httplib::ContentReader(read, [](httplib::MultipartContentHeader, httplib::ContentReceiver) { return false; });
 }
 
+void give_memory_back() {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 }  // namespace
 
 void RouteTable::remember(const std::string& pattern) { patterns_.emplace_back(pattern); }
@@ -41,6 +52,8 @@ RouteTable::ReadingHandler RouteTable::reading_json_body(Handler handler) {
     return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
         std::string body;
         bool too_large = false;
+        if (!req.has_header("Content-Encoding"))  // its announced length, checked against the limit before
+            body.reserve(std::min<uint64_t>(kMaxJsonBody, std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10)));
         draining(reader, kMaxDrainedJson)([&](const char* data, size_t size) {
             too_large = body.size() + size > kMaxJsonBody;
             if (!too_large) body.append(data, size);
@@ -52,9 +65,15 @@ RouteTable::ReadingHandler RouteTable::reading_json_body(Handler handler) {
         }
         // The handler's request is this one with its body read (path, headers and matches are the
         // original's; the matches point into its path, which outlives the call).
-        httplib::Request with_body = req;
-        with_body.body = std::move(body);
-        handler(with_body, res);
+        const size_t body_bytes = body.size();
+        {
+            httplib::Request with_body = req;
+            with_body.body = std::move(body);
+            handler(with_body, res);
+        }
+        // The copies a large body leaves (its JSON, a prompt) went to the allocator's free lists,
+        // where they would stay: give the memory back to the system.
+        if (body_bytes > (size_t{1} << 20)) give_memory_back();
     };
 }
 

@@ -34,6 +34,7 @@ public:
     // Stops it and starts it again on the same port and store (its log goes on).
     void restart();
     int port() const { return port_; }
+    pid_t pid() const { return pid_; }
     std::filesystem::path store() const { return dir_.path() / "models"; }
     std::string log() const;
     httplib::Client client() const;

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "models/sha256.h"
@@ -263,6 +264,43 @@ TEST_CASE("serve: an upload whose write fails mid-body is answered once and the 
     for ([[maybe_unused]] const auto& e : std::filesystem::recursive_directory_iterator(daemon.store() / "blobs")) ++files;
     CHECK(files == 0);
     CHECK(c.Get("/api/version")->status == 200);
+}
+
+namespace {
+
+// A field of /proc/PID/status in MiB (VmRSS, VmHWM).
+long status_mib(pid_t pid, const std::string& field) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1) / 1024;
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("serve: a 20 MB prompt costs a few times its size in memory, gives it back, and answers as its end alone") {
+    Daemon daemon;
+    httplib::Client c = daemon.client();
+    auto answer = [&](const std::string& prompt) {
+        return post(c, "/api/generate", json{{"model", "stories"}, {"prompt", prompt}, {"stream", false}, {"options", {{"temperature", 0}, {"num_predict", 12}}}}.dump(), 200);
+    };
+    answer("Once");  // the model loaded
+    const long before = status_mib(daemon.pid(), "VmRSS");
+    REQUIRE(before > 0);
+    std::string prompt;
+    for (int i = 0; prompt.size() < (20u << 20); ++i) prompt += "Once upon a time there was a girl named Lily number " + std::to_string(i) + ". ";
+    const json whole = answer(prompt);
+    const long peak = status_mib(daemon.pid(), "VmHWM"), after = status_mib(daemon.pid(), "VmRSS");
+    CAPTURE(before);
+    CAPTURE(peak);
+    CAPTURE(after);
+    CHECK(peak - before < 10 * 20);  // tokenized whole, it took gigabytes
+    CHECK(after - before < 2 * 20);  // and kept most of it
+    // Only the first token and the end of an over-long prompt are run: its last 200 kB alone give
+    // the same answer from the same number of prompt tokens.
+    const json end_alone = answer(prompt.substr(prompt.size() - 200000));
+    CHECK(whole.at("response") == end_alone.at("response"));
+    CHECK(whole.at("prompt_eval_count") == end_alone.at("prompt_eval_count"));
 }
 
 TEST_CASE("serve: path-like model names get the same answer whether or not the path exists") {
