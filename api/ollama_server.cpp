@@ -4,8 +4,11 @@
 #include <cstdlib>
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <nlohmann/json.hpp>
 
+#include "api/connection_gate.h"
 #include "api/http_json.h"
 
 namespace rockllm {
@@ -13,7 +16,9 @@ namespace rockllm {
 namespace {
 
 constexpr const char* kVersion = "0.33.0";  // the Ollama API version whose behaviour we follow
-constexpr int kHttpThreads = 64;           // connections served at once; waiting happens in the scheduler
+constexpr int kHttpThreads = 256;  // connections served at once (threads start as needed); waiting happens in the scheduler
+// How long a client may take to send a request's head (real clients send it in one packet).
+constexpr std::chrono::seconds kHeadDeadline{10};
 // JSON bodies are read whole into memory (RouteTable counts them as they are inflated); blobs
 // stream to disk and are not limited here.
 constexpr uint64_t kMaxJsonBody = RouteTable::kMaxJsonBody;
@@ -47,7 +52,13 @@ bool body_acceptable(const httplib::Request& req, httplib::Response& res) {
 OllamaServer::OllamaServer(ModelStore store, ServerOptions options)
     : options_(std::move(options)), access_(options_.host, options_.origins), context_(std::move(store), options_.scheduler), http_(std::make_unique<httplib::Server>()) {
     httplib::Server& s = *http_;
-    s.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
+    // Every connection waits for its request head in the gate, threadless, and serves one request.
+    s.new_task_queue = [this] { return new ConnectionGate(bound_port_, kHttpThreads, kHeadDeadline); };
+    s.set_keep_alive_max_count(1);
+    s.set_socket_options([this](int sock) {
+        httplib::default_socket_options(sock);
+        listening_socket_ = sock;
+    });
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         if (!access_.host_allowed(req.get_header_value("Host"))) {
             res.status = 403;
@@ -100,6 +111,14 @@ OllamaServer::~OllamaServer() { http_.reset(); }
 
 bool OllamaServer::listen(const std::function<void()>& on_listening) {
     if (!http_->bind_to_port(options_.host, options_.port)) return false;
+    // cpp-httplib listens with a backlog of 5: connections beyond it would be refused under load.
+    ::listen(listening_socket_, SOMAXCONN);
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    bound_port_ = options_.port;
+    if (getsockname(listening_socket_, reinterpret_cast<sockaddr*>(&address), &length) == 0)
+        bound_port_ = ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(address).sin6_port
+                                                          : reinterpret_cast<sockaddr_in&>(address).sin_port);
     if (on_listening) on_listening();
     return http_->listen_after_bind();
 }

@@ -47,6 +47,8 @@ private:
     ServerContext context_;  // outlives http_: handlers still running refer to it
     std::unique_ptr<httplib::Server> http_;
     RouteTable routes_{*http_};
+    int listening_socket_ = -1;  // cpp-httplib's, seen as it is made
+    int bound_port_ = 0;
 };
 
 }  // namespace rockllm

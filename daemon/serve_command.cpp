@@ -1,5 +1,6 @@
 #include "daemon/serve_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include "api/ollama_server.h"
 #include "daemon/command_line.h"
@@ -108,6 +110,12 @@ int run_serve_command(const std::vector<std::string>& args) {
     // A file-size limit (ulimit -f, systemd's LimitFSIZE) fails the write that passes it, which
     // the request answers; by default the signal would kill the server.
     std::signal(SIGXFSZ, SIG_IGN);
+    // Connections waiting for their request head hold a file each, not a thread: take the hard
+    // limit on open files (often 1024 soft) so hundreds of them do not stop new ones.
+    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < std::min<rlim_t>(files.rlim_max, 65536)) {
+        files.rlim_cur = std::min<rlim_t>(files.rlim_max, 65536);
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
 
     // The NPU, checked against the CPU before it is trusted; without it every model runs on the CPU.
     npu::NpuStartup npu_startup = npu::start_npu(backend);

@@ -142,7 +142,7 @@ public:
         if (have > 0) headers.emplace("Range", "bytes=" + std::to_string(have) + "-");
         int status = 0;
         int64_t received = have;
-        bool client_gone = false;
+        bool client_gone = false, oversized = false;
         auto last_report = std::chrono::steady_clock::now();
         auto res = client_.Get(
             path.c_str(), headers,
@@ -156,7 +156,10 @@ public:
                 return status == 200 || status == 206;
             },
             [&](const char* data, size_t size) {
-                if (received + static_cast<int64_t>(size) > layer.size) return false;  // more than announced
+                if (received + static_cast<int64_t>(size) > layer.size) {
+                    oversized = true;  // the manifest lied about the size, or the blob is another
+                    return false;
+                }
                 file.write(data, size);
                 hash.update(data, size);
                 received += static_cast<int64_t>(size);
@@ -173,6 +176,11 @@ public:
         if (status == 404) throw PullError("pull model: blob " + layer.digest + " does not exist in the registry");
         if (status != 0 && status != 200 && status != 206)
             throw PullError("pull model: registry answered HTTP " + std::to_string(status) + " for blob " + layer.digest);
+        if (oversized) {
+            fs::remove(partial, ec);
+            throw PullError("the registry sent more than the " + std::to_string(layer.size) + " bytes the manifest announces for " +
+                            layer.digest);
+        }
         if (received < layer.size) {
             if (client_gone) throw Stopped();
             throw PullError("download of " + layer.digest + " stopped at " + std::to_string(received) + " of " +

@@ -8,7 +8,8 @@ disconnecting at random in the middle of streams. Faults: the daemon killed with
 pull (from a registry this script runs, serving slowly) and during a blob upload for `create`, then
 restarted and the store checked (no model listed that is not complete; the pull resumes with a
 Range request and verifies); a model blob truncated after it was created; a pull into a store on a
-tmpfs too small for it (disk full). The report counts requests served, errors by kind, daemon
+tmpfs too small for it (disk full); 300 clients trickling their request heads; a registry that
+understates a layer's size. The report counts requests served, errors by kind, daemon
 crashes (must be 0), and the daemon's memory at the start and the end of the load.
 """
 import argparse
@@ -375,6 +376,71 @@ def fault_npu_timeout(binary, work, gguf):
             "passed": statuses == [200] * 4 and model.get("fell_back_to_cpu") is True and logged == 1 and exit_status == 0}
 
 
+def fault_slow_clients(binary, work, gguf):
+    """300 connections trickle a request head, a byte every 4 s, for 15 s while other clients ask
+    for /api/version once a second: every one of those is answered at once, and the slow ones get
+    408 once their head is 10 s late."""
+    store = os.path.join(work, "slow-store")
+    daemon = Daemon(binary, store, free_port())
+    daemon.start()
+    slow = [socket.create_connection(("127.0.0.1", daemon.port)) for _ in range(300)]
+    head = b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    latencies, statuses = [], []
+    start = time.time()
+    sent = 0
+    while time.time() - start < 15:
+        if time.time() - start >= 4 * sent and sent < len(head):
+            for s in slow:
+                try:
+                    s.send(head[sent:sent + 1])
+                except OSError:
+                    pass
+            sent += 1
+        t = time.time()
+        try:
+            status, _ = daemon.request("GET", "/api/version", timeout=10)
+        except OSError:
+            status = "no answer"
+        latencies.append(time.time() - t)
+        statuses.append(status)
+        time.sleep(1)
+    timed_out = 0
+    for s in slow:
+        s.settimeout(2)
+        try:
+            answer = s.recv(4096)
+        except OSError:
+            answer = b""
+        timed_out += answer.startswith(b"HTTP/1.1 408")
+        s.close()
+    rss = daemon.rss_kib()
+    exit_status = daemon.stop()
+    return {"slow_connections": len(slow), "probe_statuses": Counter(statuses), "probe_worst_seconds": round(max(latencies), 3),
+            "slow_answered_408": timed_out, "daemon_rss_kib": rss, "daemon_exit": exit_status,
+            "passed": all(x == 200 for x in statuses) and max(latencies) < 2 and timed_out == len(slow) and exit_status == 0}
+
+
+def fault_lying_registry(binary, work, gguf):
+    """A registry whose manifest understates a layer (1000 bytes) and sends the whole file: the
+    pull fails, no model is listed and no blob is kept."""
+    store = os.path.join(work, "lying-store")
+    daemon = Daemon(binary, store, free_port())
+    daemon.start()
+    manifest, blobs = pull_manifest(gguf)
+    lying = json.loads(manifest)
+    lying["layers"][0]["size"] = 1000
+    registry = Registry(json.dumps(lying).encode(), blobs, bytes_per_second=0)
+    lines = pull(daemon, "127.0.0.1:%d/library/liar:latest" % registry.port)
+    error = lines[-1].get("error", "") if lines else ""
+    listed = daemon.tags()
+    kept = [f for f in os.listdir(os.path.join(store, "blobs")) if f.startswith("sha256-") and digest_of(gguf)[7:] in f]
+    alive = daemon.request("GET", "/api/version")[0] == 200
+    exit_status = daemon.stop()
+    registry.close()
+    return {"last_line": lines[-1] if lines else None, "listed": listed, "weights_kept": kept, "daemon_alive": alive,
+            "daemon_exit": exit_status, "passed": bool(error) and listed == [] and kept == [] and alive and exit_status == 0}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "rockllm"))
@@ -398,6 +464,8 @@ def main():
             "model blob truncated after create": fault_truncated_model(args.binary, work, gguf),
             "disk full during pull": fault_disk_full(args.binary, work, gguf),
             "NPU job times out (simulated)": fault_npu_timeout(args.binary, work, gguf),
+            "300 slow clients in their request head": fault_slow_clients(args.binary, work, gguf),
+            "registry understating a layer's size": fault_lying_registry(args.binary, work, gguf),
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,9 +10,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "models/sha256.h"
 #include "serve_fixture.h"
@@ -301,6 +303,110 @@ TEST_CASE("serve: a 20 MB prompt costs a few times its size in memory, gives it 
     const json end_alone = answer(prompt.substr(prompt.size() - 200000));
     CHECK(whole.at("response") == end_alone.at("response"));
     CHECK(whole.at("prompt_eval_count") == end_alone.at("prompt_eval_count"));
+}
+
+namespace {
+
+int connect_to(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+}  // namespace
+
+TEST_CASE("serve: clients idling or trickling in their request head do not hold the server, and are cut off") {
+    Daemon daemon;
+    const int port = daemon.port();
+    // 100 connections that send nothing, and nothing else happening: past the deadline (10 s)
+    // each has its 408 and is closed.
+    std::vector<int> idle;
+    for (int i = 0; i < 100; ++i) {
+        const int fd = connect_to(port);
+        REQUIRE(fd >= 0);
+        idle.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(11));
+    int timed_out = 0;
+    for (const int fd : idle) {
+        timeval timeout{2, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        std::string answer;
+        char buf[512];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<size_t>(n));
+        if (status_of(answer) == 408 && answer.find("did not arrive in time") != std::string::npos) ++timed_out;
+        ::close(fd);
+    }
+    CHECK(timed_out == 100);
+
+    // 200 connections (cpp-httplib alone served 64 at once) sending a head a byte a second: other
+    // clients are still served, each at once.
+    std::vector<int> slow;
+    for (int i = 0; i < 200; ++i) {
+        const int fd = connect_to(port);
+        REQUIRE(fd >= 0);
+        slow.push_back(fd);
+    }
+    std::atomic<bool> trickling{true};
+    std::thread trickler;
+    struct StopTrickling {  // also when a check below fails
+        std::atomic<bool>& trickling;
+        std::thread& thread;
+        std::vector<int>& sockets;
+        ~StopTrickling() {
+            trickling = false;
+            if (thread.joinable()) thread.join();
+            for (const int fd : sockets) ::close(fd);
+        }
+    } stop_trickling{trickling, trickler, slow};
+    trickler = std::thread([&] {
+        const std::string head = "GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        for (size_t at = 0; trickling && at < head.size(); ++at) {
+            for (const int fd : slow) ::send(fd, &head[at], 1, MSG_NOSIGNAL);
+            for (int t = 0; t < 10 && trickling; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(3, 0);
+    for (int i = 0; i < 5; ++i) {
+        const auto r = c.Get("/api/version");
+        CHECK((r && r->status == 200));
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+}
+
+TEST_CASE("serve: a request head of too many lines or bytes is refused whole, and nothing of it is run") {
+    Daemon daemon;
+    const int port = daemon.port();
+    const std::string host = "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
+    const std::string body = R"({"model":"stories"})";
+    // A delete of stories whose head has 150 header lines: refused, and stories stays.
+    std::string many;
+    for (int i = 0; i < 150; ++i) many += "X-Line-" + std::to_string(i) + ": y\r\n";
+    const std::string refused = raw_exchange(port, "DELETE /api/delete HTTP/1.1\r\n" + host + many + "Content-Type: application/json\r\nContent-Length: " +
+                                                       std::to_string(body.size()) + "\r\n\r\n" + body);
+    CHECK(status_of(refused) == 431);
+    CHECK(refused.find("more than 100 header lines") != std::string::npos);
+    // 100 000 lines of 1 KB: refused once the head passes 32 KiB, without reading the rest.
+    std::string huge;
+    const std::string line = "X-Big: " + std::string(1000, 'z') + "\r\n";
+    for (int i = 0; i < 40; ++i) huge += line;
+    const std::string too_large = raw_exchange(port, "DELETE /api/delete HTTP/1.1\r\n" + host + huge);
+    CHECK(status_of(too_large) == 431);
+    CHECK(too_large.find("larger than 32 KiB") != std::string::npos);
+    httplib::Client c = daemon.client();
+    CHECK(c.Post("/api/show", body, "application/json")->status == 200);  // stories is still there
+    // A head of 90 lines is fine.
+    std::string fine;
+    for (int i = 0; i < 90; ++i) fine += "X-Line-" + std::to_string(i) + ": y\r\n";
+    CHECK(status_of(raw_exchange(port, "GET /api/version HTTP/1.1\r\n" + host + fine + "Connection: close\r\n\r\n")) == 200);
 }
 
 TEST_CASE("serve: path-like model names get the same answer whether or not the path exists") {

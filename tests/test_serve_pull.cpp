@@ -142,6 +142,15 @@ TEST_CASE("serve: pull from a registry, resuming a cut download and refusing a c
     registry.add_manifest("library/long:latest", manifest + std::string(5 << 20, ' '));
     lines = pull(c, "127.0.0.1:" + std::to_string(registry.port()) + "/library/long");
     CHECK(lines.back().value("error", "").find("the registry sent more than") != std::string::npos);
+    // A manifest that understates a layer (1000 bytes) whose blob the registry sends whole.
+    const std::string other_gguf = gguf + "trailing bytes";
+    registry.add_blob(digest_of(other_gguf), other_gguf);
+    registry.add_manifest("library/liar:latest", rockllm::test::make_manifest(
+        digest_of(config), config.size(), {{"application/vnd.ollama.image.model", digest_of(other_gguf), 1000}}));
+    lines = pull(c, "127.0.0.1:" + std::to_string(registry.port()) + "/library/liar");
+    CHECK(lines.back().value("error", "") == "the registry sent more than the 1000 bytes the manifest announces for " + digest_of(other_gguf));
+    CHECK_FALSE(fs::exists(daemon.store() / "blobs" / ("sha256-" + digest_of(other_gguf).substr(7))));
+    CHECK_FALSE(fs::exists(daemon.store() / "blobs" / (".partial-sha256-" + digest_of(other_gguf).substr(7))));
     CHECK(json::parse(c.Get("/api/tags")->body).at("models").size() == 1);
 }
 
