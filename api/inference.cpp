@@ -182,7 +182,7 @@ static void strip_earlier_thinking(const LoadedModel& model, std::vector<ChatMes
 Prompt fit_conversation(const LoadedModel& model, const std::string& display, std::vector<ChatMessage> messages,
                         const nlohmann::json& tools, const ThinkSetting& think) {
     const ChatTemplate& t = template_of(model, display);
-    if (tools.is_array() && !tools.empty() && !t.supports_tools()) throw HttpError(400, display + " does not support tools");
+    if (tools.is_array() && !tools.empty() && !t.supports_tools()) throw HttpError(400, model.stored().name.full() + " does not support tools");
     if (think.enabled && !t.supports_thinking()) throw HttpError(400, "\"" + display + "\" does not support thinking");
     for (ChatMessage& m : messages) m.content = model.usable_text(std::move(m.content));
     const bool starts_with_system = !messages.empty() && messages.front().role == "system";
@@ -328,7 +328,7 @@ std::string templated_prompt(const LoadedModel& model, const std::string& displa
     const std::string prompt = model.usable_text(string_field(body, "prompt"));
     std::string rendered;
     if (const std::string suffix = string_field(body, "suffix"); !suffix.empty()) {
-        if (!t.supports_insert()) throw HttpError(400, display + " does not support insert");
+        if (!t.supports_insert()) throw HttpError(400, model.stored().name.full() + " does not support insert");
         rendered = t.render_infill(prompt, suffix);
     } else {
         std::vector<ChatMessage> messages;

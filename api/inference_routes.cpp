@@ -75,7 +75,7 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     const std::optional<KeepAlive> keep_alive = keep_alive_from_json(body);
     if (raw && (body.contains("template") || body.contains("system") || body.contains("context")))
         throw HttpError(400, "raw mode does not support template, system, or context");
-    const std::string display = stored.name.display();
+    const std::string& display = model_text;  // echoed as the request named it, as Ollama does
 
     if (prompt.empty()) {
         send_json(res, 200, load_or_unload(context, req, stored, keep_alive, {{"model", display}, {"created_at", rfc3339_now()}, {"response", ""}}));
@@ -146,7 +146,7 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     const std::vector<ChatMessage> messages = parse_messages(body.value("messages", json()));
     const bool stream = bool_field(body, "stream", true);
     const std::optional<KeepAlive> keep_alive = keep_alive_from_json(body);
-    const std::string display = stored.name.display();
+    const std::string& display = model_text;  // echoed as the request named it, as Ollama does
 
     if (messages.empty()) {
         send_json(res, 200,
@@ -208,7 +208,7 @@ void embed(ServerContext& context, const httplib::Request& req, httplib::Respons
         tokens += e.token_count;
         embeddings.push_back(e.vector);
     }
-    json answer = {{"model", stored.name.display()}, {"embeddings", embeddings}};
+    json answer = {{"model", model_text}, {"embeddings", embeddings}};
     if (!inputs.empty()) {
         answer["total_duration"] = ns_since(start);
         if (lease->load_duration_ns() > 0) answer["load_duration"] = lease->load_duration_ns();

@@ -132,7 +132,7 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
     input.options = native_options(body);
     input.parse = false;
     std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, req, stored, std::nullopt, model_text, "generate");
-    const std::string display = stored.name.display();
+    const std::string& display = model_text;  // echoed as the request named it, as Ollama does
     const json native = {{"prompt", string_field(body, "prompt")}, {"suffix", string_field(body, "suffix")}};
     input.prompt = tokenized(lease->model(), templated_prompt(lease->model(), display, native, {}));
     const std::string id = next_id("cmpl-");
@@ -239,7 +239,7 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     input.think = reasoning_effort(body);
     const json tools = tools_field(body);
     input.tools = !tools.empty();
-    const std::string display = stored.name.display();
+    const std::string& display = model_text;  // echoed as the request named it, as Ollama does
     std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, req, stored, std::nullopt, model_text, "chat");
     const LoadedModel& model = lease->model();
     if (!input.format) enable_default_thinking(model, input.think);
@@ -314,7 +314,8 @@ std::string base64_floats(const std::vector<float>& v) {
 
 void embeddings(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const json body = parse_body(req);
-    const StoredModel stored = context.find_model(string_field(body, "model"));
+    const std::string model_text = string_field(body, "model");
+    const StoredModel stored = context.find_model(model_text);
     std::vector<std::string> inputs;
     const json input = body.value("input", json());
     if (input.is_string()) inputs.push_back(input.get<std::string>());
@@ -337,7 +338,7 @@ void embeddings(ServerContext& context, const httplib::Request& req, httplib::Re
                         {"embedding", format == "base64" ? json(base64_floats(e.vector)) : json(e.vector)},
                         {"index", i}});
     }
-    send_json(res, 200, {{"object", "list"}, {"data", data}, {"model", stored.name.display()},
+    send_json(res, 200, {{"object", "list"}, {"data", data}, {"model", model_text},
                          {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
 }
 

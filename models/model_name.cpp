@@ -87,6 +87,8 @@ std::string ModelName::display() const {
     return out + model + ":" + tag;
 }
 
+std::string ModelName::full() const { return host + "/" + name_space + "/" + model + ":" + tag; }
+
 bool ModelName::same_as(const ModelName& o) const {
     return lower(host) == lower(o.host) && lower(name_space) == lower(o.name_space) && lower(model) == lower(o.model) &&
            lower(tag) == lower(o.tag);

@@ -28,6 +28,8 @@ struct ModelName {
 
     // The shortest form Ollama displays: "llama3.2:latest", "user/model:tag", "hf.co/org/repo:Q4_K_M".
     std::string display() const;
+    // Every part: "registry.ollama.ai/library/llama3.2:latest" (how Ollama's capability errors name a model).
+    std::string full() const;
     // Case-insensitive identity, as Ollama matches names against the manifests on disk.
     bool same_as(const ModelName& other) const;
 };

@@ -105,8 +105,10 @@ TEST_CASE("serve: /api/chat and templated /api/generate render the model's templ
     CHECK(post(c, "/api/chat", R"({"model":"nope","messages":[]})", 404).at("error") == "model 'nope' not found");
     const std::string hello = R"("messages":[{"role":"user","content":"hi"}])";
     CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"tools":[{"type":"function","function":{"name":"f"}}]})", 400)
-              .at("error") == "teller:latest does not support tools");
-    CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"think":true})", 400).at("error") == "\"teller:latest\" does not support thinking");
+              .at("error") == "registry.ollama.ai/library/teller:latest does not support tools");
+    CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"think":true})", 400).at("error") == "\"teller\" does not support thinking");
+    // The model is echoed as the request named it, in any case and with or without its tag.
+    CHECK(post(c, "/api/chat", R"({"model":"Teller:Latest","stream":false,"options":{"num_predict":2},)" + hello + "}", 200).at("model") == "Teller:Latest");
     CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"think":"lots"})", 400).at("error").get<std::string>().rfind("invalid think value", 0) == 0);
     CHECK(post(c, "/api/chat", R"({"model":"teller",)" + hello + R"(,"format":{"type":"strin"}})", 400).at("error") ==
           "invalid format: unknown type \"strin\" (at /)");
