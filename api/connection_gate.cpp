@@ -12,7 +12,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace rockllm {
@@ -31,6 +30,18 @@ bool is_connection_to_port(int fd, int port) {
     socklen_t local_length = sizeof local, peer_length = sizeof peer;
     return getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) == 0 && port_of(local) == port &&
            getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0;
+}
+
+// The inode of the socket an open file is ("socket:[12345]" in /proc/self/fd), 0 for another file.
+// Read from the link rather than by fstat on the descriptor, which a worker may be closing.
+unsigned long socket_inode(int fd) {
+    char link[64];
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
+    if (n <= 8) return 0;
+    link[n] = '\0';
+    if (std::strncmp(link, "socket:[", 8) != 0) return 0;
+    return std::strtoul(link + 8, nullptr, 10);
 }
 
 }  // namespace
@@ -60,14 +71,14 @@ int ConnectionGate::find_new_connection() {
     while (const dirent* entry = readdir(fds)) {
         char* end = nullptr;
         const long fd = std::strtol(entry->d_name, &end, 10);
-        struct stat st {};
-        if (end == entry->d_name || *end != '\0' || fd == dirfd(fds) || fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode))
-            continue;
-        open_sockets.insert(st.st_ino);
-        if (known_.count(st.st_ino) || !is_connection_to_port(static_cast<int>(fd), port_)) continue;
+        if (end == entry->d_name || *end != '\0' || fd == dirfd(fds)) continue;
+        const unsigned long inode = socket_inode(static_cast<int>(fd));
+        if (inode == 0) continue;
+        open_sockets.insert(inode);
+        if (known_.count(inode) || !is_connection_to_port(static_cast<int>(fd), port_)) continue;
         ++candidates;
         found = static_cast<int>(fd);
-        known_.insert(st.st_ino);  // seen now, whether or not it is the one
+        known_.insert(inode);  // seen now, whether or not it is the one
     }
     closedir(fds);
     std::erase_if(known_, [&](unsigned long i) { return !open_sockets.count(i); });  // closed: their inodes may come again

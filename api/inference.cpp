@@ -67,6 +67,14 @@ int64_t dimensions_field(const json& body) {
     return it->get<int64_t>();
 }
 
+int top_logprobs_field(const json& body) {
+    const auto it = body.find("top_logprobs");
+    if (it == body.end() || it->is_null()) return 0;
+    if (!it->is_number_integer()) throw HttpError(400, "top_logprobs must be an integer");
+    if (it->get<int64_t>() < 0 || it->get<int64_t>() > 20) throw HttpError(400, "top_logprobs must be between 0 and 20");
+    return static_cast<int>(it->get<int64_t>());
+}
+
 void cut_dimensions(std::vector<float>& v, int64_t dimensions) {
     if (dimensions <= 0 || dimensions >= static_cast<int64_t>(v.size())) return;
     v.resize(static_cast<size_t>(dimensions));
@@ -247,11 +255,13 @@ void answer_whole(const httplib::Request& req, httplib::Response& res, Scheduler
     const ClientConnection client(req);
     bool client_gone = false;
     std::string text;
-    const GenerationStats stats = lease.model().run(lease.slot(), request, [&](const std::string& piece) {
+    json logprobs = json::array();
+    GenerationStats stats = lease.model().run(lease.slot(), request, [&](const std::string& piece) {
         text += piece;
         client_gone = client.hung_up();
         return !client_gone && !lease.shutting_down();
-    });
+    }, &logprobs);
+    stats.logprobs = std::move(logprobs);
     if (client_gone) {
         log_client_gone(shape.route, lease.model().stored().name.display(), stats.eval_count);
         return;  // nobody to answer
@@ -269,11 +279,16 @@ void answer_stream(httplib::Response& res, std::shared_ptr<Scheduler::Lease> lea
         auto write = [&sink](const std::string& text) { return text.empty() || sink.write(text.data(), text.size()); };
         try {
             bool client_gone = false;
-            const GenerationStats stats = lease->model().run(lease->slot(), request, [&](const std::string& piece) {
+            json logprobs = json::array();  // of the tokens whose text has not been sent yet
+            GenerationStats stats = lease->model().run(lease->slot(), request, [&](const std::string& piece) {
                 const OutputDelta d = parser->push(piece);
-                if (!d.content.empty() || !d.thinking.empty()) client_gone = !write(shape.delta_event(d));
+                if (!d.content.empty() || !d.thinking.empty()) {
+                    client_gone = !write(shape.delta_event(d, logprobs));
+                    logprobs = json::array();
+                }
                 return !client_gone && !lease->shutting_down();
-            });
+            }, &logprobs);
+            stats.logprobs = std::move(logprobs);
             if (client_gone) {
                 log_client_gone(shape.route, lease->model().stored().name.display(), stats.eval_count);
                 return false;
@@ -295,6 +310,8 @@ void run_inference(const httplib::Request& req, httplib::Response& res, std::sha
     const LoadedModel& model = lease->model();
     InferenceRequest request = inference_request(model, std::move(input.prompt.tokens), input.options);
     request.format = std::move(input.format);
+    request.logprobs = input.logprobs;
+    request.top_logprobs = input.top_logprobs;
     // The prompt cache: the free slot that already holds the most of this prompt.
     lease->move_to_best_slot([&](int slot) { return model.prompt_cache_score(slot, request.prompt); });
     auto parser = input.parse ? output_parser_for(model, input.prompt.text, input.think, input.tools) : std::make_shared<OutputParser>(OutputTags{});

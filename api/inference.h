@@ -37,6 +37,8 @@ nlohmann::json tools_field(const nlohmann::json& body);
 void normalize_vector(std::vector<float>& v);
 // A request's "dimensions": 0 when absent (keep all); HttpError 400 unless a non-negative integer.
 int64_t dimensions_field(const nlohmann::json& body);
+// A request's "top_logprobs": 0 when absent; HttpError 400 outside 0-20, as Ollama.
+int top_logprobs_field(const nlohmann::json& body);
 // Cuts an embedding to its first `dimensions` values (0: all) and scales it back to unit length.
 void cut_dimensions(std::vector<float>& v, int64_t dimensions);
 
@@ -81,6 +83,8 @@ struct InferenceInput {
     ThinkSetting think;  // enabled: the reasoning is split off into thinking
     bool tools = false;  // tool calls are taken out of the content
     bool parse = true;   // false: the text comes back as generated (/v1/completions)
+    bool logprobs = false;
+    int top_logprobs = 0;  // 0-20, checked by the route
 };
 
 // How a route writes its answer (its adapter): streamed, an event per delta of parsed text, the
@@ -90,7 +94,8 @@ struct AnswerShape {
     bool stream = true;
     const char* content_type = "application/x-ndjson";
     const char* route = "";  // for the log line when a client goes away
-    std::function<std::string(const OutputDelta& delta)> delta_event;
+    // logprobs: those of the tokens sampled since the last event (an empty array when not asked).
+    std::function<std::string(const OutputDelta& delta, const nlohmann::json& logprobs)> delta_event;
     std::function<std::string(const OutputDelta& rest, const nlohmann::json& tool_calls, const GenerationStats& stats)> end_events;
     std::function<std::string(const std::string& error)> error_event;
     std::function<nlohmann::json(const OutputDelta& all, const nlohmann::json& tool_calls, const GenerationStats& stats)> whole_answer;

@@ -34,24 +34,28 @@ json load_or_unload(ServerContext& context, const httplib::Request& req, const S
 // The answer of /api/generate: "response" pieces, a last chunk with the statistics and the
 // "context" (the tokens, for a client that continues from them) unless raw.
 AnswerShape generate_answer(bool stream, const std::string& display, int64_t load_ns, Clock::time_point start, bool with_context) {
-    auto chunk = [display](const OutputDelta& d) {
+    auto chunk = [display](const OutputDelta& d, const json& logprobs) {
         json j = {{"model", display}, {"created_at", rfc3339_now()}, {"response", d.content}, {"done", false}};
         if (!d.thinking.empty()) j["thinking"] = d.thinking;
+        if (!logprobs.empty()) j["logprobs"] = logprobs;
         return j;
     };
     auto final_chunk = [display, load_ns, start, with_context](const std::string& response, const GenerationStats& stats) {
         json j = {{"model", display}, {"created_at", rfc3339_now()}, {"response", response}, {"done", true}, {"done_reason", stats.done_reason}};
         if (with_context) j["context"] = stats.context;
         add_metrics(j, stats, load_ns, ns_since(start));
+        if (!stats.logprobs.empty()) j["logprobs"] = stats.logprobs;
         return j;
     };
     AnswerShape shape;
     shape.stream = stream;
     shape.route = "/api/generate";
-    shape.delta_event = [chunk](const OutputDelta& d) { return ndjson(chunk(d)); };
+    shape.delta_event = [chunk](const OutputDelta& d, const json& logprobs) { return ndjson(chunk(d, logprobs)); };
     shape.end_events = [chunk, final_chunk](const OutputDelta& rest, const json&, const GenerationStats& stats) {
-        const std::string last = rest.content.empty() && rest.thinking.empty() ? std::string() : ndjson(chunk(rest));
-        return last + ndjson(final_chunk("", stats));
+        if (rest.content.empty() && rest.thinking.empty()) return ndjson(final_chunk("", stats));
+        GenerationStats end = stats;  // the rest's chunk takes the logprobs not sent yet
+        end.logprobs = json::array();
+        return ndjson(chunk(rest, stats.logprobs)) + ndjson(final_chunk("", end));
     };
     shape.error_event = [](const std::string& error) { return ndjson({{"error", error}}); };
     shape.whole_answer = [final_chunk](const OutputDelta& all, const json&, const GenerationStats& stats) {
@@ -66,6 +70,7 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     const auto start = Clock::now();
     const RequestBody parsed = parse_body_keeping_order_of(req, "format");
     const json& body = parsed.fields;
+    const int top_logprobs = top_logprobs_field(body);  // checked first, as Ollama does
     const std::string model_text = model_field(body);
     if (model_text.empty()) throw HttpError(404, "model '' not found");
     const StoredModel stored = context.find_model(model_text);
@@ -87,6 +92,8 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
     InferenceInput input;
     input.format = format_grammar(parsed.ordered);
     input.options = body.value("options", json::object());
+    input.logprobs = bool_field(body, "logprobs", false);
+    input.top_logprobs = top_logprobs;
     ThinkSetting think = parse_think(body);
     std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, req, stored, keep_alive, model_text, "generate");
     const LoadedModel& model = lease->model();
@@ -112,24 +119,31 @@ AnswerShape chat_answer(bool stream, const std::string& display, int64_t load_ns
         if (!tool_calls.empty()) m["tool_calls"] = tool_calls;
         return m;
     };
-    auto chunk = [display, message](const OutputDelta& d, const json& tool_calls) {
-        return json{{"model", display}, {"created_at", rfc3339_now()}, {"message", message(d, tool_calls)}, {"done", false}};
+    auto chunk = [display, message](const OutputDelta& d, const json& tool_calls, const json& logprobs) {
+        json j = {{"model", display}, {"created_at", rfc3339_now()}, {"message", message(d, tool_calls)}, {"done", false}};
+        if (!logprobs.empty()) j["logprobs"] = logprobs;
+        return j;
     };
     auto final_chunk = [display, load_ns, start, message](const OutputDelta& d, const json& tool_calls, const GenerationStats& stats) {
         json j = {{"model", display}, {"created_at", rfc3339_now()}, {"message", message(d, tool_calls)}, {"done", true},
                   {"done_reason", stats.done_reason}};
         add_metrics(j, stats, load_ns, ns_since(start));
+        if (!stats.logprobs.empty()) j["logprobs"] = stats.logprobs;
         return j;
     };
     AnswerShape shape;
     shape.stream = stream;
     shape.route = "/api/chat";
-    shape.delta_event = [chunk](const OutputDelta& d) { return ndjson(chunk(d, json::array())); };
+    shape.delta_event = [chunk](const OutputDelta& d, const json& logprobs) { return ndjson(chunk(d, json::array(), logprobs)); };
     shape.end_events = [chunk, final_chunk](const OutputDelta& rest, const json& tool_calls, const GenerationStats& stats) {
         std::string out;
-        if (!rest.content.empty() || !rest.thinking.empty()) out += ndjson(chunk(rest, json::array()));
-        if (!tool_calls.empty()) out += ndjson(chunk({}, tool_calls));
-        return out + ndjson(final_chunk({}, json::array(), stats));
+        GenerationStats end = stats;  // the logprobs not sent yet go with the first chunk of the end
+        end.logprobs = json::array();
+        json logprobs = stats.logprobs;
+        if (!rest.content.empty() || !rest.thinking.empty()) out += ndjson(chunk(rest, json::array(), std::exchange(logprobs, json::array())));
+        if (!tool_calls.empty()) out += ndjson(chunk({}, tool_calls, std::exchange(logprobs, json::array())));
+        end.logprobs = std::move(logprobs);
+        return out + ndjson(final_chunk({}, json::array(), end));
     };
     shape.error_event = [](const std::string& error) { return ndjson({{"error", error}}); };
     shape.whole_answer = final_chunk;
@@ -140,6 +154,7 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     const auto start = Clock::now();
     const RequestBody parsed = parse_body_keeping_order_of(req, "format");
     const json& body = parsed.fields;
+    const int top_logprobs = top_logprobs_field(body);  // checked first, as Ollama does
     const std::string model_text = model_field(body);
     if (model_text.empty()) throw HttpError(400, "model is required");
     const StoredModel stored = context.find_model(model_text);
@@ -157,6 +172,8 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     InferenceInput input;
     input.format = format_grammar(parsed.ordered);
     input.options = body.value("options", json::object());
+    input.logprobs = bool_field(body, "logprobs", false);
+    input.top_logprobs = top_logprobs;
     input.think = parse_think(body);
     const json tools = tools_field(body);
     input.tools = !tools.empty();

@@ -17,6 +17,7 @@
 #include "llm/layer_tensors.h"
 #include "llm/weight_repack.h"
 #include "npu/backend/kv_page_memory.h"
+#include "llm/logprobs.h"
 #include "tokenizer/long_text.h"
 #include "tokenizer/text_stream.h"
 
@@ -260,8 +261,18 @@ int64_t LoadedModel::prompt_cache_score(int slot, std::span<const int32_t> promp
     return -(static_cast<int64_t>(t.cached_tokens().size()) - shared);
 }
 
-GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
-                                      const std::function<bool(const std::string&)>& on_text) {
+nlohmann::json LoadedModel::logprob_entry(const TokenLogprob& t) const {
+    // Ollama's TokenLogprob: the token's text, its log probability, its bytes.
+    const std::string text = tokenizer_->token_to_piece(t.token, /*render_special=*/true);
+    nlohmann::json bytes = nlohmann::json::array();
+    for (unsigned char c : text) bytes.push_back(static_cast<int>(c));
+    nlohmann::json entry = {{"token", text}, {"logprob", t.logprob}};
+    if (!text.empty()) entry["bytes"] = std::move(bytes);
+    return entry;
+}
+
+GenerationStats LoadedModel::run(int slot, const InferenceRequest& request, const std::function<bool(const std::string&)>& on_text,
+                                 nlohmann::json* logprobs) {
     Sequence& sequence = *slots_.at(static_cast<size_t>(slot));
     const Transformer& transformer = *engine_;
     // The slot keeps its keys and values for the next request (the prompt cache), unless this one
@@ -291,6 +302,16 @@ GenerationStats LoadedModel::run(int slot, const InferenceRequest& request,
     const int64_t cap = 10 * transformer.n_ctx();
     options.num_predict = request.num_predict < 0 || request.num_predict > cap ? cap : request.num_predict;
     options.end_tokens = tokenizer_->vocabulary().end_of_generation_ids();
+    if (request.logprobs && logprobs)
+        options.on_sampled = [&](std::span<const float> logits, int32_t token) {
+            const SampledLogprobs sampled = logprobs_of(logits, token, request.top_logprobs);
+            nlohmann::json entry = logprob_entry(sampled.sampled);
+            if (!sampled.top.empty()) {
+                entry["top_logprobs"] = nlohmann::json::array();
+                for (const TokenLogprob& t : sampled.top) entry["top_logprobs"].push_back(logprob_entry(t));
+            }
+            logprobs->push_back(std::move(entry));
+        };
 
     // A structured answer is steered to be complete within num_predict and what is left of the
     // context. When even the shortest answer does not fit, it is cut off there (done_reason

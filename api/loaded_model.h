@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/generation.h"
+#include "llm/logprobs.h"
 #include "grammar/token_constraint.h"
 #include "llm/model.h"
 #include "llm/sampler.h"
@@ -39,6 +40,8 @@ struct InferenceRequest {
     int64_t num_predict = -1;
     std::vector<std::string> stop;
     std::shared_ptr<const Grammar> format;  // structured outputs: the answer follows this grammar
+    bool logprobs = false;  // the log probability of each generated token,
+    int top_logprobs = 0;   // and of this many likeliest tokens at each position
 
     // Applies the known keys of an options object over the current values; unknown keys are
     // ignored, wrong types throw std::invalid_argument naming the option.
@@ -50,6 +53,7 @@ struct GenerationStats {
     int64_t prompt_eval_count = 0, eval_count = 0;
     int64_t prompt_eval_duration_ns = 0, eval_duration_ns = 0;
     std::vector<int32_t> context;  // prompt and generated tokens, for the "context" field
+    nlohmann::json logprobs = nlohmann::json::array();  // Ollama's entries, when asked, not yet answered
 };
 
 struct Embedding {
@@ -110,7 +114,10 @@ public:
     // prompt as long as the context keeps its first token and its last half context. The slot
     // keeps the request's keys and values afterwards: the next request in it runs only what
     // follows the prefix they share.
-    GenerationStats run(int slot, const InferenceRequest& request, const std::function<bool(const std::string&)>& on_text);
+    // With request.logprobs, each generated token's entry ({"token", "logprob", "bytes",
+    // "top_logprobs"}, as Ollama's) is appended to *logprobs as the token is sampled.
+    GenerationStats run(int slot, const InferenceRequest& request, const std::function<bool(const std::string&)>& on_text,
+                        nlohmann::json* logprobs = nullptr);
     // How well a slot's prompt cache suits a prompt (higher is better), read only while no request
     // runs in the slot: a slot that holds at least half of the prompt, the more the better; else
     // the slot whose cache loses the least (an empty one first), so that another conversation's
@@ -130,6 +137,7 @@ public:
 
 private:
     LoadedModel() = default;
+    nlohmann::json logprob_entry(const TokenLogprob& t) const;
 
     StoredModel stored_;
     std::shared_ptr<const gguf::File> file_;

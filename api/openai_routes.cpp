@@ -83,14 +83,21 @@ AnswerShape openai_answer(bool stream, const char* route, std::function<json(con
     shape.stream = stream;
     shape.content_type = "text/event-stream";
     shape.route = route;
-    shape.delta_event = [envelope, delta_choices, sse](const OutputDelta& d) {
+    // Logprobs go with the first choice of an event, as {"content": [...]}.
+    auto with_logprobs = [](std::vector<json> choices, const json& logprobs) {
+        if (!logprobs.empty() && !choices.empty()) choices.front()["logprobs"] = {{"content", logprobs}};
+        return choices;
+    };
+    shape.delta_event = [envelope, delta_choices, sse, with_logprobs](const OutputDelta& d, const json& logprobs) {
         std::string out;
-        for (const json& choice : delta_choices(d)) out += sse(envelope(json::array({choice})));
+        for (const json& choice : with_logprobs(delta_choices(d), logprobs)) out += sse(envelope(json::array({choice})));
         return out;
     };
-    shape.end_events = [envelope, end_choices, sse, include_usage](const OutputDelta& rest, const json& tool_calls, const GenerationStats& stats) {
+    shape.end_events = [envelope, end_choices, sse, include_usage, with_logprobs](const OutputDelta& rest, const json& tool_calls,
+                                                                                  const GenerationStats& stats) {
         std::string out;
-        for (const json& choice : end_choices(rest, tool_calls, stats.done_reason)) out += sse(envelope(json::array({choice})));
+        for (const json& choice : with_logprobs(end_choices(rest, tool_calls, stats.done_reason), stats.logprobs))
+            out += sse(envelope(json::array({choice})));
         if (include_usage) {
             json u = envelope(json::array());
             u["usage"] = usage(stats);
@@ -101,7 +108,11 @@ AnswerShape openai_answer(bool stream, const char* route, std::function<json(con
     shape.error_event = [sse](const std::string& error) {
         return sse({{"error", {{"message", error}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}) + "data: [DONE]\n\n";
     };
-    shape.whole_answer = std::move(whole);
+    shape.whole_answer = [whole = std::move(whole)](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
+        json answer = whole(all, tool_calls, stats);
+        if (!stats.logprobs.empty() && !answer["choices"].empty()) answer["choices"][0]["logprobs"] = {{"content", stats.logprobs}};
+        return answer;
+    };
     return shape;
 }
 
@@ -131,6 +142,12 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
     InferenceInput input;
     input.options = native_options(body);
     input.parse = false;
+    // The completions API's "logprobs" is the number of likeliest tokens wanted (as Ollama reads it).
+    if (const auto it = body.find("logprobs"); it != body.end() && !it->is_null()) {
+        if (!it->is_number_integer()) throw HttpError(400, "logprobs must be an integer");
+        input.logprobs = it->get<int64_t>() > 0;
+        input.top_logprobs = top_logprobs_field({{"top_logprobs", *it}});
+    }
     std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, req, stored, std::nullopt, model_text, "generate");
     const std::string& display = model_text;  // echoed as the request named it, as Ollama does
     const json native = {{"prompt", string_field(body, "prompt")}, {"suffix", string_field(body, "suffix")}};
@@ -236,6 +253,8 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     InferenceInput input;
     input.format = response_format(parsed.ordered);
     input.options = native_options(body);
+    input.logprobs = bool_field(body, "logprobs", false);
+    input.top_logprobs = top_logprobs_field(body);
     input.think = reasoning_effort(body);
     const json tools = tools_field(body);
     input.tools = !tools.empty();

@@ -47,6 +47,7 @@ GenerationResult generate(const GenerationTarget& target, std::span<const int32_
             return result;
         }
         ++result.generated_tokens;
+        if (options.on_sampled) options.on_sampled(logits, next);
         if (!on_token(next)) {
             result.reason = StopReason::Cancelled;
             return result;

@@ -17,6 +17,8 @@ struct GenerationOptions {
     std::vector<int32_t> end_tokens;  // generation stops when one of these is sampled (not emitted)
     bool context_shift = true;        // at the end of the window, drop half of the history and go on
     int64_t num_keep = 4;             // positions a context shift never drops (the start of the prompt)
+    // Called with the logits each emitted token was sampled from, before on_token (logprobs).
+    std::function<void(std::span<const float> logits, int32_t token)> on_sampled;
 };
 
 enum class StopReason { EndToken, Length, ContextFull, Cancelled };

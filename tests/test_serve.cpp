@@ -1,7 +1,10 @@
 // rockllm serve driven over HTTP: the store as Ollama left it, generation, load/unload, shutdown.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <numeric>
 #include <sstream>
 #include <thread>
 
@@ -178,6 +181,75 @@ TEST_CASE("serve: SIGTERM ends running streams with a last line and exits 0") {
     const auto lines = rockllm::test::ndjson_lines(received);
     REQUIRE(!lines.empty());
     CHECK(lines.back() == json{{"error", "the server is shutting down"}});
+}
+
+
+
+TEST_CASE("serve: logprobs and top_logprobs on generate, chat and /v1 match the reference logits") {
+    Daemon daemon;
+    httplib::Client c = daemon.client();
+    // llama2.c's logits after "Once upon a time" (pos 4): the first generated token's distribution.
+    const json reference = json::parse(rockllm::test::read_text(rockllm::test::testdata("models/stories260K.logits.json")));
+    const std::vector<double> logits = reference.at("rows").at(4).at("logits").get<std::vector<double>>();
+    double max = logits[0], sum = 0;
+    for (double x : logits) max = std::max(max, x);
+    for (double x : logits) sum += std::exp(x - max);
+    std::vector<int> order(logits.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
+    auto reference_logprob = [&](int id) { return logits[id] - max - std::log(sum); };
+
+    const json answer = post(c, "/api/generate", R"({"model":"stories","prompt":"Once upon a time","raw":true,"stream":false,"logprobs":true,"top_logprobs":3,"options":{"temperature":0,"num_predict":4}})", 200);
+    const json& lp = answer.at("logprobs");
+    REQUIRE(lp.size() == 4);  // one per generated token
+    std::string joined;
+    for (const json& entry : lp) {
+        joined += entry.at("token").get<std::string>();
+        REQUIRE(entry.at("top_logprobs").size() == 3);
+        // Greedy: the sampled token is the likeliest, and the alternatives come likeliest first.
+        CHECK(entry.at("top_logprobs")[0].at("token") == entry.at("token"));
+        CHECK(entry.at("top_logprobs")[0].at("logprob") == entry.at("logprob"));
+        CHECK(entry.at("top_logprobs")[0].at("logprob").get<double>() >= entry.at("top_logprobs")[1].at("logprob").get<double>());
+        CHECK(entry.at("logprob").get<double>() <= 0);
+        std::string bytes;
+        for (int b : entry.at("bytes")) bytes += static_cast<char>(b);
+        CHECK(bytes == entry.at("token").get<std::string>());
+    }
+    CHECK(joined == answer.at("response").get<std::string>());
+    // The first position against the reference: the three likeliest tokens and their log probabilities.
+    for (int i = 0; i < 3; ++i) {
+        CAPTURE(i);
+        CHECK(lp[0].at("top_logprobs")[i].at("logprob").get<double>() == doctest::Approx(reference_logprob(order[i])).epsilon(1e-3));
+    }
+
+    // Without top_logprobs: the sampled token only; without logprobs: nothing.
+    const json plain = post(c, "/api/generate", R"({"model":"stories","prompt":"Once upon a time","raw":true,"stream":false,"logprobs":true,"options":{"temperature":0,"num_predict":2}})", 200);
+    CHECK(plain.at("logprobs").size() == 2);
+    CHECK_FALSE(plain.at("logprobs")[0].contains("top_logprobs"));
+    CHECK_FALSE(post(c, "/api/generate", R"({"model":"stories","prompt":"Once","stream":false,"options":{"num_predict":2}})", 200).contains("logprobs"));
+    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","top_logprobs":21})", 400).at("error") == "top_logprobs must be between 0 and 20");
+    CHECK(post(c, "/api/chat", R"({"model":"stories","messages":[],"top_logprobs":-1})", 400).at("error") == "top_logprobs must be between 0 and 20");
+
+    // Streamed chat: every generated token's entry arrives once, with the chunks.
+    auto streamed = c.Post("/api/chat", R"({"model":"stories","messages":[{"role":"user","content":"Once upon a time"}],"logprobs":true,"options":{"temperature":0,"num_predict":5}})", "application/json");
+    REQUIRE(streamed);
+    size_t entries = 0;
+    std::string content, tokens;
+    for (const json& line : rockllm::test::ndjson_lines(streamed->body)) {
+        content += line.at("message").at("content").get<std::string>();
+        if (line.contains("logprobs"))
+            for (const json& e : line["logprobs"]) tokens += e.at("token").get<std::string>(), ++entries;
+    }
+    CHECK(entries == 5);
+    CHECK(tokens == content);
+
+    // /v1: in choices[0].logprobs.content, as OpenAI's.
+    const json v1 = post(c, "/v1/chat/completions", R"({"model":"stories","messages":[{"role":"user","content":"Once"}],"logprobs":true,"top_logprobs":2,"max_tokens":3,"temperature":0})", 200);
+    const json& content_lp = v1.at("choices")[0].at("logprobs").at("content");
+    CHECK(content_lp.size() == 3);
+    CHECK(content_lp[0].at("top_logprobs").size() == 2);
+    const json completion = post(c, "/v1/completions", R"({"model":"stories","prompt":"Once upon a time","logprobs":2,"max_tokens":2,"temperature":0})", 200);
+    CHECK(completion.at("choices")[0].at("logprobs").at("content").size() == 2);
 }
 
 TEST_SUITE_END();
