@@ -1,10 +1,11 @@
 #include "api/client_connection.h"
 
+#include "api/open_files.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <string>
 
-#include <dirent.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -37,19 +38,11 @@ bool is_connection_of(int fd, const httplib::Request& req) {
 
 // The socket of the request's connection among the process's open files, or -1.
 int find_connection(const httplib::Request& req) {
-    DIR* fds = opendir("/proc/self/fd");
-    if (!fds) return -1;
     int found = -1;
-    while (const dirent* entry = readdir(fds)) {
-        char* end = nullptr;
-        const long fd = std::strtol(entry->d_name, &end, 10);
-        if (end == entry->d_name || *end != '\0' || fd == dirfd(fds)) continue;
-        if (is_connection_of(static_cast<int>(fd), req)) {
-            found = static_cast<int>(fd);
-            break;
-        }
-    }
-    closedir(fds);
+    for_each_open_fd([&](int fd) {
+        if (is_connection_of(fd, req)) found = fd;
+        return found < 0;
+    });
     return found;
 }
 

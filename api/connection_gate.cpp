@@ -1,5 +1,7 @@
 #include "api/connection_gate.h"
 
+#include "api/open_files.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -7,7 +9,6 @@
 #include <string>
 #include <string_view>
 
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -64,23 +65,18 @@ ConnectionGate::~ConnectionGate() {
 }
 
 int ConnectionGate::find_new_connection() {
-    DIR* fds = opendir("/proc/self/fd");
-    if (!fds) return -1;
     std::set<unsigned long> open_sockets;
     int found = -1, candidates = 0;
-    while (const dirent* entry = readdir(fds)) {
-        char* end = nullptr;
-        const long fd = std::strtol(entry->d_name, &end, 10);
-        if (end == entry->d_name || *end != '\0' || fd == dirfd(fds)) continue;
-        const unsigned long inode = socket_inode(static_cast<int>(fd));
-        if (inode == 0) continue;
+    for_each_open_fd([&](int fd) {
+        const unsigned long inode = socket_inode(fd);
+        if (inode == 0) return true;
         open_sockets.insert(inode);
-        if (known_.count(inode) || !is_connection_to_port(static_cast<int>(fd), port_)) continue;
+        if (known_.count(inode) || !is_connection_to_port(fd, port_)) return true;
         ++candidates;
-        found = static_cast<int>(fd);
+        found = fd;
         known_.insert(inode);  // seen now, whether or not it is the one
-    }
-    closedir(fds);
+        return true;
+    });
     std::erase_if(known_, [&](unsigned long i) { return !open_sockets.count(i); });  // closed: their inodes may come again
     return candidates == 1 ? found : -1;
 }

@@ -138,7 +138,6 @@ AnswerShape chat_answer(bool stream, const std::string& display, int64_t load_ns
     shape.end_events = [chunk, final_chunk](const OutputDelta& rest, const json& tool_calls, const GenerationStats& stats) {
         std::string out;
         GenerationStats end = stats;  // the logprobs not sent yet go with the first chunk of the end
-        end.logprobs = json::array();
         json logprobs = stats.logprobs;
         if (!rest.content.empty() || !rest.thinking.empty()) out += ndjson(chunk(rest, json::array(), std::exchange(logprobs, json::array())));
         if (!tool_calls.empty()) out += ndjson(chunk({}, tool_calls, std::exchange(logprobs, json::array())));

@@ -268,10 +268,9 @@ StoreSweep ModelStore::sweep_at_start(bool prune_blobs) const {
     std::error_code ec;
     for (const fs::path& file : children(root_ / "blobs", false)) {
         const std::string name = file.filename().string();
-        if (name.size() != 71 || name.rfind("sha256-", 0) != 0) continue;  // not a blob of ours (Ollama's partial files)
+        // Only our blob files (lower-case hex), not Ollama's partial downloads or foreign names.
+        if (!is_valid_digest(name) || name.compare(7, std::string::npos, digest_hex(name)) != 0) continue;
         const std::string hex = name.substr(7);
-        if (!std::all_of(hex.begin(), hex.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'); }))
-            continue;
         if (used.count(hex) || pins_->hexes.count(hex) || fs::last_write_time(file, ec) > cutoff || ec) continue;
         if (const int64_t size = remove_blob(hex); size >= 0) {
             ++sweep.blobs;

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/sha256.h"
+
 namespace rockllm::test {
 
 LocalRegistry::LocalRegistry() {
@@ -96,6 +98,8 @@ std::vector<std::string> LocalRegistry::ranges_seen() const {
     std::lock_guard lock(mutex_);
     return ranges_;
 }
+
+std::string digest_of(const std::string& bytes) { return "sha256:" + sha256_hex(bytes); }
 
 std::string make_manifest(const std::string& config_digest, size_t config_size,
                           const std::vector<std::tuple<std::string, std::string, size_t>>& layers) {

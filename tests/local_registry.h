@@ -47,6 +47,9 @@ private:
     bool held_arrived_ = false, held_released_ = false;
 };
 
+// "sha256:<hex>" of some bytes, as manifests name blobs.
+std::string digest_of(const std::string& bytes);
+
 // An Ollama-style manifest JSON for the given config and layers (media type, digest, size).
 std::string make_manifest(const std::string& config_digest, size_t config_size,
                           const std::vector<std::tuple<std::string, std::string, size_t>>& layers);

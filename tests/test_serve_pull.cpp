@@ -10,13 +10,12 @@
 
 using nlohmann::json;
 using rockllm::test::Daemon;
+using rockllm::test::digest_of;
 using rockllm::test::LocalRegistry;
 using rockllm::test::post;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string digest_of(const std::string& bytes) { return "sha256:" + rockllm::sha256_hex(bytes); }
 
 std::vector<json> pull(httplib::Client& c, const std::string& name) {
     auto r = c.Post("/api/pull", json{{"model", name}, {"insecure", true}}.dump(), "application/json");

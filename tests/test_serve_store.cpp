@@ -13,13 +13,12 @@
 
 using nlohmann::json;
 using rockllm::test::Daemon;
+using rockllm::test::digest_of;
 using rockllm::test::LocalRegistry;
 using rockllm::test::post;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string digest_of(const std::string& bytes) { return "sha256:" + rockllm::sha256_hex(bytes); }
 
 fs::path blob_file(const Daemon& daemon, const std::string& digest) { return daemon.store() / "blobs" / ("sha256-" + digest.substr(7)); }
 
