@@ -214,7 +214,7 @@ void ConnectionGate::shutdown() {
     {
         std::lock_guard lock(mutex_);
         if (stopping_) return;
-        // Heads still on their way: those connections are closed without an answer.
+        // Heads still on their way: those connections get a 503 and are closed.
         std::vector<int> waiting;
         for (const auto& [fd, w] : waiting_) waiting.push_back(fd);
         for (int fd : waiting) refuse(fd, "503 Service Unavailable", "the server is shutting down");
