@@ -7,6 +7,7 @@
 #include "base/elapsed.h"
 #include "api/http_json.h"
 #include "api/inference.h"
+#include "api/ollama_options.h"
 #include "api/server_context.h"
 
 namespace rockllm {
@@ -29,6 +30,19 @@ json load_or_unload(ServerContext& context, const httplib::Request& req, const S
         answer["done_reason"] = "load";
     }
     return answer;
+}
+
+// The request's "options", their types checked before anything loads, as Ollama does.
+json options_field(const json& body) {
+    json options = body.value("options", json::object());
+    if (options.is_null()) return json::object();
+    if (!options.is_object()) throw HttpError(400, "options must be an object");
+    try {
+        check_ollama_option_types(options);
+    } catch (const std::invalid_argument& e) {
+        throw HttpError(400, e.what());
+    }
+    return options;
 }
 
 // The answer of /api/generate: "response" pieces, a last chunk with the statistics and the
@@ -82,6 +96,7 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
         throw HttpError(400, "raw mode does not support template, system, or context");
     const std::string& display = model_text;  // echoed as the request named it, as Ollama does
 
+    json options = options_field(body);
     if (prompt.empty()) {
         send_json(res, 200, load_or_unload(context, req, stored, keep_alive, {{"model", display}, {"created_at", rfc3339_now()}, {"response", ""}}));
         return;
@@ -91,7 +106,7 @@ void generate(ServerContext& context, const httplib::Request& req, httplib::Resp
         throw HttpError(400, "images are not supported: rockllm runs text models only");
     InferenceInput input;
     input.format = format_grammar(parsed.ordered);
-    input.options = body.value("options", json::object());
+    input.options = std::move(options);
     input.logprobs = bool_field(body, "logprobs", false);
     input.top_logprobs = top_logprobs;
     ThinkSetting think = parse_think(body);
@@ -162,6 +177,7 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     const std::optional<KeepAlive> keep_alive = keep_alive_from_json(body);
     const std::string& display = model_text;  // echoed as the request named it, as Ollama does
 
+    json options = options_field(body);
     if (messages.empty()) {
         send_json(res, 200,
                   load_or_unload(context, req, stored, keep_alive,
@@ -170,7 +186,7 @@ void chat(ServerContext& context, const httplib::Request& req, httplib::Response
     }
     InferenceInput input;
     input.format = format_grammar(parsed.ordered);
-    input.options = body.value("options", json::object());
+    input.options = std::move(options);
     input.logprobs = bool_field(body, "logprobs", false);
     input.top_logprobs = top_logprobs;
     input.think = parse_think(body);
@@ -214,6 +230,7 @@ void embed(ServerContext& context, const httplib::Request& req, httplib::Respons
     const std::vector<std::string> inputs = embed_inputs(body);
     const bool truncate = bool_field(body, "truncate", true);
     const int64_t dimensions = dimensions_field(body);
+    options_field(body);  // checked, as Ollama does; none of them changes an embedding here
     std::shared_ptr<Scheduler::Lease> lease = acquire_model(context, req, stored, keep_alive_from_json(body));
     LoadedModel& model = lease->model();
     json embeddings = json::array();

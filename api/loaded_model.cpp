@@ -1,4 +1,5 @@
 #include "api/loaded_model.h"
+#include "api/ollama_options.h"
 
 #include <algorithm>
 #include <chrono>
@@ -27,8 +28,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// An option's value, checked: numbers must fit the field (a cast of an out-of-range double is
-// undefined behaviour, which the request fuzzer found), integers must be whole.
+// An option's value, its type already checked (check_ollama_option_types): numbers must fit the
+// field (a cast of an out-of-range double is undefined behaviour, which the request fuzzer found);
+// a fractional number for an integer option is truncated, as Ollama does.
 template <class T>
 void take(const nlohmann::json& options, const char* key, T& out) {
     auto it = options.find(key);
@@ -36,9 +38,9 @@ void take(const nlohmann::json& options, const char* key, T& out) {
     const auto wrong = [&](const char* why) { return std::invalid_argument(std::string("option \"") + key + "\" " + why); };
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
         if (!it->is_number()) throw wrong("has the wrong type");
-        const double v = it->get<double>();
-        if (it->is_number_float() && (!std::isfinite(v) || v != std::trunc(v))) throw wrong("must be a whole number");
-        if (v < static_cast<double>(std::numeric_limits<T>::min()) || v >= static_cast<double>(std::numeric_limits<T>::max()))
+        const double v = std::trunc(it->get<double>());
+        if (!std::isfinite(v) || v < static_cast<double>(std::numeric_limits<T>::min()) ||
+            v >= static_cast<double>(std::numeric_limits<T>::max()))
             throw wrong("is out of range");
         out = it->is_number_float() ? static_cast<T>(v) : it->get<T>();
     } else if constexpr (std::is_floating_point_v<T>) {
@@ -67,6 +69,7 @@ std::string read_file(const std::string& path) {
 void InferenceRequest::apply_ollama_options(const nlohmann::json& options) {
     if (options.is_null()) return;
     if (!options.is_object()) throw std::invalid_argument("options must be an object");
+    check_ollama_option_types(options);
     take(options, "temperature", sampling.temperature);
     take(options, "top_k", sampling.top_k);
     take(options, "top_p", sampling.top_p);
@@ -83,10 +86,7 @@ void InferenceRequest::apply_ollama_options(const nlohmann::json& options) {
         seed_given = seed >= 0;  // -1: random, as in Ollama
         if (seed_given) sampling.seed = static_cast<uint64_t>(seed);
     }
-    if (options.contains("stop") && !options["stop"].is_null()) {
-        if (!options["stop"].is_array()) throw std::invalid_argument("option \"stop\" must be an array of strings");
-        take(options, "stop", stop);
-    }
+    take(options, "stop", stop);
 }
 
 namespace {

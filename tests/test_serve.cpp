@@ -51,8 +51,19 @@ TEST_CASE("serve: liveness, version, model list, errors, generate (raw, streamed
     CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","raw":true,"system":"s"})", 400)
               .at("error") == "raw mode does not support template, system, or context");
     CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","raw":"yes"})", 400).contains("error"));
-    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","options":{"top_p":"high"}})", 400)
-              .at("error").get<std::string>().find("top_p") != std::string::npos);
+    // Option types as Ollama words them; a fraction for an integer option is truncated, an unknown key ignored.
+    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","options":{"top_p":"high"}})", 400).at("error") ==
+          "option \"top_p\" must be of type float32");
+    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","options":{"top_k":"40"}})", 400).at("error") ==
+          "option \"top_k\" must be of type integer");
+    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","options":{"stop":"end"}})", 400).at("error") ==
+          "option \"stop\" must be of type array");
+    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","options":{"stop":["end",1]}})", 400).at("error") ==
+          "option \"stop\" must be of an array of strings");
+    CHECK(post(c, "/api/chat", R"({"model":"stories","messages":[],"options":{"use_mmap":"yes"}})", 400).at("error") ==
+          "option \"use_mmap\" must be of type boolean");
+    CHECK(post(c, "/api/generate", R"({"model":"stories","prompt":"x","stream":false,"options":{"num_predict":2.9,"temprature":0}})", 200)
+              .at("eval_count") == 2);
 
     const json load = post(c, "/api/generate", R"({"model":"stories"})", 200);
     CHECK(load.at("done") == true);
