@@ -1,5 +1,6 @@
 // Inference: /api/generate (with load and unload), /api/embed, /api/embeddings.
 #include <chrono>
+#include <cstdio>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -38,7 +39,8 @@ json options_field(const json& body) {
     if (options.is_null()) return json::object();
     if (!options.is_object()) throw HttpError(400, "options must be an object");
     try {
-        check_ollama_option_types(options);
+        for (const std::string& key : check_ollama_option_types(options))
+            std::fprintf(stderr, "rockllm: invalid option provided: %s (ignored)\n", key.c_str());
     } catch (const std::invalid_argument& e) {
         throw HttpError(400, e.what());
     }

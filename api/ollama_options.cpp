@@ -1,6 +1,5 @@
 #include "api/ollama_options.h"
 
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -43,12 +42,13 @@ std::invalid_argument wrong(const std::string& key, const char* what) {
 
 }  // namespace
 
-void check_ollama_option_types(const nlohmann::json& options) {
-    if (!options.is_object()) return;
+std::vector<std::string> check_ollama_option_types(const nlohmann::json& options) {
+    std::vector<std::string> unknown;
+    if (!options.is_object()) return unknown;
     for (const auto& [key, value] : options.items()) {
         const KnownOption* known = find_option(key);
         if (!known) {
-            std::fprintf(stderr, "rockllm: invalid option provided: %s (ignored)\n", key.c_str());
+            unknown.push_back(key);
             continue;
         }
         if (value.is_null()) continue;
@@ -69,6 +69,7 @@ void check_ollama_option_types(const nlohmann::json& options) {
                 break;
         }
     }
+    return unknown;
 }
 
 }  // namespace rockllm

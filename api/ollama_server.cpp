@@ -90,9 +90,14 @@ OllamaServer::OllamaServer(ModelStore store, ServerOptions options)
         });
     routes_.get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content("Ollama is running", "text/plain; charset=utf-8"); });
     routes_.get("/api/version", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"version", kVersion}}); });
+    // Ollama's cloud switch: rockllm has no cloud models, so it is always off, by no setting.
+    routes_.get("/api/status", [](const httplib::Request&, httplib::Response& res) {
+        send_json(res, 200, {{"cloud", {{"disabled", true}, {"source", "none"}}}});
+    });
     register_model_routes(routes_, context_);
     register_inference_routes(routes_, context_);
     register_openai_routes(routes_, context_);
+    register_anthropic_routes(routes_, context_);
     register_npu_routes(routes_, context_);
     context_.cpu_reason = options_.cpu_reason;
     // Unknown routes: gin's plain-text 404, or 405 when the path exists for another method.

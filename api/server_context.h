@@ -39,6 +39,7 @@ RouteTable::ReadingHandler native_route(ServerContext& context, ContextReadingHa
 void register_model_routes(RouteTable& routes, ServerContext& context);
 void register_inference_routes(RouteTable& routes, ServerContext& context);
 void register_openai_routes(RouteTable& routes, ServerContext& context);
+void register_anthropic_routes(RouteTable& routes, ServerContext& context);
 // GET /api/npu/stats (JSON) and GET /metrics (Prometheus text): the cores' and the models' counters.
 void register_npu_routes(RouteTable& routes, ServerContext& context);
 

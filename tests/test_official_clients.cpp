@@ -1,4 +1,4 @@
-// The official npm clients (`ollama` and `openai`, installed by tools/install-npm-clients.sh)
+// The official npm clients (`ollama`, `openai` and `@anthropic-ai/sdk`, installed by tools/install-npm-clients.sh)
 // driving the daemon: tests/clients/official_clients.mjs fails if a client throws or a check fails.
 #include <doctest/doctest.h>
 
@@ -13,9 +13,10 @@ namespace fs = std::filesystem;
 
 TEST_SUITE_BEGIN("clients");
 
-TEST_CASE("official clients: ollama-js and openai-node against rockllm serve") {
+TEST_CASE("official clients: ollama-js, openai-node and the Anthropic SDK against rockllm serve") {
     const fs::path clients = ROCKLLM_NPM_CLIENTS_DIR;
-    if (!fs::exists(clients / "node_modules/ollama") || !fs::exists(clients / "node_modules/openai"))
+    if (!fs::exists(clients / "node_modules/ollama") || !fs::exists(clients / "node_modules/openai") ||
+        !fs::exists(clients / "node_modules/@anthropic-ai/sdk"))
         FAIL("the npm clients are missing: run tools/install-npm-clients.sh " << clients.string());
 
     // A registry serving stories260K, for the clients' pull.

@@ -180,6 +180,77 @@ TEST_CASE("serve: /v1/chat/completions, plain and streamed") {
               .at("error").at("type") == "not_found_error");
 }
 
+TEST_CASE("serve: Anthropic's /v1/messages, plain and streamed, and /api/status") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const Reference ref = once_upon_a_time();
+    rockllm::test::create_stories(c, "teller", {{"template", "{{- range .Messages }}{{ .Content }}{{ end }}"}});
+    const json request = {{"model", "teller"}, {"max_tokens", ref.tokens}, {"temperature", 0}, {"system", "Once upon"},
+                          {"messages", {{{"role", "user"}, {"content", {{{"type", "text"}, {"text", " a time"}}}}}}}};
+
+    const json answer = post(c, "/v1/messages", request.dump(), 200);
+    CHECK(answer.at("type") == "message");
+    CHECK(answer.at("role") == "assistant");
+    CHECK(answer.at("model") == "teller");
+    CHECK(answer.at("id").get<std::string>().rfind("msg_", 0) == 0);
+    CHECK(answer.at("content") == json::array({{{"type", "text"}, {"text", ref.continuation}}}));
+    CHECK(answer.at("stop_reason") == "max_tokens");
+    CHECK(answer.at("usage") == json{{"input_tokens", 5}, {"output_tokens", ref.tokens}});
+
+    json stream_request = request;
+    stream_request["stream"] = true;
+    auto streamed = c.Post("/v1/messages", stream_request.dump(), "application/json");
+    REQUIRE(streamed);
+    CHECK(streamed->status == 200);
+    CHECK(streamed->get_header_value("Content-Type") == "text/event-stream");
+    std::vector<std::string> names;
+    std::string text, stop_reason;
+    std::istringstream lines(streamed->body);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("event: ", 0) == 0) names.push_back(line.substr(7));
+        if (line.rfind("data: ", 0) != 0) continue;
+        const json e = json::parse(line.substr(6));
+        CHECK(e.at("type") == names.back());
+        if (e["type"] == "content_block_delta") text += e.at("delta").at("text").get<std::string>();
+        if (e["type"] == "message_delta") stop_reason = e.at("delta").at("stop_reason");
+    }
+    REQUIRE(names.size() >= 6);
+    CHECK(names.front() == "message_start");
+    CHECK(names[1] == "content_block_start");
+    CHECK(names[names.size() - 3] == "content_block_stop");
+    CHECK(names.back() == "message_stop");
+    CHECK(text == ref.continuation);
+    CHECK(stop_reason == "max_tokens");
+
+    // Thinking, from a template that can: the first sentence is the thinking block.
+    rockllm::test::create_stories(c, "thinker", {{"template", "{{- range .Messages }}{{ .Content }}{{ if .Thinking }},{{ .Thinking }}.{{ end }}{{ end }}"}});
+    json think_request = {{"model", "thinker"}, {"max_tokens", 30}, {"temperature", 0},
+                          {"thinking", {{"type", "enabled"}, {"budget_tokens", 1024}}},
+                          {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}}};
+    const json thought = post(c, "/v1/messages", think_request.dump(), 200);
+    REQUIRE(thought.at("content").size() == 2);
+    CHECK(thought["content"][0] == json{{"type", "thinking"}, {"thinking", ref.continuation.substr(1, ref.continuation.find('.') - 1)}});
+    CHECK(thought["content"][1].at("text").get<std::string>().rfind("She loved", 0) == 0);
+    // Asking a model that cannot think to think runs it without thinking, as Ollama does for Claude Code.
+    think_request["model"] = "teller";
+    CHECK(post(c, "/v1/messages", think_request.dump(), 200).at("content")[0].at("type") == "text");
+
+    // Errors in Anthropic's shape.
+    json no_max = request;
+    no_max.erase("max_tokens");
+    const json refused = post(c, "/v1/messages", no_max.dump(), 400);
+    CHECK(refused.at("type") == "error");
+    CHECK(refused.at("error") == json{{"type", "invalid_request_error"}, {"message", "max_tokens is required and must be positive"}});
+    json unknown = request;
+    unknown["model"] = "nope";
+    CHECK(post(c, "/v1/messages", unknown.dump(), 404).at("error").at("type") == "not_found_error");
+    CHECK(post(c, "/v1/messages", "{not json", 400).at("error").at("type") == "invalid_request_error");
+
+    const auto status = c.Get("/api/status");
+    REQUIRE(status);
+    CHECK(json::parse(status->body) == json{{"cloud", {{"disabled", true}, {"source", "none"}}}});
+}
+
 TEST_CASE("serve: a conversation longer than the context loses its oldest messages, not the system or the last") {
     Daemon daemon(rockllm::test::Env{{"OLLAMA_CONTEXT_LENGTH", "64"}}, /*with_stories=*/false);
     httplib::Client c = daemon.client();

@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 
 const url = process.env.ROCKLLM_URL;
 const ollama = new Ollama({ host: url });
 const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'ollama' });
+const anthropic = new Anthropic({ baseURL: url, apiKey: 'ollama' });
 let checks = 0;
 
 function check(condition, what) {
@@ -102,6 +104,19 @@ try {
   check(false, 'openai chat with a missing model throws');
 } catch (e) {
   check(e.status === 404, `openai 404 (got ${e})`);
+}
+
+// the Anthropic client, on /v1/messages
+const asked = { model: 'teller', max_tokens: tokens, temperature: 0, messages: [{ role: 'user', content: ' a time' }] };
+const reply = await anthropic.messages.create(asked);
+check(reply.content[0].type === 'text' && reply.content[0].text === expected && reply.usage.output_tokens === tokens, 'anthropic messages');
+const final = await anthropic.messages.stream(asked).finalMessage();
+check(final.content[0].text === expected && final.stop_reason === 'max_tokens', 'anthropic streamed messages');
+try {
+  await anthropic.messages.create({ ...asked, model: 'nope' });
+  check(false, 'anthropic messages with a missing model throws');
+} catch (e) {
+  check(e instanceof Anthropic.NotFoundError, `anthropic 404 (got ${e})`);
 }
 
 console.log(`official clients: ${checks} checks passed`);

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/anthropic_messages.h"
 #include "api/inference.h"
 #include "api/keep_alive.h"
 #include "api/loaded_model.h"
@@ -92,6 +93,7 @@ int json_request(const uint8_t* data, size_t size) {
     if (body.is_discarded()) return 0;
     refusing([&] { parse_messages(body.is_object() && body.contains("messages") ? body["messages"] : body); });
     refusing([&] { parse_think(body); });
+    refusing([&] { parse_anthropic_request(body); });
     refusing([&] { dimensions_field(body); });
     refusing([&] { keep_alive_from_json(body); });
     refusing([&] {
