@@ -142,6 +142,16 @@ std::shared_ptr<const Grammar> format_grammar(const nlohmann::ordered_json& form
     }
 }
 
+ThinkSetting think_from_reasoning_effort(const std::string& effort) {
+    if (effort.empty()) return {};
+    if (effort == "none") return {true, false, ""};
+    if (effort == "minimal") return {true, true, "low"};
+    if (effort == "low" || effort == "medium" || effort == "high" || effort == "max") return {true, true, effort};
+    if (effort == "xhigh" || effort == "ultra") return {true, true, "max"};
+    throw HttpError(400, "invalid reasoning value: \"" + effort +
+                             "\" (must be \"minimal\", \"low\", \"medium\", \"high\", \"xhigh\", \"ultra\", \"max\", or \"none\")");
+}
+
 void enable_default_thinking(const LoadedModel& model, ThinkSetting& think) {
     if (!think.is_set && model.chat_template() && model.chat_template()->supports_thinking()) think.enabled = true;
 }

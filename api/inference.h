@@ -46,6 +46,9 @@ void cut_dimensions(std::vector<float>& v, int64_t dimensions);
 std::vector<ChatMessage> parse_messages(const nlohmann::json& messages);
 // "think": true/false or a level; HttpError 400 ("invalid think value: ...") otherwise.
 ThinkSetting parse_think(const nlohmann::json& body);
+// OpenAI's reasoning effort as a think setting, as Ollama maps it: "" unset, "none" off, "minimal"
+// low, "xhigh"/"ultra" max, the others as Ollama's levels; HttpError 400 for anything else.
+ThinkSetting think_from_reasoning_effort(const std::string& effort);
 // Structured outputs: the grammar of a "format" ("json" or a JSON schema; null or "" for none),
 // HttpError 400 for anything else or a schema that cannot be followed.
 std::shared_ptr<const Grammar> format_grammar(const nlohmann::ordered_json& format);

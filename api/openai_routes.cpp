@@ -1,5 +1,6 @@
-// The OpenAI-compatible routes (/v1/*), translated onto the native pieces: the OpenAI error shape,
-// OpenAI's sampling defaults (temperature and top_p 1.0 when omitted), SSE streaming ending in [DONE].
+// The OpenAI-compatible routes (/v1/*; the Responses API's translation is openai_responses.h),
+// translated onto the native pieces: the OpenAI error shape, OpenAI's sampling defaults
+// (temperature and top_p 1.0 when omitted), SSE streaming ending in [DONE].
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -10,6 +11,7 @@
 
 #include "api/http_json.h"
 #include "api/inference.h"
+#include "api/openai_responses.h"
 #include "api/server_context.h"
 
 namespace rockllm {
@@ -234,15 +236,6 @@ std::shared_ptr<const Grammar> response_format(const nlohmann::ordered_json& for
     throw HttpError(400, "invalid response_format type: " + format.dump() + " (must be \"text\", \"json_object\" or \"json_schema\")");
 }
 
-// OpenAI's reasoning_effort as a think setting: "none" off, the others as Ollama's levels.
-ThinkSetting reasoning_effort(const json& body) {
-    ThinkSetting think;
-    const std::string effort = body.contains("reasoning_effort") && body["reasoning_effort"].is_string() ? body["reasoning_effort"].get<std::string>() : "";
-    if (effort == "none") think.is_set = true;
-    else if (!effort.empty()) think = {true, true, effort == "minimal" ? "low" : effort == "xhigh" || effort == "ultra" ? "max" : effort};
-    return think;
-}
-
 void chat_completions(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const RequestBody parsed = parse_body_keeping_order_of(req, "response_format");
     const json& body = parsed.fields;
@@ -255,7 +248,9 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     input.options = native_options(body);
     input.logprobs = bool_field(body, "logprobs", false);
     input.top_logprobs = top_logprobs_field(body);
-    input.think = reasoning_effort(body);
+    input.think = think_from_reasoning_effort(body.contains("reasoning_effort") && !body["reasoning_effort"].is_null()
+                                                  ? string_field(body, "reasoning_effort")
+                                                  : "");
     const json tools = tools_field(body);
     input.tools = !tools.empty();
     const std::string& display = model_text;  // echoed as the request named it, as Ollama does
@@ -313,6 +308,37 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
                                     answer["usage"] = usage(stats);
                                     return answer;
                                 }));
+}
+
+// The Responses API (openai_responses.h): a chat whose answer is a response object or its events.
+void responses(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+    const RequestBody parsed = parse_body_keeping_order_of(req, "text");
+    const ResponsesRequest request = parse_responses_request(parsed.fields, parsed.ordered);
+    const StoredModel stored = context.find_model(request.model);
+    InferenceInput input;
+    input.format = format_grammar(request.format);
+    input.options = request.options;
+    input.think = request.think;
+    input.tools = !request.tools.empty();
+    std::shared_ptr<Scheduler::Lease> lease = acquire_generating_model(context, req, stored, std::nullopt, request.model, "chat");
+    const LoadedModel& model = lease->model();
+    if (!input.format) enable_default_thinking(model, input.think);
+    input.prompt = fit_conversation(model, request.model, request.messages, request.tools, input.think);
+    const std::string id = new_response_id();
+    auto events = std::make_shared<ResponsesEventStream>(request, id);
+    AnswerShape shape;
+    shape.stream = request.stream;
+    shape.content_type = "text/event-stream";
+    shape.route = "/v1/responses";
+    shape.delta_event = [events](const OutputDelta& d, const json&) { return events->delta(d); };
+    shape.end_events = [events](const OutputDelta& rest, const json& tool_calls, const GenerationStats& stats) {
+        return events->end(rest, tool_calls, stats);
+    };
+    shape.error_event = [events](const std::string& error) { return events->error(error); };
+    shape.whole_answer = [request, id](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
+        return responses_answer(request, id, all, tool_calls, stats);
+    };
+    run_inference(req, res, std::move(lease), std::move(input), std::move(shape));
 }
 
 // Little-endian float32 bytes in base64, as OpenAI's encoding_format "base64".
@@ -395,6 +421,7 @@ void register_openai_routes(RouteTable& routes, ServerContext& context) {
     routes.post("/v1/completions", openai_route(context, completions));
     routes.post("/v1/chat/completions", openai_route(context, chat_completions));
     routes.post("/v1/embeddings", openai_route(context, embeddings));
+    routes.post("/v1/responses", openai_route(context, responses));
 }
 
 }  // namespace rockllm

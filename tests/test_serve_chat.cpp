@@ -251,6 +251,60 @@ TEST_CASE("serve: Anthropic's /v1/messages, plain and streamed, and /api/status"
     CHECK(json::parse(status->body) == json{{"cloud", {{"disabled", true}, {"source", "none"}}}});
 }
 
+TEST_CASE("serve: OpenAI's /v1/responses, plain and streamed") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const Reference ref = once_upon_a_time();
+    rockllm::test::create_stories(c, "teller", {{"template", "{{- range .Messages }}{{ .Content }}{{ end }}"}});
+    const json request = {{"model", "teller"}, {"instructions", "Once upon"}, {"temperature", 0}, {"max_output_tokens", ref.tokens},
+                          {"input", {{{"role", "user"}, {"content", {{{"type", "input_text"}, {"text", " a time"}}}}}}}};
+    const json answer = post(c, "/v1/responses", request.dump(), 200);
+    CHECK(answer.at("object") == "response");
+    CHECK(answer.at("status") == "completed");
+    CHECK(answer.at("model") == "teller");
+    CHECK(answer.at("instructions") == "Once upon");
+    REQUIRE(answer.at("output").size() == 1);
+    CHECK(answer["output"][0].at("type") == "message");
+    CHECK(answer["output"][0].at("content")[0].at("text") == ref.continuation);
+    CHECK(answer.at("usage").at("input_tokens") == 5);
+    CHECK(answer.at("usage").at("output_tokens") == ref.tokens);
+
+    json stream_request = request;
+    stream_request["stream"] = true;
+    auto streamed = c.Post("/v1/responses", stream_request.dump(), "application/json");
+    REQUIRE(streamed);
+    CHECK(streamed->status == 200);
+    CHECK(streamed->get_header_value("Content-Type") == "text/event-stream");
+    std::string text;
+    json completed;
+    int sequence = 0;
+    std::istringstream lines(streamed->body);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("data: ", 0) != 0) continue;
+        const json e = json::parse(line.substr(6));
+        CHECK(e.at("sequence_number") == sequence++);
+        if (e["type"] == "response.output_text.delta") text += e.at("delta").get<std::string>();
+        if (e["type"] == "response.completed") completed = e.at("response");
+    }
+    CHECK(text == ref.continuation);
+    REQUIRE(completed.is_object());
+    CHECK(completed.at("output")[0].at("content")[0].at("text") == ref.continuation);
+
+    // A schema is followed: the answer is JSON of that shape.
+    const json structured = post(c, "/v1/responses",
+                                 json{{"model", "teller"}, {"input", "Once upon a time"}, {"max_output_tokens", 60},
+                                      {"text", {{"format", {{"type", "json_schema"}, {"name", "n"},
+                                                            {"schema", {{"type", "object"}, {"properties", {{"name", {{"type", "string"}, {"maxLength", 8}}}}},
+                                                                        {"required", {"name"}}}}}}}}}.dump(), 200);
+    const json value = json::parse(structured.at("output")[0].at("content")[0].at("text").get<std::string>());
+    CHECK(value.at("name").is_string());
+
+    const json refused = post(c, "/v1/responses", json{{"model", "teller"}, {"input", 5}}.dump(), 400);
+    CHECK(refused.at("error").at("message") == "input must be a string or array");
+    CHECK(refused.at("error").at("type") == "invalid_request_error");
+    CHECK(post(c, "/v1/responses", json{{"model", "nope"}, {"input", "x"}}.dump(), 404).at("error").at("type") == "not_found_error");
+}
+
 TEST_CASE("serve: a conversation longer than the context loses its oldest messages, not the system or the last") {
     Daemon daemon(rockllm::test::Env{{"OLLAMA_CONTEXT_LENGTH", "64"}}, /*with_stories=*/false);
     httplib::Client c = daemon.client();

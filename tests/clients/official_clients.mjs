@@ -106,6 +106,14 @@ try {
   check(e.status === 404, `openai 404 (got ${e})`);
 }
 
+const response = await openai.responses.create({ model: 'teller', input: ' a time', temperature: 0, max_output_tokens: tokens });
+check(response.output_text === expected && response.usage.output_tokens === tokens, 'openai responses');
+const responseStream = openai.responses.stream({ model: 'teller', input: ' a time', temperature: 0, max_output_tokens: tokens });
+text = '';
+responseStream.on('response.output_text.delta', (e) => { text += e.delta; });
+const finalResponse = await responseStream.finalResponse();
+check(text === expected && finalResponse.output_text === expected, 'openai streamed responses');
+
 // the Anthropic client, on /v1/messages
 const asked = { model: 'teller', max_tokens: tokens, temperature: 0, messages: [{ role: 'user', content: ' a time' }] };
 const reply = await anthropic.messages.create(asked);

@@ -10,6 +10,7 @@
 
 #include "api/anthropic_messages.h"
 #include "api/inference.h"
+#include "api/openai_responses.h"
 #include "api/keep_alive.h"
 #include "api/loaded_model.h"
 #include "llm/gguf.h"
@@ -94,6 +95,10 @@ int json_request(const uint8_t* data, size_t size) {
     refusing([&] { parse_messages(body.is_object() && body.contains("messages") ? body["messages"] : body); });
     refusing([&] { parse_think(body); });
     refusing([&] { parse_anthropic_request(body); });
+    refusing([&] {
+        const auto ordered = nlohmann::ordered_json::parse(text, nullptr, false);
+        parse_responses_request(body, ordered.is_object() && ordered.contains("text") ? ordered["text"] : nlohmann::ordered_json());
+    });
     refusing([&] { dimensions_field(body); });
     refusing([&] { keep_alive_from_json(body); });
     refusing([&] {
