@@ -55,18 +55,10 @@ void messages(ServerContext& context, const httplib::Request& req, httplib::Resp
 
     const std::string id = message_id();
     auto events = std::make_shared<AnthropicEventStream>(id, request.model, static_cast<int64_t>(input.prompt.tokens.size()));
-    AnswerShape shape;
-    shape.stream = request.stream;
-    shape.content_type = "text/event-stream";
-    shape.route = "/v1/messages";
-    shape.delta_event = [events](const OutputDelta& d, const json&) { return events->delta(d); };
-    shape.end_events = [events](const OutputDelta& rest, const json& tool_calls, const GenerationStats& stats) {
-        return events->end(rest, tool_calls, stats);
-    };
-    shape.error_event = [events](const std::string& error) { return events->error(error); };
-    shape.whole_answer = [id, name = request.model](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
-        return anthropic_message(id, name, all, tool_calls, stats);
-    };
+    AnswerShape shape = event_stream_answer(events, request.stream, "/v1/messages",
+                                            [id, name = request.model](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
+                                                return anthropic_message(id, name, all, tool_calls, stats);
+                                            });
     run_inference(req, res, std::move(lease), std::move(input), std::move(shape));
 }
 

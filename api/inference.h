@@ -104,6 +104,25 @@ struct AnswerShape {
     std::function<nlohmann::json(const OutputDelta& all, const nlohmann::json& tool_calls, const GenerationStats& stats)> whole_answer;
 };
 
+// The shape of an answer whose events come from a stream object with delta(d), end(rest,
+// tool_calls, stats) and error(message) (Anthropic's and the Responses API's); `whole` answers a
+// request that does not stream.
+template <class EventStream>
+AnswerShape event_stream_answer(std::shared_ptr<EventStream> events, bool stream, const char* route,
+                                decltype(AnswerShape::whole_answer) whole) {
+    AnswerShape shape;
+    shape.stream = stream;
+    shape.content_type = "text/event-stream";
+    shape.route = route;
+    shape.delta_event = [events](const OutputDelta& d, const nlohmann::json&) { return events->delta(d); };
+    shape.end_events = [events](const OutputDelta& rest, const nlohmann::json& tool_calls, const GenerationStats& stats) {
+        return events->end(rest, tool_calls, stats);
+    };
+    shape.error_event = [events](const std::string& error) { return events->error(error); };
+    shape.whole_answer = std::move(whole);
+    return shape;
+}
+
 // The one inference pipeline of generate, chat, /v1/completions and /v1/chat/completions: options
 // (the model's params layer under the request's; bad ones are a 400 before anything runs), then
 // the generation in the lease's slot, answered in the route's shape. A streaming client that

@@ -326,18 +326,10 @@ void responses(ServerContext& context, const httplib::Request& req, httplib::Res
     input.prompt = fit_conversation(model, request.model, request.messages, request.tools, input.think);
     const std::string id = new_response_id();
     auto events = std::make_shared<ResponsesEventStream>(request, id);
-    AnswerShape shape;
-    shape.stream = request.stream;
-    shape.content_type = "text/event-stream";
-    shape.route = "/v1/responses";
-    shape.delta_event = [events](const OutputDelta& d, const json&) { return events->delta(d); };
-    shape.end_events = [events](const OutputDelta& rest, const json& tool_calls, const GenerationStats& stats) {
-        return events->end(rest, tool_calls, stats);
-    };
-    shape.error_event = [events](const std::string& error) { return events->error(error); };
-    shape.whole_answer = [request, id](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
-        return responses_answer(request, id, all, tool_calls, stats);
-    };
+    AnswerShape shape = event_stream_answer(events, request.stream, "/v1/responses",
+                                            [request, id](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
+                                                return responses_answer(request, id, all, tool_calls, stats);
+                                            });
     run_inference(req, res, std::move(lease), std::move(input), std::move(shape));
 }
 
