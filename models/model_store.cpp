@@ -153,7 +153,27 @@ std::string ModelStore::write_blob(std::string_view bytes) const {
 }
 
 void ModelStore::write_manifest(const ModelName& name, const std::string& bytes) const {
-    write_file_atomically(manifest_path(name), bytes);
+    write_file_atomically(manifest_path(stored_spelling(name)), bytes);
+}
+
+ModelName ModelStore::stored_spelling(const ModelName& name) const {
+    const auto folded = [](std::string s) {
+        for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    };
+    ModelName out = name;
+    fs::path dir = root_ / "manifests";
+    for (std::string* part : {&out.host, &out.name_space, &out.model, &out.tag}) {
+        std::error_code ec;
+        if (!fs::exists(dir / *part, ec))
+            for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec))
+                if (const std::string existing = entry.path().filename().string(); folded(existing) == folded(*part)) {
+                    *part = existing;
+                    break;
+                }
+        dir /= *part;
+    }
+    return out;
 }
 
 void ModelStore::copy(const StoredModel& source, const ModelName& destination) const {

@@ -122,6 +122,9 @@ public:
     // "sha256:" or "sha256-" + 64 hex.
     std::filesystem::path blob_path(const std::string& digest) const;
     std::filesystem::path manifest_path(const ModelName& name) const;
+    // The name with each part spelled as the store already spells it when they differ only in
+    // case (Ollama's getExistingName): writing "Stories" updates "stories", never a second model.
+    ModelName stored_spelling(const ModelName& name) const;
     bool has_blob(const std::string& digest) const;
     // Where files derived from blobs are kept (the NPU's converted weights), named after the
     // blob's file name; they go when the blob goes.
