@@ -200,8 +200,8 @@ CreateRequest create_request_from(const json& body) {
     }
     if (body.contains("adapters") && !body["adapters"].is_null() && !body["adapters"].empty())
         throw HttpError(400, "adapters are not supported yet");
-    if (body.contains("quantize") && !body["quantize"].is_null() && !body["quantize"].get<std::string>().empty())
-        throw HttpError(400, "quantizing while creating is not supported yet");
+    r.quantize = string_field(body, "quantize");
+    if (r.quantize.empty()) r.quantize = string_field(body, "quantization");  // the older name
     if (body.contains("template") && !body["template"].is_null()) {
         r.template_text = string_field(body, "template");
         try {

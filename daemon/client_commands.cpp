@@ -185,10 +185,9 @@ int pull_command(ApiClient& api, const std::vector<std::string>& args) {
 
 int create_command(ApiClient& api, const std::vector<std::string>& raw_args) {
     std::vector<std::string> args;
-    for (const std::string& a : raw_args) args.push_back(a == "-f" ? "--file" : a);
+    for (const std::string& a : raw_args) args.push_back(a == "-f" ? "--file" : a == "-q" ? "--quantize" : a);
     const CommandLine cl(args, {"file", "quantize"});
-    if (cl.positional().size() != 1) throw UsageError("usage: rockllm create MODEL [-f Modelfile]");
-    if (cl.get("quantize")) throw UsageError("--quantize is not supported yet");
+    if (cl.positional().size() != 1) throw UsageError("usage: rockllm create MODEL [-f Modelfile] [-q q4_K_M|q4_K_S|q8_0]");
     const fs::path modelfile_path = cl.get("file").value_or("Modelfile");
     std::ifstream in(modelfile_path);
     if (!in) throw UsageError("cannot read '" + modelfile_path.string() + "'");
@@ -198,6 +197,7 @@ int create_command(ApiClient& api, const std::vector<std::string>& raw_args) {
     if (!modelfile.adapters.empty()) throw UsageError("ADAPTER is not supported yet");
 
     json request = {{"model", cl.positional()[0]}, {"stream", true}};
+    if (const auto quantize = cl.get("quantize")) request["quantize"] = *quantize;
     // FROM names a GGUF file (relative to the Modelfile) or a model.
     fs::path from = modelfile.from;
     if (from.string().rfind("~/", 0) == 0 && std::getenv("HOME")) from = fs::path(std::getenv("HOME")) / from.string().substr(2);

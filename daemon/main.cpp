@@ -25,7 +25,7 @@ Available Commands:
   list        List models (also: ls)
   ps          List running models
   show        Show information for a model [--modelfile|--parameters|--template|--system|--license]
-  create      Create a model from a Modelfile: rockllm create MODEL [-f Modelfile]
+  create      Create a model from a Modelfile: rockllm create MODEL [-f Modelfile] [-q q4_K_M|q4_K_S|q8_0]
   cp          Copy a model: rockllm cp SOURCE DESTINATION
   rm          Remove models: rockllm rm MODEL...
   stop        Stop a running model: rockllm stop MODEL

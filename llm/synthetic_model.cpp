@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "gguf_requantize.h"
 #include "gguf_writer.h"
 #include "layer_tensors.h"
 #include "llm/quant/quantize.h"
@@ -59,22 +60,6 @@ GgmlType parse_type(const std::string& name) {
         if (const GgmlTypeInfo* info = find_ggml_type(id); info && name == info->name && quant::is_supported(info->type))
             return info->type;
     throw std::invalid_argument("unknown or unsupported quantization '" + name + "'");
-}
-
-// K formats need rows in multiples of 256; like llama.cpp, other rows fall back to a 32-block type.
-GgmlType fitting_type(GgmlType type, int64_t cols) {
-    if (cols % ggml_type_info(type).block_size == 0) return type;
-    switch (type) {
-        case GgmlType::Q2_K: case GgmlType::Q3_K: return GgmlType::Q4_0;
-        case GgmlType::Q4_K: return GgmlType::Q5_0;
-        case GgmlType::Q5_K: return GgmlType::Q5_1;
-        default: return GgmlType::Q8_0;
-    }
-}
-
-// llama.cpp gives some layers' attn_v and ffn_down more bits in its _M mixes.
-bool uses_more_bits(int64_t layer, int64_t n_layer) {
-    return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
 }
 
 }  // namespace
@@ -140,7 +125,7 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
 
     uint64_t tensor_index = 0;
     auto add = [&](const std::string& name, GgmlType wanted, int64_t cols, int64_t rows, float scale) {
-        const GgmlType type = fitting_type(wanted, cols);
+        const GgmlType type = gguf::fitting_type(wanted, cols);
         const uint64_t tensor_seed = seed * 1000003 + tensor_index++;
         std::vector<int64_t> shape = rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{cols, rows};
         w.add_tensor_lazy(name, type, shape, [=] {
@@ -171,7 +156,7 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
     const std::vector<LayerTensor> tensors = layer_tensors(config);
     for (int64_t l = 0; l < s.n_layer; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
-        const GgmlType more = uses_more_bits(l, s.n_layer) ? strong : base;
+        const GgmlType more = gguf::uses_more_bits(l, s.n_layer) ? strong : base;
         for (const LayerTensor& t : tensors) {
             if (!t.is_matrix()) add(p + t.name, GgmlType::F32, t.cols, 1, t.name.find("norm") != std::string::npos ? 0.0f : wscale);
             else add(p + t.name, t.more_bits_in_mixes ? more : base, t.cols, t.rows, wscale);

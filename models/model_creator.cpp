@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "llm/gguf.h"
+#include "llm/gguf_requantize.h"
 #include "models/model_details.h"
 
 namespace rockllm {
@@ -83,6 +84,35 @@ void layers_from_model(const ModelStore& store, const CreateRequest& request, st
     }
 }
 
+// The model layer re-quantized into the requested mix: a new GGUF blob, and the config's file type.
+void quantize_model_layer(const ModelStore& store, const std::string& quantize, std::vector<Layer>& layers,
+                          nlohmann::ordered_json& config, const std::function<void(const std::string&)>& progress) {
+    gguf::QuantizeMix mix;
+    try {
+        mix = gguf::parse_quantize_mix(quantize);
+    } catch (const std::invalid_argument& e) {
+        throw CreateError(400, e.what());
+    }
+    const auto weights = std::find_if(layers.begin(), layers.end(), [](const Layer& l) { return l.media_type == media_type::kModel; });
+    if (weights == layers.end()) throw CreateError(400, "the model has no weights to quantize");
+    const std::filesystem::path temporary = store.new_temporary_blob_path();
+    {
+        const gguf::File file = gguf::File::open(store.blob_path(weights->digest).string());
+        const std::string from = file_type_name(file.metadata().get_or<uint32_t>("general.file_type", 0));
+        progress("quantizing " + from + " model to " + gguf::quantize_mix_name(mix));
+        try {
+            gguf::requantize(file, mix, temporary.string());
+        } catch (const std::invalid_argument& e) {
+            throw CreateError(400, e.what());
+        }
+    }
+    const std::string digest = store.adopt_blob(temporary);
+    progress("using existing layer " + digest);
+    const gguf::File quantized = gguf::File::open(store.blob_path(digest).string());
+    config["file_type"] = file_type_name(quantized.metadata().get_or<uint32_t>("general.file_type", 0));
+    *weights = Layer{media_type::kModel, digest, static_cast<int64_t>(std::filesystem::file_size(store.blob_path(digest))), ""};
+}
+
 }  // namespace
 
 void create_model(const ModelStore& store, const CreateRequest& request,
@@ -92,6 +122,7 @@ void create_model(const ModelStore& store, const CreateRequest& request,
     if (!request.files.empty()) layers_from_files(store, request, layers, config, progress);
     else if (!request.from.empty()) layers_from_model(store, request, layers, config, progress);
     else throw CreateError(400, "neither 'from' or 'files' was specified");
+    if (!request.quantize.empty()) quantize_model_layer(store, request.quantize, layers, config, progress);
 
     LayerBuilder builder(store, progress);
     if (request.template_text)

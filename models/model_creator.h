@@ -1,5 +1,6 @@
 // Creating a model in the store, as `ollama create` / POST /api/create do: from an uploaded GGUF blob
-// or from a stored model, with TEMPLATE, SYSTEM, PARAMETER, MESSAGE and LICENSE layers on top.
+// or from a stored model, re-quantized when asked, with TEMPLATE, SYSTEM, PARAMETER, MESSAGE and
+// LICENSE layers on top.
 #pragma once
 
 #include <functional>
@@ -23,6 +24,7 @@ struct CreateRequest {
     std::optional<std::vector<std::string>> licenses;
     nlohmann::json parameters;  // an object of options, or null
     nlohmann::json messages;    // an array of {role, content}, or null
+    std::string quantize;       // "" or a mix of `ollama create --quantize` (q4_K_M, q4_K_S, q8_0)
 };
 
 // A request that cannot be carried out; status is the HTTP status Ollama answers with.

@@ -1,6 +1,7 @@
 #include "models/model_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cctype>
 #include <fstream>
@@ -154,6 +155,27 @@ std::string ModelStore::write_blob(std::string_view bytes) const {
 
 void ModelStore::write_manifest(const ModelName& name, const std::string& bytes) const {
     write_file_atomically(manifest_path(stored_spelling(name)), bytes);
+}
+
+fs::path ModelStore::new_temporary_blob_path() const {
+    static std::atomic<uint64_t> counter{0};
+    return root_ / "blobs" / (".tmp-made-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+}
+
+std::string ModelStore::adopt_blob(const fs::path& file) const {
+    const std::string digest = "sha256:" + sha256_file_hex(file.string());
+    std::error_code ec;
+    if (has_blob(digest)) {
+        fs::remove(file, ec);
+    } else {
+        fs::rename(file, blob_path(digest), ec);
+        if (ec) {
+            const std::string why = ec.message();
+            fs::remove(file, ec);
+            throw std::runtime_error("cannot move '" + file.string() + "' into the store: " + why);
+        }
+    }
+    return digest;
 }
 
 ModelName ModelStore::stored_spelling(const ModelName& name) const {

@@ -133,6 +133,12 @@ public:
     // Writing. Blobs are content-addressed, so writing an existing one is harmless.
     std::unique_ptr<BlobWriter> begin_blob(const std::string& digest) const;
     std::string write_blob(std::string_view bytes) const;  // returns its digest
+    // Where a blob made by the server (a re-quantized GGUF) is written before its digest is known:
+    // a temporary name in blobs/, which the sweeps remove if the write never finishes.
+    std::filesystem::path new_temporary_blob_path() const;
+    // Moves such a finished file to its digest's name (or drops it when that blob exists); returns
+    // the digest.
+    std::string adopt_blob(const std::filesystem::path& file) const;
     // Writes the manifest bytes verbatim (their hash is the model's digest).
     void write_manifest(const ModelName& name, const std::string& bytes) const;
     // Writes a new version of a model (a pull, a create, a copy onto an existing name) and removes

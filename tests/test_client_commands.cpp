@@ -81,6 +81,15 @@ TEST_CASE("client commands: create, list, run, ps, show, cp, rm, stop") {
     CHECK(o.status == 1);
     CHECK(o.err == "Error: model 'copy' not found\n");
 
+    // create -q re-quantizes the F32 weights.
+    o = cli(daemon, "create small -q q8_0 -f " + dir.file("Modelfile"));
+    CHECK_MESSAGE(o.status == 0, o.err);
+    CHECK(o.err.find("quantizing F32 model to Q8_0") != std::string::npos);
+    CHECK(cli(daemon, "show small").out.find("Q8_0") != std::string::npos);
+    o = cli(daemon, "run small \" a time\"");
+    CHECK_MESSAGE(o.status == 0, o.err);
+    CHECK(o.out.size() > 20);
+
     std::ofstream(dir.file("Bad")) << "FROM x\nNONSENSE y\n";
     o = cli(daemon, "create bad -f " + dir.file("Bad"));
     CHECK(o.status == 1);

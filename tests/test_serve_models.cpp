@@ -186,6 +186,43 @@ TEST_CASE("serve: blobs upload with digest checks, create, show, copy and delete
     CHECK(daemon.stop() == 0);
 }
 
+TEST_CASE("serve: create with quantize re-quantizes the weights as Ollama's create --quantize") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const std::string gguf = rockllm::test::read_text(rockllm::test::testdata("models/stories260K.gguf"));
+    const std::string digest = "sha256:" + rockllm::sha256_hex(gguf);
+    REQUIRE(c.Post(("/api/blobs/" + digest).c_str(), gguf, "application/octet-stream")->status == 201);
+    const json request = {{"model", "small"}, {"files", {{"stories260K.gguf", digest}}}, {"quantize", "q4_K_M"}};
+    auto created = c.Post("/api/create", request.dump(), "application/json");
+    REQUIRE(created);
+    CHECK(created->status == 200);
+    std::vector<std::string> statuses;
+    for (const json& line : rockllm::test::ndjson_lines(created->body)) statuses.push_back(line.value("status", ""));
+    CHECK(std::find(statuses.begin(), statuses.end(), "quantizing F32 model to Q4_K_M") != statuses.end());
+    CHECK(statuses.back() == "success");
+
+    const json listed = tags(c);
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].at("details").at("quantization_level") == "Q4_K_M");
+    CHECK(listed[0].at("size").get<int64_t>() < static_cast<int64_t>(gguf.size()) / 2);  // smaller than the F32 file
+    const json shown = post(c, "/api/show", R"({"model":"small"})", 200);
+    for (const json& t : shown.at("tensors")) {
+        if (t.at("name") == "blk.0.attn_q.weight") CHECK(t.at("type") == "Q5_0");  // 64-wide rows: Q4_K's fallback
+        if (t.at("name") == "blk.0.attn_norm.weight") CHECK(t.at("type") == "F32");
+    }
+    CHECK(post(c, "/api/generate", R"({"model":"small","prompt":"Once upon a time","raw":true,"stream":false,"options":{"temperature":0,"num_predict":8}})", 200)
+              .at("eval_count") == 8);
+
+    CHECK(post(c, "/api/create", R"({"model":"again","from":"small","quantize":"q8_0"})", 400).at("error") ==
+          "quantization is only supported for F16, BF16 and F32 models");
+    CHECK(post(c, "/api/create", json{{"model", "x"}, {"files", {{"a.gguf", digest}}}, {"quantize", "q3_K_L"}}.dump(), 400).at("error") ==
+          "unsupported quantization type Q3_K_L - supported types are Q4_K_S, Q4_K_M, Q8_0");
+    CHECK(tags(c).size() == 1);
+    // No temporary file of the quantizer is left beside the blobs.
+    for (const auto& entry : fs::directory_iterator(daemon.store() / "blobs"))
+        CHECK(entry.path().filename().string().rfind(".tmp", 0) != 0);
+}
+
 TEST_CASE("serve: /api/embed and /api/embeddings") {
     Daemon daemon;
     httplib::Client c = daemon.client();
