@@ -1,5 +1,6 @@
 #include "daemon/api_client.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -23,7 +24,9 @@ ApiClient::ApiClient() {
     base_url_ = std::string(https ? "https://" : "http://") + host + ":" + std::to_string(address.port);
     http_ = std::make_unique<httplib::Client>(base_url_);
     http_->set_connection_timeout(5, 0);
-    http_->set_read_timeout(24 * 3600, 0);  // a model load or a long answer is not a failure
+    // Idle time between bytes: a model load or a long prompt before the first token take minutes
+    // on a board, a server that stops answering should not hold the client for a day.
+    http_->set_read_timeout(kIdleSeconds, 0);
     http_->set_default_headers({{"User-Agent", "rockllm-cli"}, {"Accept", "application/json"}});
 }
 
@@ -40,27 +43,44 @@ void ApiClient::fail(int status, const std::string& body) const {
     throw ClientError(status, body.empty() ? "the server answered HTTP " + std::to_string(status) : body);
 }
 
-json ApiClient::get(const std::string& path) {
-    auto res = http_->Get(path.c_str());
+std::pair<int, std::string> ApiClient::send(const std::string& method, const std::string& path, const std::string& body) {
+    std::string received;
+    int status = 0;
+    bool too_long = false;
+    httplib::Request req;
+    req.method = method;
+    req.path = path;
+    if (method != "GET") {
+        req.body = body;
+        req.set_header("Content-Type", "application/json");
+    }
+    req.response_handler = [&](const httplib::Response& response) {
+        status = response.status;
+        return true;
+    };
+    req.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
+        too_long = received.size() + size > kMaxAnswerBytes;
+        if (!too_long) received.append(data, size);
+        return !too_long;
+    };
+    auto res = http_->send(req);
+    if (too_long) throw ClientError(0, "the server's answer to " + path + " is longer than 64 MiB: stopped reading it");
     if (!res) unreachable();
-    if (res->status >= 400) fail(res->status, res->body);
-    return json::parse(res->body, nullptr, false);
+    if (status >= 400) fail(status, received);
+    return {status, received};
 }
+
+json ApiClient::get(const std::string& path) { return json::parse(send("GET", path, "").second, nullptr, false); }
 
 json ApiClient::post(const std::string& path, const json& body) {
-    auto res = http_->Post(path.c_str(), body.dump(), "application/json");
-    if (!res) unreachable();
-    if (res->status >= 400) fail(res->status, res->body);
-    return res->body.empty() ? json() : json::parse(res->body, nullptr, false);
+    const std::string answer = send("POST", path, body.dump()).second;
+    return answer.empty() ? json() : json::parse(answer, nullptr, false);
 }
 
-void ApiClient::del(const std::string& path, const json& body) {
-    auto res = http_->Delete(path.c_str(), body.dump(), "application/json");
-    if (!res) unreachable();
-    if (res->status >= 400) fail(res->status, res->body);
-}
+void ApiClient::del(const std::string& path, const json& body) { send("DELETE", path, body.dump()); }
 
-void ApiClient::stream(const std::string& path, const json& body, const std::function<void(const json&)>& on_line) {
+void ApiClient::stream(const std::string& path, const json& body, const std::function<void(const json&)>& on_line, int idle_seconds) {
+    http_->set_read_timeout(idle_seconds, 0);
     std::string pending, error_body;
     int status = 0;
     std::exception_ptr failure;
@@ -75,14 +95,15 @@ void ApiClient::stream(const std::string& path, const json& body, const std::fun
     };
     req.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
         if (status >= 400) {
-            error_body.append(data, size);
+            if (error_body.size() < kMaxAnswerBytes) error_body.append(data, size);
             return true;
         }
+        const size_t searched = pending.size();  // the bytes before these hold no newline
         pending.append(data, size);
-        size_t newline;
-        while ((newline = pending.find('\n')) != std::string::npos) {
-            const std::string line = pending.substr(0, newline);
-            pending.erase(0, newline + 1);
+        size_t start = 0;
+        for (size_t newline; (newline = pending.find('\n', std::max(start, searched))) != std::string::npos;) {
+            const std::string line = pending.substr(start, newline - start);
+            start = newline + 1;
             if (line.empty()) continue;
             const json parsed = json::parse(line, nullptr, false);
             try {
@@ -93,9 +114,15 @@ void ApiClient::stream(const std::string& path, const json& body, const std::fun
                 return false;
             }
         }
+        pending.erase(0, start);
+        if (pending.size() > kMaxAnswerBytes) {
+            failure = std::make_exception_ptr(ClientError(0, "the server sent a line longer than 64 MiB: stopped reading it"));
+            return false;
+        }
         return true;
     };
     auto res = http_->send(req);
+    http_->set_read_timeout(kIdleSeconds, 0);
     if (failure) std::rethrow_exception(failure);
     if (!res) unreachable();
     if (status >= 400) fail(status, error_body);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -33,12 +34,22 @@ public:
     nlohmann::json post(const std::string& path, const nlohmann::json& body);
     void del(const std::string& path, const nlohmann::json& body);
     // POSTs and hands each NDJSON line to on_line; an {"error": ...} line throws ClientError.
-    void stream(const std::string& path, const nlohmann::json& body, const std::function<void(const nlohmann::json&)>& on_line);
+    // idle_seconds: how long the server may send nothing (a create that quantizes says nothing
+    // until it is done).
+    void stream(const std::string& path, const nlohmann::json& body, const std::function<void(const nlohmann::json&)>& on_line,
+                int idle_seconds = kIdleSeconds);
     bool has_blob(const std::string& digest);
     // Uploads a file as a blob, streaming it from disk.
     void upload_blob(const std::string& digest, const std::string& path);
 
 private:
+    // A client keeps bounded memory whatever the server sends: an answer, or one NDJSON line,
+    // longer than this is an error.
+    static constexpr size_t kMaxAnswerBytes = 64 << 20;
+    static constexpr int kIdleSeconds = 600;
+
+    // The status and body of a request; throws ClientError for an error status.
+    std::pair<int, std::string> send(const std::string& method, const std::string& path, const std::string& body);
     [[noreturn]] void fail(int status, const std::string& body) const;
     [[noreturn]] void unreachable() const;
 

@@ -17,10 +17,11 @@ constexpr const char* kUsage = R"(Usage:
   rockllm [command]
 
 Available Commands:
-  serve       Start the Ollama-compatible server [--backend auto|npu|cpu] (OLLAMA_HOST, OLLAMA_MODELS, OLLAMA_KEEP_ALIVE,
+  serve       Start the Ollama-compatible server (also: start) [--backend auto|npu|cpu] (OLLAMA_HOST, OLLAMA_MODELS, OLLAMA_KEEP_ALIVE,
               OLLAMA_NUM_PARALLEL, OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE, OLLAMA_CONTEXT_LENGTH,
               ROCKLLM_MAX_MEMORY, ROCKLLM_BACKEND, ROCKLLM_NPU_DTYPE)
-  run         Run a model: rockllm run MODEL [PROMPT] [--verbose] [--keepalive 5m]
+  run         Run a model: rockllm run MODEL [PROMPT] [--verbose] [--keepalive 5m] [--format json]
+              [--think[=true|false|high|medium|low]] [--hidethinking] [--nowordwrap] [--truncate=false] [--dimensions N]
   pull        Pull a model from a registry: rockllm pull MODEL [--insecure]
   list        List models (also: ls)
   ps          List running models
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
     const bool help_command = !args.empty() && args[0] == "help" && args.size() > 1;
     if (help_command || (args.size() > 1 && asks_for_help(std::vector<std::string>(args.begin() + 1, args.end())))) {
         const std::string command = help_command ? args[1] : args[0];
-        const std::string usage = command_usage(command == "ls" ? "list" : command);
+        const std::string usage = command_usage(command == "ls" ? "list" : command == "start" ? "serve" : command);
         if (usage.empty()) {
             std::fprintf(stderr, "Error: unknown command \"%s\" for \"rockllm\"\n", command.c_str());
             return 1;
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
     const std::string command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     try {
-        if (command == "serve") return rockllm::run_serve_command(rest);
+        if (command == "serve" || command == "start") return rockllm::run_serve_command(rest);  // start: Ollama's alias
         if (command == "generate") return rockllm::run_generate_command(rest);
         if (command == "bench") return rockllm::run_bench_command(rest);
         if (command == "synth") return rockllm::run_synth_command(rest);
