@@ -339,11 +339,34 @@ void copy_model(ServerContext& context, const httplib::Request& req, httplib::Re
     res.status = 200;
 }
 
+// A `from` model the store lacks is pulled first, as Ollama's create does (over HTTPS unless the
+// request says "insecure", rockllm's addition for a registry on the local network).
+void pull_missing_base(ServerContext& context, const std::string& from, bool insecure, std::vector<json>& lines) {
+    ModelName name;
+    try {
+        name = ModelName::parse(from);
+    } catch (const InvalidModelName&) {
+        return;  // create_model names the problem
+    }
+    if (context.store.find(name)) return;
+    PullOptions options;
+    options.insecure = insecure;
+    try {
+        pull_model(context.store, name, options, context.downloads, context.store_mutex, [&](const json& status) {
+            lines.push_back(status);
+            return true;
+        });
+    } catch (const PullError& e) {
+        throw HttpError(404, "model '" + from + "' not found, and pulling it failed: " + e.what());
+    }
+}
+
 void create(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const json body = parse_body(req);
     const CreateRequest request = create_request_from(body);
     const bool stream = bool_field(body, "stream", true);
     std::vector<json> lines;
+    if (!request.from.empty()) pull_missing_base(context, request.from, bool_field(body, "insecure", false), lines);
     try {
         std::lock_guard lock(context.store_mutex);
         create_model(context.store, request, [&](const std::string& status) { lines.push_back({{"status", status}}); });

@@ -66,7 +66,9 @@ TEST_CASE("serve: blobs upload with digest checks, create, show, copy and delete
     CHECK(post(c, "/api/create", R"({"model":"x","files":{"a.gguf":"sha256:12"}})", 400).at("error") == "invalid digest format");
     CHECK(post(c, "/api/create", R"({"model":"x","files":{"a.gguf":")" + wrong + R"("}})", 400).contains("error"));
     CHECK(post(c, "/api/create", R"({"model":"x"})", 400).at("error") == "neither 'from' or 'files' was specified");
-    CHECK(post(c, "/api/create", R"({"model":"x","from":"missing"})", 404).at("error") == "model 'missing' not found");
+    // A base that is not stored is pulled (127.0.0.1:1 refuses at once, wherever the tests run).
+    CHECK(post(c, "/api/create", R"({"model":"x","from":"127.0.0.1:1/library/missing"})", 404)
+              .at("error").get<std::string>().rfind("model '127.0.0.1:1/library/missing' not found, and pulling it failed", 0) == 0);
     // File names are relative paths (Go's fs.ValidPath, as Ollama checks them); templates parse at create time.
     for (const char* file : {"../a.gguf", "/tmp/a.gguf", "a/../../b.gguf", "a//b.gguf", "./a.gguf"}) {
         CAPTURE(file);

@@ -153,4 +153,34 @@ TEST_CASE("serve: pull from a registry, resuming a cut download and refusing a c
     CHECK(json::parse(c.Get("/api/tags")->body).at("models").size() == 1);
 }
 
+TEST_CASE("serve: create from a model the store lacks pulls it first, as Ollama's create does") {
+    LocalRegistry registry;
+    const std::string gguf = rockllm::test::read_text(rockllm::test::testdata("models/stories260K.gguf"));
+    const std::string config = R"({"model_format":"gguf","model_family":"llama","model_type":"292.80K","file_type":"F32"})";
+    registry.add_blob(digest_of(gguf), gguf);
+    registry.add_blob(digest_of(config), config);
+    registry.add_manifest("library/tiny:latest", rockllm::test::make_manifest(digest_of(config), config.size(),
+                                                                              {{"application/vnd.ollama.image.model", digest_of(gguf), gguf.size()}}));
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const std::string base = "127.0.0.1:" + std::to_string(registry.port()) + "/library/tiny";
+
+    auto created = c.Post("/api/create", json{{"model", "derived"}, {"from", base}, {"system", "Be brief."}, {"insecure", true}}.dump(),
+                          "application/json");
+    REQUIRE(created);
+    CHECK(created->status == 200);
+    const std::vector<json> lines = rockllm::test::ndjson_lines(created->body);
+    REQUIRE(!lines.empty());
+    CHECK(lines.front() == json{{"status", "pulling manifest"}});
+    CHECK(lines.back() == json{{"status", "success"}});
+    const json models = json::parse(c.Get("/api/tags")->body).at("models");
+    CHECK(models.size() == 2);  // the base, pulled, and the new model on top of it
+    CHECK(post(c, "/api/show", R"({"model":"derived"})", 200).at("system") == "Be brief.");
+    CHECK(post(c, "/api/show", json{{"model", base}}.dump(), 200).at("details").at("family") == "llama");
+
+    // A base that cannot be pulled: 404 with the pull's reason.
+    CHECK(post(c, "/api/create", json{{"model", "x"}, {"from", base + "-nope"}, {"insecure", true}}.dump(), 404)
+              .at("error").get<std::string>().rfind("model '" + base + "-nope' not found, and pulling it failed: ", 0) == 0);
+}
+
 TEST_SUITE_END();
