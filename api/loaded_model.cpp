@@ -123,7 +123,12 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
     std::unique_ptr<LoadedModel> m(new LoadedModel());
     m->stored_ = stored;
     m->file_ = std::make_shared<const gguf::File>(gguf::File::open(store.blob_path(model_layer(stored).digest).string()));
-    m->model_ = std::make_unique<Model>(Model::load(m->file_));
+    std::optional<LoraAdapter> adapter;  // merged into the weights at load, as Ollama applies ADAPTER
+    if (const Layer* layer = stored.manifest.first(media_type::kAdapter)) {
+        const auto adapter_file = std::make_shared<const gguf::File>(gguf::File::open(store.blob_path(layer->digest).string()));
+        adapter.emplace(LoraAdapter::open(adapter_file, m->file_->metadata().get_or<std::string>("general.architecture", "")));
+    }
+    m->model_ = std::make_unique<Model>(Model::load(m->file_, adapter ? &*adapter : nullptr));
     const ModelConfig& config = m->model_->config;
     const int64_t n_ctx = context_for(config, options.num_ctx);
     m->size_bytes_ = static_cast<int64_t>(m->file_->bytes().size()) + options.num_parallel * kv_cache_bytes(config, n_ctx);
@@ -170,6 +175,10 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
         o.type = options.npu_type;
         o.cache_dir = store.derived_dir();
         o.digest = store.blob_path(model_layer(stored).digest).filename().string();
+        // Weights with an adapter merged in are cached under the adapter blob's name (so they go
+        // with it), and the base's.
+        if (const Layer* layer = stored.manifest.first(media_type::kAdapter))
+            o.digest = store.blob_path(layer->digest).filename().string() + ".on-" + digest_hex(model_layer(stored).digest);
         o.log = options.log;
         ThreadPool conversion_pool(default_thread_count());
         m->npu_ = std::make_unique<npu::NpuModel>(*m->model_, *options.npu, o, conversion_pool);

@@ -74,7 +74,6 @@ int create_command(ApiClient& api, const std::vector<std::string>& raw_args) {
     std::ostringstream text;
     text << in.rdbuf();
     const Modelfile modelfile = parse_modelfile(text.str());
-    if (!modelfile.adapters.empty()) throw UsageError("ADAPTER is not supported yet");
 
     json request = {{"model", cl.positional()[0]}, {"stream", true}};
     if (const auto quantize = cl.get("quantize")) request["quantize"] = *quantize;
@@ -93,6 +92,15 @@ int create_command(ApiClient& api, const std::vector<std::string>& raw_args) {
         request["files"] = {{from.filename().string(), digest}};
     } else {
         request["from"] = modelfile.from;
+    }
+    // ADAPTER names a LoRA adapter GGUF, relative to the Modelfile; it is uploaded as the weights are.
+    for (const std::string& adapter : modelfile.adapters) {
+        fs::path path = adapter;
+        if (path.is_relative()) path = modelfile_path.parent_path() / path;
+        if (!fs::is_regular_file(path, ec)) throw UsageError("ADAPTER '" + adapter + "' is not a file");
+        const std::string digest = "sha256:" + sha256_file_hex(path.string());
+        if (!api.has_blob(digest)) api.upload_blob(digest, path.string());
+        request["adapters"][path.filename().string()] = digest;
     }
     if (modelfile.template_text) request["template"] = *modelfile.template_text;
     if (modelfile.system) request["system"] = *modelfile.system;

@@ -1,14 +1,23 @@
 #include "model.h"
 
+#include <set>
+
 #include "layer_tensors.h"
 
 namespace rockllm {
 
-Model Model::load(std::shared_ptr<const gguf::File> file) {
+Model Model::load(std::shared_ptr<const gguf::File> file, const LoraAdapter* adapter) {
     Model m;
     m.config = read_model_config(*file);
     const ModelConfig& c = m.config;
     const gguf::File& f = *file;
+    std::set<std::string> adapted;
+    const auto load_matrix = [&](const gguf::File& from, const std::string& name, int64_t cols, int64_t rows) {
+        const WeightMatrix w = rockllm::load_matrix(from, name, cols, rows);
+        if (!adapter || !adapter->adapts(name)) return w;
+        adapted.insert(name);
+        return adapter->merged(w, m.repacked);
+    };
 
     m.token_embedding = load_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab);
     const std::vector<LayerTensor> tensors = layer_tensors(c);
@@ -33,6 +42,9 @@ Model Model::load(std::shared_ptr<const gguf::File> file) {
     // Models with tied embeddings reuse the token embedding as the output projection.
     m.output = f.find_tensor("output.weight") ? load_matrix(f, "output.weight", c.n_embd, c.n_vocab)
                                               : m.token_embedding;
+    if (adapter)
+        for (const std::string& name : adapter->adapted_tensors())
+            if (!adapted.count(name)) throw gguf::FormatError("the adapter changes '" + name + "', which the model does not have");
     const std::string a = c.architecture + ".";
     if (f.find_tensor("rope_freqs.weight")) m.rope_factors = load_vector(f, "rope_freqs.weight", c.rope_dim / 2);
     if (f.find_tensor("rope_factors_short.weight")) {

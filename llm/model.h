@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gguf.h"
+#include "lora_adapter.h"
 #include "model_config.h"
 #include "weights.h"
 
@@ -33,10 +34,13 @@ struct Model {
     std::vector<float> rope_factors, rope_factors_long;
     int64_t rope_original_context = 0;  // Phi-3: long factors apply beyond this context
     float rope_attn_factor = 1.0f;      // Phi-3 long-context attention scaling of cos/sin
-    // Matrices copied into the CPU kernels' layouts (llm/weight_repack.h), which views point into.
+    // Copies of matrices that views point into: LoRA-merged ones, and those in the CPU kernels'
+    // layouts (llm/weight_repack.h).
     std::vector<std::shared_ptr<uint8_t[]>> repacked;
 
-    static Model load(std::shared_ptr<const gguf::File> file);
+    // With an adapter, the matrices it adapts are merged copies (llm/lora_adapter.h); an adapter
+    // naming a tensor the model does not have is a gguf::FormatError.
+    static Model load(std::shared_ptr<const gguf::File> file, const LoraAdapter* adapter = nullptr);
     // Bytes of weights read for one token (matrices only, the embedding row excluded).
     uint64_t weight_bytes_per_token() const;
 };

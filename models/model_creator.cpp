@@ -84,6 +84,32 @@ void layers_from_model(const ModelStore& store, const CreateRequest& request, st
     }
 }
 
+// The LoRA adapter layer: one uploaded GGUF adapter for the model's architecture (applied when
+// the model loads).
+Layer adapter_layer(const ModelStore& store, const CreateRequest& request, const std::vector<Layer>& layers,
+                    const std::function<void(const std::string&)>& progress) {
+    if (request.adapters.size() != 1) throw CreateError(400, "only one adapter is currently supported");
+    const auto& [file_name, digest] = request.adapters.front();
+    if (!is_valid_digest(digest)) throw CreateError(400, "invalid digest format");
+    if (!store.has_blob(digest)) throw CreateError(400, "blob " + digest + " for \"" + file_name + "\" was not uploaded");
+    const auto weights = std::find_if(layers.begin(), layers.end(), [](const Layer& l) { return l.media_type == media_type::kModel; });
+    if (weights == layers.end()) throw CreateError(400, "an adapter needs a model to adapt");
+    try {
+        const gguf::File adapter = gguf::File::open(store.blob_path(digest).string());
+        const gguf::File base = gguf::File::open(store.blob_path(weights->digest).string());
+        if (adapter.metadata().get_or<std::string>("general.type", "") != "adapter" ||
+            adapter.metadata().get_or<std::string>("adapter.type", "") != "lora")
+            throw CreateError(400, "\"" + file_name + "\" is not a LoRA adapter GGUF");
+        const std::string arch = adapter.metadata().get_or<std::string>("general.architecture", "");
+        const std::string base_arch = base.metadata().get_or<std::string>("general.architecture", "");
+        if (arch != base_arch) throw CreateError(400, "the adapter \"" + file_name + "\" is for " + arch + ", the model is " + base_arch);
+    } catch (const gguf::FormatError& e) {
+        throw CreateError(400, "\"" + file_name + "\" is not a valid GGUF file: " + e.what());
+    }
+    progress("using existing layer " + digest);
+    return Layer{media_type::kAdapter, digest, static_cast<int64_t>(std::filesystem::file_size(store.blob_path(digest))), ""};
+}
+
 // The model layer re-quantized into the requested mix: a new GGUF blob, and the config's file type.
 void quantize_model_layer(const ModelStore& store, const std::string& quantize, std::vector<Layer>& layers,
                           nlohmann::ordered_json& config, const std::function<void(const std::string&)>& progress) {
@@ -123,6 +149,7 @@ void create_model(const ModelStore& store, const CreateRequest& request,
     else if (!request.from.empty()) layers_from_model(store, request, layers, config, progress);
     else throw CreateError(400, "neither 'from' or 'files' was specified");
     if (!request.quantize.empty()) quantize_model_layer(store, request.quantize, layers, config, progress);
+    if (!request.adapters.empty()) replace_layers(layers, media_type::kAdapter, {adapter_layer(store, request, layers, progress)});
 
     LayerBuilder builder(store, progress);
     if (request.template_text)

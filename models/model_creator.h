@@ -20,6 +20,7 @@ struct CreateRequest {
     ModelName name;
     std::string from;  // a stored model to build on; empty when the weights come from files
     std::vector<std::pair<std::string, std::string>> files;  // file name, digest of its uploaded blob
+    std::vector<std::pair<std::string, std::string>> adapters;  // a LoRA adapter GGUF, as files
     std::optional<std::string> template_text, system;
     std::optional<std::vector<std::string>> licenses;
     nlohmann::json parameters;  // an object of options, or null

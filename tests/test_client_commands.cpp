@@ -90,6 +90,16 @@ TEST_CASE("client commands: create, list, run, ps, show, cp, rm, stop") {
     CHECK_MESSAGE(o.status == 0, o.err);
     CHECK(o.out.size() > 20);
 
+    // ADAPTER: a LoRA adapter GGUF beside the Modelfile is uploaded and applied.
+    const auto adapter = rockllm::test::make_lora_adapter(rockllm::gguf::File::open(dir.file("stories.gguf")), {{"blk.0.attn_q.weight", 2}}, 4.0f);
+    std::ofstream(dir.file("lora.gguf"), std::ios::binary).write(reinterpret_cast<const char*>(adapter.bytes.data()),
+                                                                  static_cast<std::streamsize>(adapter.bytes.size()));
+    std::ofstream(dir.file("Tuned")) << "FROM ./stories.gguf\nADAPTER ./lora.gguf\nPARAMETER num_predict 8\n";
+    o = cli(daemon, "create tuned -f " + dir.file("Tuned"));
+    CHECK_MESSAGE(o.status == 0, o.err);
+    CHECK(cli(daemon, "show tuned --modelfile").out.find("\nADAPTER ") != std::string::npos);
+    CHECK(cli(daemon, "run tuned \" a time\"").status == 0);
+
     std::ofstream(dir.file("Bad")) << "FROM x\nNONSENSE y\n";
     o = cli(daemon, "create bad -f " + dir.file("Bad"));
     CHECK(o.status == 1);

@@ -225,6 +225,47 @@ TEST_CASE("serve: create with quantize re-quantizes the weights as Ollama's crea
         CHECK(entry.path().filename().string().rfind(".tmp", 0) != 0);
 }
 
+TEST_CASE("serve: create with a LoRA adapter applies it when the model loads") {
+    Daemon daemon({}, /*with_stories=*/false);
+    httplib::Client c = daemon.client();
+    const std::string gguf = rockllm::test::read_text(rockllm::test::testdata("models/stories260K.gguf"));
+    const rockllm::gguf::File base = rockllm::gguf::File::open(rockllm::test::testdata("models/stories260K.gguf"));
+    const auto adapter = rockllm::test::make_lora_adapter(base, {{"blk.1.attn_q.weight", 4}, {"blk.3.ffn_up.weight", 4}}, 32.0f);
+    const std::vector<uint8_t> merged = rockllm::test::merged_by_hand(base, adapter, 32.0f);
+    const auto upload = [&](const std::string& bytes) {
+        const std::string digest = "sha256:" + rockllm::sha256_hex(bytes);
+        REQUIRE(c.Post(("/api/blobs/" + digest).c_str(), bytes, "application/octet-stream")->status == 201);
+        return digest;
+    };
+    const std::string base_digest = upload(gguf);
+    const std::string adapter_digest = upload(std::string(adapter.bytes.begin(), adapter.bytes.end()));
+    const std::string merged_digest = upload(std::string(merged.begin(), merged.end()));
+    post(c, "/api/create", json{{"model", "tuned"}, {"files", {{"stories.gguf", base_digest}}}, {"adapters", {{"lora.gguf", adapter_digest}}},
+                                {"stream", false}}.dump(), 200);
+    post(c, "/api/create", json{{"model", "merged"}, {"files", {{"merged.gguf", merged_digest}}}, {"stream", false}}.dump(), 200);
+    post(c, "/api/create", json{{"model", "plain"}, {"files", {{"stories.gguf", base_digest}}}, {"stream", false}}.dump(), 200);
+
+    const auto answer = [&](const std::string& model) {
+        return post(c, "/api/generate", json{{"model", model}, {"prompt", "Once upon a time"}, {"raw", true}, {"stream", false},
+                                             {"options", {{"temperature", 0}, {"num_predict", 40}}}}.dump(), 200)
+            .at("response").get<std::string>();
+    };
+    const std::string tuned = answer("tuned");
+    CHECK(tuned == answer("merged"));  // the adapter merged at load = the weights merged beforehand
+    CHECK(tuned != answer("plain"));
+    CHECK(post(c, "/api/show", R"({"model":"tuned"})", 200).at("modelfile").get<std::string>().find(
+              "\nADAPTER " + (daemon.store() / "blobs" / ("sha256-" + adapter_digest.substr(7))).string() + "\n") != std::string::npos);
+
+    // Refused at create: more than one adapter, a file that is not an adapter, a path outside.
+    CHECK(post(c, "/api/create", json{{"model", "x"}, {"files", {{"s.gguf", base_digest}}},
+                                      {"adapters", {{"a.gguf", adapter_digest}, {"b.gguf", merged_digest}}}}.dump(), 400)
+              .at("error") == "only one adapter is currently supported");
+    CHECK(post(c, "/api/create", json{{"model", "x"}, {"files", {{"s.gguf", base_digest}}}, {"adapters", {{"a.gguf", merged_digest}}}}.dump(), 400)
+              .at("error") == "\"a.gguf\" is not a LoRA adapter GGUF");
+    CHECK(post(c, "/api/create", json{{"model", "x"}, {"files", {{"s.gguf", base_digest}}}, {"adapters", {{"../a.gguf", adapter_digest}}}}.dump(), 400)
+              .at("error") == "file path must be relative");
+}
+
 TEST_CASE("serve: /api/embed and /api/embeddings") {
     Daemon daemon;
     httplib::Client c = daemon.client();

@@ -1,7 +1,9 @@
 #include "test_support.h"
 
+#include "llm/gguf_writer.h"
 #include "llm/quant/quantize.h"
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -81,6 +83,53 @@ std::vector<std::vector<int32_t>> read_vocab_test_outputs(const std::string& pat
         out.push_back(std::move(row));
     }
     return out;
+}
+
+LoraTestAdapter make_lora_adapter(const gguf::File& base, const std::vector<std::pair<std::string, int64_t>>& pairs, float alpha,
+                                  const std::string& arch) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    gguf::Writer w;
+    w.set("general.architecture", arch);
+    w.set("general.type", "adapter");
+    w.set("adapter.type", "lora");
+    w.set("adapter.lora.alpha", alpha);
+    LoraTestAdapter out;
+    for (const auto& [tensor, rank] : pairs) {
+        const gguf::TensorInfo* t = base.find_tensor(tensor);
+        if (!t) throw std::invalid_argument("no tensor " + tensor);
+        const int64_t n_in = t->shape[0], n_out = t->shape[1];
+        std::vector<float> a(static_cast<size_t>(rank * n_in)), b(static_cast<size_t>(n_out * rank));
+        for (float& v : a) v = normal(rng);
+        for (float& v : b) v = normal(rng);
+        w.add_tensor_f32(tensor + ".lora_a", {n_in, rank}, a);
+        w.add_tensor_f32(tensor + ".lora_b", {rank, n_out}, b);
+        out.ab[tensor] = {a, b};
+    }
+    out.bytes = w.to_bytes();
+    return out;
+}
+
+std::vector<uint8_t> merged_by_hand(const gguf::File& base, const LoraTestAdapter& adapter, float alpha) {
+    gguf::Writer w;
+    for (const auto& [key, value] : base.metadata().entries()) w.set(key, value);
+    for (const gguf::TensorInfo& t : base.tensors()) {
+        if (t.type != GgmlType::F32) throw std::invalid_argument("merged_by_hand reads F32 models");
+        std::vector<float> values(static_cast<size_t>(t.element_count()));
+        std::memcpy(values.data(), t.data, t.size_bytes);
+        if (const auto it = adapter.ab.find(t.name); it != adapter.ab.end()) {
+            const auto& [a, b] = it->second;
+            const int64_t n_in = t.shape[0], n_out = t.shape[1], rank = static_cast<int64_t>(a.size()) / n_in;
+            for (int64_t o = 0; o < n_out; ++o)
+                for (int64_t i = 0; i < n_in; ++i) {
+                    double sum = 0;
+                    for (int64_t k = 0; k < rank; ++k) sum += double(b[o * rank + k]) * a[k * n_in + i];
+                    values[o * n_in + i] += static_cast<float>(alpha / rank * sum);
+                }
+        }
+        w.add_tensor_f32(t.name, t.shape, values);
+    }
+    return w.to_bytes();
 }
 
 }  // namespace rockllm::test

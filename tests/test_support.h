@@ -3,11 +3,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "llm/ggml_type.h"
+#include "llm/gguf.h"
 
 namespace rockllm::test {
 
@@ -36,5 +38,16 @@ private:
 std::vector<std::string> read_vocab_test_inputs(const std::string& path);
 // One line of space-separated ids per test string.
 std::vector<std::vector<int32_t>> read_vocab_test_outputs(const std::string& path);
+
+// A LoRA adapter for a base model, as llama.cpp's converter lays it out: random lora_a
+// [n_in, rank] and lora_b [rank, n_out] (F32) for each (tensor, rank).
+struct LoraTestAdapter {
+    std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> ab;  // A: rank x n_in, B: n_out x rank
+    std::vector<uint8_t> bytes;                                                   // the adapter GGUF
+};
+LoraTestAdapter make_lora_adapter(const gguf::File& base, const std::vector<std::pair<std::string, int64_t>>& pairs, float alpha,
+                                  const std::string& arch = "llama");
+// The F32 base file with W + alpha/rank * B*A in each adapted tensor (sums in double precision).
+std::vector<uint8_t> merged_by_hand(const gguf::File& base, const LoraTestAdapter& adapter, float alpha);
 
 }  // namespace rockllm::test
