@@ -16,7 +16,7 @@ TEST_SUITE_BEGIN("clients");
 TEST_CASE("official clients: ollama-js, openai-node and the Anthropic SDK against rockllm serve") {
     const fs::path clients = ROCKLLM_NPM_CLIENTS_DIR;
     if (!fs::exists(clients / "node_modules/ollama") || !fs::exists(clients / "node_modules/openai") ||
-        !fs::exists(clients / "node_modules/@anthropic-ai/sdk"))
+        !fs::exists(clients / "node_modules/@anthropic-ai/sdk") || !fs::exists(clients / "node_modules/zod"))
         FAIL("the npm clients are missing: run tools/install-npm-clients.sh " << clients.string());
 
     // A registry serving stories260K, for the clients' pull.
@@ -34,7 +34,8 @@ TEST_CASE("official clients: ollama-js, openai-node and the Anthropic SDK agains
     rockllm::test::ScratchDir dir;
     const std::string command = "cd " + clients.string() + " && ROCKLLM_URL=http://127.0.0.1:" + std::to_string(daemon.port()) +
                                 " REGISTRY_MODEL=127.0.0.1:" + std::to_string(registry.port()) + "/library/stories" +
-                                " GGUF_PATH=" + gguf_path + " REFERENCE_JSON=" + rockllm::test::testdata("models/stories260K.greedy.json") +
+                                " GGUF_PATH=" + gguf_path + " LLAMA3_TEMPLATE=" + std::string(ROCKLLM_SOURCE_DIR) + "/tests/data/chat_templates/llama3.gotmpl" +
+                                " REFERENCE_JSON=" + rockllm::test::testdata("models/stories260K.greedy.json") +
                                 " node official_clients.mjs >" + dir.file("out") + " 2>&1";
     const int status = std::system(command.c_str());
     const std::string output = rockllm::test::read_text(dir.file("out"));

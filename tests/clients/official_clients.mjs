@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
+import { z } from 'zod';
+import { zodResponseFormat } from 'openai/helpers/zod';
 
 const url = process.env.ROCKLLM_URL;
 const ollama = new Ollama({ host: url });
@@ -82,6 +84,21 @@ try {
   check(e.name === 'ResponseError' && e.status_code === 404, `404 ResponseError (got ${e})`);
 }
 
+// A tool call with the Llama 3.1 template (JSON calls with no tag), the answer held to a call's shape.
+await ollama.create({ model: 'caller', from: 'teller', template: readFileSync(process.env.LLAMA3_TEMPLATE, 'utf8') });
+const weather = { type: 'function', function: { name: 'get_weather', description: 'The weather in a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
+const called = await ollama.chat({
+  model: 'caller', messages: [{ role: 'user', content: 'What is the weather in Paris?' }], tools: [weather],
+  format: { type: 'object', required: ['name', 'parameters'], properties: { name: { const: 'get_weather' },
+    parameters: { type: 'object', required: ['city'], properties: { city: { type: 'string', maxLength: 12 } } } } },
+  options: { temperature: 0, num_predict: 60 },
+});
+const call = called.message.tool_calls?.[0];
+check(call?.function.name === 'get_weather' && typeof call.function.arguments.city === 'string' && called.message.content === '',
+  `tool call with the Llama 3 template (got ${JSON.stringify(called.message)})`);
+check(typeof embedded.load_duration === 'number', 'embed answers carry load_duration');
+
 // the OpenAI client
 check((await openai.models.list()).data.some((m) => m.id === 'teller:latest'), 'openai models.list');
 const messages = [{ role: 'user', content: ' a time' }];
@@ -113,6 +130,13 @@ text = '';
 responseStream.on('response.output_text.delta', (e) => { text += e.delta; });
 const finalResponse = await responseStream.finalResponse();
 check(text === expected && finalResponse.output_text === expected, 'openai streamed responses');
+
+// Structured output from a zod schema with .int() (minimum and maximum on an integer), parsed by the SDK.
+const person = await openai.chat.completions.parse({
+  model: 'teller', messages, temperature: 0, max_tokens: 40,
+  response_format: zodResponseFormat(z.object({ age: z.number().int() }), 'person'),
+});
+check(Number.isInteger(person.choices[0].message.parsed?.age), 'openai parse with a zod .int() schema');
 
 // the Anthropic client, on /v1/messages
 const asked = { model: 'teller', max_tokens: tokens, temperature: 0, messages: [{ role: 'user', content: ' a time' }] };
