@@ -205,6 +205,8 @@ CreateRequest create_request_from(const json& body) {
     const std::string name = model_field(body);
     r.name = parse_name_or(name, 400, "invalid model name");
     r.from = string_field(body, "from");
+    if (!file_digests(body, "draft_files").empty() || !string_field(body, "draft_quantize").empty())
+        throw HttpError(400, "DRAFT is not supported: rockllm has no speculative decoding");
     r.files = file_digests(body, "files");
     r.adapters = file_digests(body, "adapters");
     r.quantize = string_field(body, "quantize");

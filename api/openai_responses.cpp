@@ -1,5 +1,6 @@
 #include "api/openai_responses.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -74,8 +75,11 @@ std::vector<ChatMessage> conversation(const json& body) {
             const std::string output_of = next && next->is_object() && next->value("type", json()) == "function_call_output"
                                               ? string_field(*next, "call_id")
                                               : "";
+            const auto calls_it = [&](const ChatMessage& last) {
+                return std::any_of(last.tool_calls.begin(), last.tool_calls.end(), [&](const json& c) { return c.value("id", "") == output_of; });
+            };
             if (m.role == "assistant" && !output_of.empty() && !messages.empty() && messages.back().role == "assistant" &&
-                !call_name(output_of).empty()) {
+                calls_it(messages.back())) {
                 ChatMessage& last = messages.back();
                 if (!last.content.empty() && !m.content.empty()) last.content += "\n";
                 last.content += m.content;

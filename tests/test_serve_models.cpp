@@ -74,6 +74,8 @@ TEST_CASE("serve: blobs upload with digest checks, create, show, copy and delete
         CAPTURE(file);
         CHECK(post(c, "/api/create", json{{"model", "x"}, {"files", {{file, digest}}}}.dump(), 400).at("error") == "file path must be relative");
     }
+    CHECK(post(c, "/api/create", json{{"model", "x"}, {"files", {{"a.gguf", digest}}}, {"draft_files", {{"d.gguf", digest}}}}.dump(), 400)
+              .at("error") == "DRAFT is not supported: rockllm has no speculative decoding");
     CHECK(post(c, "/api/create", json{{"model", "x"}, {"files", {{"a.gguf", digest}}}, {"template", "{{ .Prompt"}}.dump(), 400)
               .at("error").get<std::string>().rfind("template error: ", 0) == 0);
     const std::string config_text = R"({"not":"a gguf"})";
