@@ -95,7 +95,11 @@ TEST_CASE("NPU driver path: a grid of shapes through both drivers, a job that ha
         };
         CHECK(probe("ok") == "ok\n");
         // The issue's grid of shapes through the driver, both types (sampled against the CPU).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        CHECK(probe("grid") == "ok: 88 shapes\n");  // without the three largest shapes of each type
+#else
         CHECK(probe("grid") == "ok: 94 shapes\n");
+#endif
         CHECK(probe("hang").find("timed out") != std::string::npos);
         const std::string dropped = probe("dropped");
         CHECK(dropped.rfind("error: ", 0) == 0);
