@@ -1,9 +1,9 @@
 #include "api/anthropic_messages.h"
 
-#include <random>
-
 #include "api/http_json.h"
 #include "api/loaded_model.h"
+#include "base/ascii.h"
+#include "base/random_id.h"
 
 namespace rockllm {
 
@@ -12,14 +12,6 @@ using nlohmann::json;
 namespace {
 
 const std::string kNoImages = "images are not supported: rockllm runs text models only";
-
-std::string random_id(const char* prefix) {
-    static thread_local std::mt19937_64 rng(std::random_device{}());
-    static const char* hex = "0123456789abcdef";
-    std::string id = prefix;
-    for (int i = 0; i < 24; ++i) id += hex[rng() % 16];
-    return id;
-}
 
 // The text of a system prompt or a tool result: a string, or the text blocks of a list joined.
 std::string block_text(const json& content, const char* what) {
@@ -41,8 +33,7 @@ std::string block_text(const json& content, const char* what) {
 void append_message(const json& m, std::vector<ChatMessage>& out) {
     if (!m.is_object()) throw HttpError(400, "each message must be an object");
     ChatMessage message;
-    message.role = string_field(m, "role");
-    for (char& c : message.role) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    message.role = ascii_lower(string_field(m, "role"));
     const json content = m.value("content", json());
     std::vector<ChatMessage> tool_results;
     if (content.is_string()) {
@@ -116,7 +107,7 @@ std::string sse(const char* event, const json& data) {
 
 json tool_use_block(const json& call) {
     std::string id = call.value("id", "");
-    if (id.empty()) id = random_id("toolu_");
+    if (id.empty()) id = random_id("toolu_", kHexDigits, 24);
     return {{"type", "tool_use"}, {"id", id}, {"name", call["function"].value("name", "")}, {"input", call["function"].value("arguments", json::object())}};
 }
 
@@ -159,7 +150,7 @@ json anthropic_error(int status, const std::string& message) {
                        : status == 429 ? "rate_limit_error"
                        : status == 503 ? "overloaded_error"
                                        : "api_error";
-    return {{"type", "error"}, {"error", {{"type", type}, {"message", message}}}, {"request_id", random_id("req_")}};
+    return {{"type", "error"}, {"error", {{"type", type}, {"message", message}}}, {"request_id", random_id("req_", kHexDigits, 24)}};
 }
 
 std::string anthropic_stop_reason(const std::string& done_reason, bool called_tools) {

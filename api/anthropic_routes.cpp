@@ -1,8 +1,6 @@
 // POST /v1/messages: Anthropic's Messages API over the chat pipeline (anthropic_messages.h), with
 // Anthropic's error objects. As Ollama does for Claude Code and its kin, asking a model that
 // cannot think to think is not an error here: the request runs without thinking.
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -13,28 +11,13 @@
 #include "api/http_json.h"
 #include "api/inference.h"
 #include "api/server_context.h"
+#include "base/random_id.h"
 
 namespace rockllm {
 
 using nlohmann::json;
 
 namespace {
-
-// Turns a native {"error": "..."} answer into Anthropic's error object.
-void answer_anthropic_errors(httplib::Response& res, const std::function<void()>& body) {
-    answer_errors(res, body);
-    if (res.status < 400) return;
-    const json native = json::parse(res.body, nullptr, false);
-    const std::string message = native.is_object() && native.contains("error") && native["error"].is_string()
-                                    ? native["error"].get<std::string>()
-                                    : res.body;
-    send_json(res, res.status, anthropic_error(res.status, message));
-}
-
-std::string message_id() {
-    static std::atomic<uint64_t> counter{0};
-    return "msg_" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "_" + std::to_string(counter++);
-}
 
 void messages(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     AnthropicRequest request = parse_anthropic_request(parse_body(req));
@@ -53,7 +36,7 @@ void messages(ServerContext& context, const httplib::Request& req, httplib::Resp
     enable_default_thinking(model, input.think);
     input.prompt = fit_conversation(model, request.model, std::move(request.messages), request.tools, input.think);
 
-    const std::string id = message_id();
+    const std::string id = random_id("msg_", kHexDigits, 24);
     auto events = std::make_shared<AnthropicEventStream>(id, request.model, static_cast<int64_t>(input.prompt.tokens.size()));
     AnswerShape shape = event_stream_answer(events, request.stream, "/v1/messages",
                                             [id, name = request.model](const OutputDelta& all, const json& tool_calls, const GenerationStats& stats) {
@@ -66,7 +49,7 @@ void messages(ServerContext& context, const httplib::Request& req, httplib::Resp
 
 void register_anthropic_routes(RouteTable& routes, ServerContext& context) {
     routes.post("/v1/messages", [&context](const httplib::Request& req, httplib::Response& res) {
-        answer_anthropic_errors(res, [&] { messages(context, req, res); });
+        answer_errors(res, [&] { messages(context, req, res); }, anthropic_error);
     });
 }
 

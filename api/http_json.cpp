@@ -24,6 +24,14 @@ void answer_errors(httplib::Response& res, const std::function<void()>& body) {
     }
 }
 
+void answer_errors(httplib::Response& res, const std::function<void()>& body, const ErrorShape& shape) {
+    answer_errors(res, body);
+    if (res.status < 400) return;
+    const json native = json::parse(res.body, nullptr, false);
+    const bool is_native = native.is_object() && native.contains("error") && native["error"].is_string();
+    send_json(res, res.status, shape(res.status, is_native ? native["error"].get<std::string>() : res.body));
+}
+
 void send_json(httplib::Response& res, int status, const json& body) {
     res.status = status;
     // Model output and GGUF strings may hold invalid UTF-8: replace it rather than fail.

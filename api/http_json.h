@@ -25,6 +25,10 @@ public:
 // Runs a handler body, turning exceptions into Ollama's error bodies: HttpError with its status,
 // bad arguments and JSON type errors 400, anything else 500.
 void answer_errors(httplib::Response& res, const std::function<void()>& body);
+// For the routes of another API (OpenAI's, Anthropic's): the same, with the error body built in
+// that API's shape from the status and message.
+using ErrorShape = std::function<nlohmann::json(int status, const std::string& message)>;
+void answer_errors(httplib::Response& res, const std::function<void()>& body, const ErrorShape& shape);
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);
 void send_error(httplib::Response& res, int status, const std::string& message);

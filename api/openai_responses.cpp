@@ -1,29 +1,17 @@
 #include "api/openai_responses.h"
 
 #include <algorithm>
-#include <chrono>
-#include <random>
 
 #include "api/http_json.h"
 #include "api/inference.h"
 #include "api/loaded_model.h"
+#include "base/random_id.h"
 
 namespace rockllm {
 
 using nlohmann::json;
 
 namespace {
-
-int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string random_digits(int n) {
-    static thread_local std::mt19937_64 rng(std::random_device{}());
-    std::string out;
-    for (int i = 0; i < n; ++i) out += static_cast<char>('0' + rng() % 10);
-    return out;
-}
 
 // The text of a content list (input_text and output_text parts) or of a plain string.
 std::string content_text(const json& content) {
@@ -144,9 +132,13 @@ void append_tools(const json& tools, const std::string& prefix, json& out) {
     }
 }
 
+json output_text_part(const std::string& text) {
+    return {{"type", "output_text"}, {"text", text}, {"annotations", json::array()}, {"logprobs", json::array()}};
+}
+
 json message_item(const std::string& id, const std::string& status, const std::string& text, bool with_text) {
     json content = json::array();
-    if (with_text) content.push_back({{"type", "output_text"}, {"text", text}, {"annotations", json::array()}, {"logprobs", json::array()}});
+    if (with_text) content.push_back(output_text_part(text));
     return {{"id", id}, {"type", "message"}, {"status", status}, {"role", "assistant"}, {"content", content}};
 }
 
@@ -163,7 +155,7 @@ json function_call_item(const std::string& id, const json& call, const std::stri
             {"arguments", with_arguments ? call["function"].value("arguments", json::object()).dump() : ""}};
 }
 
-json usage(const GenerationStats& stats) {
+json response_usage(const GenerationStats& stats) {
     return {{"input_tokens", stats.prompt_eval_count},
             {"output_tokens", stats.eval_count},
             {"total_tokens", stats.prompt_eval_count + stats.eval_count},
@@ -177,7 +169,7 @@ json response_object(const json& echo, const std::string& id, const std::string&
     json r = {{"id", id},
               {"object", "response"},
               {"created_at", created_at},
-              {"completed_at", status == "completed" ? json(unix_now()) : json()},
+              {"completed_at", status == "completed" ? json(unix_seconds()) : json()},
               {"status", status},
               {"incomplete_details", nullptr},
               {"model", model},
@@ -202,7 +194,7 @@ json response_object(const json& echo, const std::string& id, const std::string&
 
 }  // namespace
 
-std::string new_response_id() { return "resp_" + random_digits(12); }
+std::string new_response_id() { return random_id("resp_", kDigits, 12); }
 
 ResponsesRequest parse_responses_request(const json& body, const nlohmann::ordered_json& text) {
     ResponsesRequest r;
@@ -255,11 +247,11 @@ json responses_answer(const ResponsesRequest& request, const std::string& id, co
     if (!all.content.empty() || tool_calls.empty()) output.push_back(message_item("msg_" + suffix, "completed", all.content, true));
     for (size_t i = 0; i < tool_calls.size(); ++i)
         output.push_back(function_call_item("fc_" + suffix + "_" + std::to_string(i), tool_calls[i], "completed", true));
-    return response_object(request.echo, id, request.model, unix_now(), "completed", output, usage(stats));
+    return response_object(request.echo, id, request.model, unix_seconds(), "completed", output, response_usage(stats));
 }
 
 ResponsesEventStream::ResponsesEventStream(const ResponsesRequest& request, std::string id)
-    : echo_(request.echo), id_(std::move(id)), model_(request.model), created_at_(unix_now()) {}
+    : echo_(request.echo), id_(std::move(id)), model_(request.model), created_at_(unix_seconds()) {}
 
 std::string ResponsesEventStream::event(const std::string& type, json data) {
     data["type"] = type;
@@ -324,9 +316,8 @@ std::string ResponsesEventStream::delta(const OutputDelta& d) {
         if (!message_open_) {
             message_open_ = true;
             text_.clear();
-            const json empty_part = {{"type", "output_text"}, {"text", ""}, {"annotations", json::array()}, {"logprobs", json::array()}};
             out += event("response.output_item.added", {{"output_index", output_index_}, {"item", message_item(id, "in_progress", "", false)}});
-            out += event("response.content_part.added", {{"item_id", id}, {"output_index", output_index_}, {"content_index", 0}, {"part", empty_part}});
+            out += event("response.content_part.added", {{"item_id", id}, {"output_index", output_index_}, {"content_index", 0}, {"part", output_text_part("")}});
         }
         text_ += d.content;
         out += event("response.output_text.delta", {{"item_id", id}, {"output_index", output_index_}, {"content_index", 0},
@@ -350,7 +341,7 @@ std::string ResponsesEventStream::end(const OutputDelta& rest, const json& tool_
         ++output_index_;
     }
     if (done_items_.empty()) done_items_.push_back(message_item(item_id("msg_"), "completed", "", true));
-    return out + event("response.completed", {{"response", response_object(echo_, id_, model_, created_at_, "completed", done_items_, usage(stats))}});
+    return out + event("response.completed", {{"response", response_object(echo_, id_, model_, created_at_, "completed", done_items_, response_usage(stats))}});
 }
 
 std::string ResponsesEventStream::error(const std::string& message) {

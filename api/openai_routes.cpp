@@ -2,7 +2,6 @@
 // translated onto the native pieces: the OpenAI error shape, OpenAI's sampling defaults
 // (temperature and top_p 1.0 when omitted), SSE streaming ending in [DONE].
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <memory>
 
@@ -13,6 +12,7 @@
 #include "api/inference.h"
 #include "api/openai_responses.h"
 #include "api/server_context.h"
+#include "base/random_id.h"
 
 namespace rockllm {
 
@@ -20,23 +20,10 @@ using nlohmann::json;
 
 namespace {
 
-// Turns a native {"error": "..."} answer into OpenAI's {"error": {message, type, param, code}}.
-void answer_openai_errors(httplib::Response& res, const std::function<void()>& body) {
-    answer_errors(res, body);
-    if (res.status < 400) return;
-    const json native = json::parse(res.body, nullptr, false);
-    const std::string message = native.is_object() && native.contains("error") ? native["error"].get<std::string>() : res.body;
-    const char* type = res.status == 400 ? "invalid_request_error" : res.status == 404 ? "not_found_error" : "api_error";
-    send_json(res, res.status, {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}});
-}
-
-int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string next_id(const char* prefix) {
-    static std::atomic<int> counter{0};
-    return prefix + std::to_string(counter++ % 999);
+// OpenAI's error body: {"error": {message, type, param, code}}.
+json openai_error(int status, const std::string& message) {
+    const char* type = status == 400 ? "invalid_request_error" : status == 404 ? "not_found_error" : "api_error";
+    return {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}};
 }
 
 json model_object(const StoredModel& m) {
@@ -154,9 +141,9 @@ void completions(ServerContext& context, const httplib::Request& req, httplib::R
     const std::string& display = model_text;  // echoed as the request named it, as Ollama does
     const json native = {{"prompt", string_field(body, "prompt")}, {"suffix", string_field(body, "suffix")}};
     input.prompt = tokenized(lease->model(), templated_prompt(lease->model(), display, native, {}));
-    const std::string id = next_id("cmpl-");
+    const std::string id = random_id("cmpl-", kDigits, 3);
     auto chunk = [id, display](const std::string& text, const json& finish_reason) {
-        return json{{"id", id}, {"object", "text_completion"}, {"created", unix_now()}, {"model", display},
+        return json{{"id", id}, {"object", "text_completion"}, {"created", unix_seconds()}, {"model", display},
                     {"system_fingerprint", "fp_ollama"},
                     {"choices", {{{"text", text}, {"index", 0}, {"finish_reason", finish_reason}}}}};
     };
@@ -258,9 +245,9 @@ void chat_completions(ServerContext& context, const httplib::Request& req, httpl
     const LoadedModel& model = lease->model();
     if (!input.format) enable_default_thinking(model, input.think);
     input.prompt = fit_conversation(model, display, messages, tools, input.think);
-    const std::string id = next_id("chatcmpl-");
+    const std::string id = random_id("chatcmpl-", kDigits, 3);
     // One "created" for the whole answer, as OpenAI's streams have.
-    auto envelope = [id, display, created = unix_now()](const char* object) {
+    auto envelope = [id, display, created = unix_seconds()](const char* object) {
         return json{{"id", id}, {"object", object}, {"created", created}, {"model", display}, {"system_fingerprint", "fp_ollama"}};
     };
     auto message = [](const OutputDelta& d) {
@@ -349,7 +336,7 @@ std::string base64_floats(const std::vector<float>& v) {
     return out;
 }
 
-void embeddings(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+void openai_embeddings(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
     const json body = parse_body(req);
     const std::string model_text = string_field(body, "model");
     const StoredModel stored = context.find_model(model_text);
@@ -379,7 +366,7 @@ void embeddings(ServerContext& context, const httplib::Request& req, httplib::Re
                          {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
 }
 
-void list_models(ServerContext& context, const httplib::Request&, httplib::Response& res) {
+void openai_models(ServerContext& context, const httplib::Request&, httplib::Response& res) {
     json data = json::array();  // never null, unlike Ollama's quirk with an empty store
     for (const StoredModel& m : context.store.list()) data.push_back(model_object(m));
     send_json(res, 200, {{"object", "list"}, {"data", data}});
@@ -401,18 +388,18 @@ void model_info(ServerContext& context, const httplib::Request& req, httplib::Re
 // The handler bound to the context, its exceptions answered in OpenAI's error shape.
 RouteTable::Handler openai_route(ServerContext& context, ContextHandler handler) {
     return [&context, handler](const httplib::Request& req, httplib::Response& res) {
-        answer_openai_errors(res, [&] { handler(context, req, res); });
+        answer_errors(res, [&] { handler(context, req, res); }, openai_error);
     };
 }
 
 }  // namespace
 
 void register_openai_routes(RouteTable& routes, ServerContext& context) {
-    routes.get("/v1/models", openai_route(context, list_models));
+    routes.get("/v1/models", openai_route(context, openai_models));
     routes.get(R"(/v1/models/(.+))", openai_route(context, model_info));
     routes.post("/v1/completions", openai_route(context, completions));
     routes.post("/v1/chat/completions", openai_route(context, chat_completions));
-    routes.post("/v1/embeddings", openai_route(context, embeddings));
+    routes.post("/v1/embeddings", openai_route(context, openai_embeddings));
     routes.post("/v1/responses", openai_route(context, responses));
 }
 

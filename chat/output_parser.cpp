@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <random>
+
+#include "base/random_id.h"
 
 namespace rockllm {
 
@@ -21,14 +22,6 @@ size_t partial_tag_suffix(const std::string& text, const std::string& tag) {
     for (size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n)
         if (text.compare(text.size() - n, n, tag, 0, n) == 0) return n;
     return 0;
-}
-
-std::string call_id() {
-    static thread_local std::mt19937 rng(std::random_device{}());
-    static const char* alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-    std::string id = "call_";
-    for (int i = 0; i < 8; ++i) id += alphabet[rng() % 36];
-    return id;
 }
 
 // Where the JSON value that opens at `start` ends (one past its closing bracket); npos while it is
@@ -237,7 +230,7 @@ void OutputParser::parse_tool_calls(bool final) {
             json arguments = call.contains("arguments") ? call["arguments"] : call.value("parameters", json::object());
             if (arguments.is_string()) arguments = json::parse(arguments.get<std::string>(), nullptr, false);
             if (!arguments.is_object()) arguments = json::object();
-            tool_calls_.push_back({{"id", call_id()},
+            tool_calls_.push_back({{"id", random_id("call_", kLowercaseAndDigits, 8)},
                                    {"function", {{"index", tool_calls_.size()}, {"name", name}, {"arguments", arguments}}}});
         }
     }
