@@ -9,18 +9,11 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "base/ascii.h"
+
 namespace rockllm {
 
 namespace {
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // An address of one of this machine's interfaces.
 bool is_local_interface(const std::string& address) {
@@ -88,7 +81,7 @@ AccessPolicy::AccessPolicy(const std::string& listen_host, std::vector<std::stri
     : loopback_listener_(is_loopback(listen_host)) {
     for (std::string& o : extra_origins) {
         if (o == "*") any_origin_ = true;
-        origins_.push_back(lower(o));
+        origins_.push_back(ascii_lower(o));
     }
     for (const char* host : {"localhost", "127.0.0.1", "0.0.0.0"})
         for (const char* scheme : {"http://", "https://"}) {
@@ -103,7 +96,7 @@ AccessPolicy::AccessPolicy(const std::string& listen_host, std::vector<std::stri
 
 bool AccessPolicy::host_allowed(const std::string& header) const {
     if (!loopback_listener_) return true;
-    std::string host = lower(header);
+    std::string host = ascii_lower(header);
     if (!host.empty() && host.front() == '[') {  // [v6]:port
         const size_t close = host.find(']');
         host = close == std::string::npos ? host : host.substr(1, close - 1);
@@ -112,13 +105,13 @@ bool AccessPolicy::host_allowed(const std::string& header) const {
     }
     if (host.empty() || host == "localhost" || is_local_address(host)) return true;
     char name[256] = {};
-    if (gethostname(name, sizeof name - 1) == 0 && host == lower(name)) return true;
-    return ends_with(host, ".localhost") || ends_with(host, ".local") || ends_with(host, ".internal");
+    if (gethostname(name, sizeof name - 1) == 0 && host == ascii_lower(name)) return true;
+    return host.ends_with(".localhost") || host.ends_with(".local") || host.ends_with(".internal");
 }
 
 bool AccessPolicy::origin_allowed(const std::string& origin) const {
     if (any_origin_) return true;
-    const std::string o = lower(origin);
+    const std::string o = ascii_lower(origin);
     return std::any_of(origins_.begin(), origins_.end(), [&](const std::string& pattern) { return wildcard_match(pattern, o); });
 }
 

@@ -10,6 +10,7 @@
 #include "api/client_connection.h"
 #include "api/http_json.h"
 #include "api/loaded_model.h"
+#include "base/ascii.h"
 #include "grammar/json_schema_grammar.h"
 
 namespace rockllm {
@@ -88,8 +89,7 @@ std::vector<ChatMessage> parse_messages(const nlohmann::json& messages) {
     for (const nlohmann::json& m : messages) {
         if (!m.is_object()) throw HttpError(400, "each message must be an object");
         ChatMessage message;
-        message.role = string_field(m, "role");
-        std::transform(message.role.begin(), message.role.end(), message.role.begin(), [](unsigned char c) { return std::tolower(c); });
+        message.role = ascii_lower(string_field(m, "role"));
         if (message.role.empty()) throw HttpError(400, "a message has no role");
         message.content = string_field(m, "content");
         message.thinking = string_field(m, "thinking");

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <ctime>
 
+#include "base/ascii.h"
+
 namespace rockllm::jinja {
 
 namespace {
@@ -77,11 +79,6 @@ std::string title_case(const std::string& s) {
         }
     }
     return out;
-}
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
 }
 
 std::string upper(std::string s) {
@@ -187,9 +184,9 @@ Value string_method(const std::string& s, const std::string& name) {
     if (name == "startswith") return bound([s](CallArgs& a) { return Value::from(starts_or_ends(s, argument(a, 0, "prefix"), true)); });
     if (name == "endswith") return bound([s](CallArgs& a) { return Value::from(starts_or_ends(s, argument(a, 0, "suffix"), false)); });
     if (name == "upper") return bound([s](CallArgs&) { return Value::from(upper(s)); });
-    if (name == "lower") return bound([s](CallArgs&) { return Value::from(lower(s)); });
+    if (name == "lower") return bound([s](CallArgs&) { return Value::from(ascii_lower(s)); });
     if (name == "title") return bound([s](CallArgs&) { return Value::from(title_case(s)); });
-    if (name == "capitalize") return bound([s](CallArgs&) { return Value::from(s.empty() ? s : upper(s.substr(0, 1)) + lower(s.substr(1))); });
+    if (name == "capitalize") return bound([s](CallArgs&) { return Value::from(s.empty() ? s : upper(s.substr(0, 1)) + ascii_lower(s.substr(1))); });
     if (name == "replace")
         return bound([s](CallArgs& a) {
             return Value::from(replace(s, expect_string(argument(a, 0, "old"), "replace"), expect_string(argument(a, 1, "new"), "replace"),
@@ -412,12 +409,12 @@ Value get_slice(const Value& object, const Value& start_v, const Value& stop_v, 
 
 Value apply_filter(const std::string& name, const Value& subject, CallArgs& args) {
     if (name == "trim") return Value::from(strip(subject.str(), argument(args, 0, "chars"), true, true));
-    if (name == "lower") return Value::from(lower(subject.str()));
+    if (name == "lower") return Value::from(ascii_lower(subject.str()));
     if (name == "upper") return Value::from(upper(subject.str()));
     if (name == "title") return Value::from(title_case(subject.str()));
     if (name == "capitalize") {
         const std::string s = subject.str();
-        return Value::from(s.empty() ? s : upper(s.substr(0, 1)) + lower(s.substr(1)));
+        return Value::from(s.empty() ? s : upper(s.substr(0, 1)) + ascii_lower(s.substr(1)));
     }
     if (name == "length" || name == "count") return Value::from(length(subject));
     if (name == "string") return Value::from(subject.str());
@@ -613,7 +610,7 @@ bool apply_test(const std::string& name, const Value& v, CallArgs& args) {
         const int64_t d = expect_int(argument(args, 0, "num"), "divisibleby");
         return d != 0 && expect_int(v, "divisibleby") % d == 0;
     }
-    if (name == "lower") return v.is_string() && lower(v.string) == v.string;
+    if (name == "lower") return v.is_string() && ascii_lower(v.string) == v.string;
     if (name == "upper") return v.is_string() && upper(v.string) == v.string;
     const Value other = argument(args, 0, "other");
     if (name == "eq" || name == "equalto" || name == "==") return equal(v, other);

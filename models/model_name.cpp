@@ -4,6 +4,8 @@
 #include <cctype>
 #include <vector>
 
+#include "base/ascii.h"
+
 namespace rockllm {
 
 namespace {
@@ -44,11 +46,6 @@ void check_host(const std::string& host) {
     }
 }
 
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 }  // namespace
 
 ModelName ModelName::parse(const std::string& text) {
@@ -82,16 +79,16 @@ ModelName ModelName::parse(const std::string& text) {
 
 std::string ModelName::display() const {
     std::string out;
-    if (lower(host) != kDefaultHost) out = host + "/" + name_space + "/";
-    else if (lower(name_space) != kDefaultNamespace) out = name_space + "/";
+    if (ascii_lower(host) != kDefaultHost) out = host + "/" + name_space + "/";
+    else if (ascii_lower(name_space) != kDefaultNamespace) out = name_space + "/";
     return out + model + ":" + tag;
 }
 
 std::string ModelName::full() const { return host + "/" + name_space + "/" + model + ":" + tag; }
 
 bool ModelName::same_as(const ModelName& o) const {
-    return lower(host) == lower(o.host) && lower(name_space) == lower(o.name_space) && lower(model) == lower(o.model) &&
-           lower(tag) == lower(o.tag);
+    return ascii_lower(host) == ascii_lower(o.host) && ascii_lower(name_space) == ascii_lower(o.name_space) && ascii_lower(model) == ascii_lower(o.model) &&
+           ascii_lower(tag) == ascii_lower(o.tag);
 }
 
 }  // namespace rockllm

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/ascii.h"
 #include "models/sha256.h"
 
 namespace rockllm {
@@ -116,7 +117,7 @@ void BlobWriter::commit() {
     const std::string actual = "sha256:" + hash_.hex();
     std::string expected = expected_digest_;
     expected[6] = ':';
-    std::transform(expected.begin(), expected.end(), expected.begin(), [](unsigned char c) { return std::tolower(c); });
+    expected = ascii_lower(expected);
     if (actual != expected) {
         file_.abandon();
         throw DigestMismatch("digest mismatch, expected \"" + expected + "\", got \"" + actual + "\"");
@@ -128,9 +129,7 @@ ModelStore::ModelStore(fs::path root) : root_(std::move(root)) {}
 
 std::string digest_hex(const std::string& digest) {
     if (!is_valid_digest(digest)) throw std::invalid_argument("invalid digest '" + digest + "'");
-    std::string hex = digest.substr(7);
-    std::transform(hex.begin(), hex.end(), hex.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return hex;
+    return ascii_lower(digest.substr(7));
 }
 
 fs::path ModelStore::blob_path(const std::string& digest) const { return root_ / "blobs" / ("sha256-" + digest_hex(digest)); }
@@ -179,17 +178,13 @@ std::string ModelStore::adopt_blob(const fs::path& file) const {
 }
 
 ModelName ModelStore::stored_spelling(const ModelName& name) const {
-    const auto folded = [](std::string s) {
-        for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return s;
-    };
     ModelName out = name;
     fs::path dir = root_ / "manifests";
     for (std::string* part : {&out.host, &out.name_space, &out.model, &out.tag}) {
         std::error_code ec;
         if (!fs::exists(dir / *part, ec))
             for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec))
-                if (const std::string existing = entry.path().filename().string(); folded(existing) == folded(*part)) {
+                if (const std::string existing = entry.path().filename().string(); ascii_lower(existing) == ascii_lower(*part)) {
                     *part = existing;
                     break;
                 }

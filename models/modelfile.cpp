@@ -5,6 +5,8 @@
 #include <charconv>
 #include <map>
 
+#include "base/ascii.h"
+
 namespace rockllm {
 
 namespace {
@@ -26,12 +28,6 @@ const std::map<std::string, OptionType>& option_types() {
         {"stop", OptionType::StringList},
     };
     return types;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
 }
 
 std::string_view trim(std::string_view s) {
@@ -134,7 +130,7 @@ Modelfile parse_modelfile(std::string_view text) {
     Reader r(text);
     bool has_from = false;
     while (!r.at_end()) {
-        const std::string instruction = lower(r.word());
+        const std::string instruction = ascii_lower(r.word());
         if (instruction == "from") {
             m.from = r.value();
             has_from = true;
@@ -147,11 +143,11 @@ Modelfile parse_modelfile(std::string_view text) {
         } else if (instruction == "license") {
             m.licenses.push_back(r.value());
         } else if (instruction == "parameter") {
-            std::string name = lower(r.word());
+            std::string name = ascii_lower(r.word());
             if (name.empty()) r.fail("PARAMETER needs a name and a value");
             m.parameters.emplace_back(std::move(name), r.value());
         } else if (instruction == "message") {
-            std::string role = lower(r.word());
+            std::string role = ascii_lower(r.word());
             if (role != "system" && role != "user" && role != "assistant" && role != "tool")
                 r.fail("MESSAGE role must be one of \"system\", \"user\", \"assistant\" or \"tool\"");
             m.messages.emplace_back(std::move(role), r.value());

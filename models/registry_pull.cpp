@@ -10,6 +10,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include "base/ascii.h"
 #include "models/sha256.h"
 
 namespace rockllm {
@@ -186,8 +187,7 @@ public:
             throw PullError("download of " + layer.digest + " stopped at " + std::to_string(received) + " of " +
                             std::to_string(layer.size) + " bytes; pull again to resume");
         }
-        std::string expected = layer.digest.substr(7);
-        std::transform(expected.begin(), expected.end(), expected.begin(), [](unsigned char c) { return std::tolower(c); });
+        const std::string expected = ascii_lower(layer.digest.substr(7));
         if (received > layer.size || hash.hex() != expected) {
             fs::remove(partial, ec);
             throw PullError("digest mismatch, file must be downloaded again");
