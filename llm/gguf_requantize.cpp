@@ -12,12 +12,8 @@ namespace rockllm::gguf {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // A weight matrix: the tensors a quantizer converts (vectors such as norms stay as they are).
-bool is_matrix(const TensorInfo& t) { return t.shape.size() >= 2 && ends_with(t.name, "weight"); }
+bool is_matrix(const TensorInfo& t) { return t.shape.size() >= 2 && t.name.ends_with("weight"); }
 
 // N of "blk.N.", or -1.
 int layer_of(const std::string& name) {
@@ -86,13 +82,13 @@ GgmlType requantized_type(const File& file, const TensorInfo& t, QuantizeMix mix
     GgmlType type = base;
     if (output) {
         if (base != GgmlType::Q8_0) type = GgmlType::Q6_K;
-    } else if (ends_with(t.name, "attn_v.weight") && layer >= 0) {
+    } else if (t.name.ends_with("attn_v.weight") && layer >= 0) {
         if (mix == QuantizeMix::Q4_K_M && uses_more_bits(layer, n_layer)) type = GgmlType::Q6_K;
         if (mix == QuantizeMix::Q4_K_S && layer < 4) type = GgmlType::Q5_K;
     } else if (t.name.find("ffn_down") != std::string::npos && layer >= 0) {
         if (mix == QuantizeMix::Q4_K_M && uses_more_bits(layer, n_layer)) type = GgmlType::Q6_K;
         if (mix == QuantizeMix::Q4_K_S && layer < n_layer / 8) type = GgmlType::Q5_K;
-    } else if (ends_with(t.name, "attn_qkv.weight") && mix == QuantizeMix::Q4_K_M) {
+    } else if (t.name.ends_with("attn_qkv.weight") && mix == QuantizeMix::Q4_K_M) {
         type = GgmlType::Q5_K;
     }
     return fitting_type(type, t.shape[0]);

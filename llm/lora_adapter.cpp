@@ -9,9 +9,8 @@ namespace {
 
 const std::string kA = ".lora_a", kB = ".lora_b";
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
+// A lora_a / lora_b tensor: the name of a base tensor with the suffix (never the suffix alone).
+bool has_suffix(const std::string& name, const std::string& suffix) { return name.size() > suffix.size() && name.ends_with(suffix); }
 
 // A tensor of the adapter as rows of floats (rows = shape[1], cols = shape[0]).
 std::vector<float> as_floats(const gguf::TensorInfo& t) {
@@ -35,7 +34,7 @@ LoraAdapter LoraAdapter::open(std::shared_ptr<const gguf::File> file, const std:
     LoraAdapter adapter;
     adapter.alpha_ = m.get_or<float>("adapter.lora.alpha", 0.0f);
     for (const gguf::TensorInfo& t : file->tensors()) {
-        const bool a = ends_with(t.name, kA), b = ends_with(t.name, kB);
+        const bool a = has_suffix(t.name, kA), b = has_suffix(t.name, kB);
         if (!a && !b) throw gguf::FormatError("adapter tensor '" + t.name + "' is neither a lora_a nor a lora_b");
         if (t.shape.size() != 2 || !quant::is_supported(t.type)) throw gguf::FormatError("adapter tensor '" + t.name + "' is not a matrix this build reads");
         const std::string base = t.name.substr(0, t.name.size() - kA.size());
@@ -55,7 +54,7 @@ bool LoraAdapter::adapts(const std::string& tensor_name) const { return file_->f
 std::vector<std::string> LoraAdapter::adapted_tensors() const {
     std::vector<std::string> out;
     for (const gguf::TensorInfo& t : file_->tensors())
-        if (ends_with(t.name, kA)) out.push_back(t.name.substr(0, t.name.size() - kA.size()));
+        if (has_suffix(t.name, kA)) out.push_back(t.name.substr(0, t.name.size() - kA.size()));
     return out;
 }
 

@@ -134,8 +134,7 @@ void quantize_model_layer(const ModelStore& store, const std::string& quantize, 
     }
     const std::string digest = store.adopt_blob(temporary);
     progress("using existing layer " + digest);
-    const gguf::File quantized = gguf::File::open(store.blob_path(digest).string());
-    config["file_type"] = file_type_name(quantized.metadata().get_or<uint32_t>("general.file_type", 0));
+    config["file_type"] = gguf::quantize_mix_name(mix);  // the name of the general.file_type requantize wrote
     *weights = Layer{media_type::kModel, digest, static_cast<int64_t>(std::filesystem::file_size(store.blob_path(digest))), ""};
 }
 
