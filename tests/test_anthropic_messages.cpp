@@ -3,11 +3,11 @@
 // accumulate: every block started before its deltas and stopped before the next one starts).
 #include <doctest/doctest.h>
 
-#include <sstream>
 
 #include "api/anthropic_messages.h"
 #include "api/http_json.h"
 #include "api/loaded_model.h"
+#include "test_support.h"
 
 using nlohmann::json;
 using rockllm::AnthropicEventStream;
@@ -22,15 +22,10 @@ namespace {
 // The events of a stream as (name, data) pairs; the name line and the data's "type" must agree.
 std::vector<std::pair<std::string, json>> events_of(const std::string& text) {
     std::vector<std::pair<std::string, json>> out;
-    std::istringstream in(text);
-    std::string line, name;
-    while (std::getline(in, line)) {
-        if (line.rfind("event: ", 0) == 0) name = line.substr(7);
-        if (line.rfind("data: ", 0) == 0) {
-            const json data = json::parse(line.substr(6));
-            CHECK(data.at("type") == name);
-            out.emplace_back(name, data);
-        }
+    for (const auto& [name, data_line] : rockllm::test::sse_events(text)) {
+        const json data = json::parse(data_line);
+        CHECK(data.at("type") == name);
+        out.emplace_back(name, data);
     }
     return out;
 }

@@ -2,10 +2,10 @@
 // and options; answers as response objects and the numbered event stream the OpenAI SDKs read.
 #include <doctest/doctest.h>
 
-#include <sstream>
 
 #include "api/http_json.h"
 #include "api/loaded_model.h"
+#include "test_support.h"
 #include "api/openai_responses.h"
 
 using nlohmann::json;
@@ -36,16 +36,11 @@ std::string refusal(const json& body) {
 // The events of a stream; the event line and the data's "type" agree, sequence numbers count from 0.
 std::vector<json> events_of(const std::string& text) {
     std::vector<json> out;
-    std::istringstream in(text);
-    std::string line, name;
-    while (std::getline(in, line)) {
-        if (line.rfind("event: ", 0) == 0) name = line.substr(7);
-        if (line.rfind("data: ", 0) == 0) {
-            json data = json::parse(line.substr(6));
-            CHECK(data.at("type") == name);
-            CHECK(data.at("sequence_number") == static_cast<int>(out.size()));
-            out.push_back(std::move(data));
-        }
+    for (const auto& [name, data_line] : rockllm::test::sse_events(text)) {
+        json data = json::parse(data_line);
+        CHECK(data.at("type") == name);
+        CHECK(data.at("sequence_number") == static_cast<int>(out.size()));
+        out.push_back(std::move(data));
     }
     return out;
 }

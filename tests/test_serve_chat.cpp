@@ -4,7 +4,6 @@
 
 #include <regex>
 
-#include <sstream>
 
 #include "serve_fixture.h"
 
@@ -150,9 +149,7 @@ TEST_CASE("serve: /v1/chat/completions, plain and streamed") {
     REQUIRE(streamed);
     CHECK(streamed->get_header_value("Content-Type") == "text/event-stream");
     std::vector<std::string> events;
-    std::istringstream lines(streamed->body);
-    for (std::string line; std::getline(lines, line);)
-        if (!line.empty()) events.push_back(line.substr(6));
+    for (const auto& e : rockllm::test::sse_events(streamed->body)) events.push_back(e.data);
     REQUIRE(events.size() >= 4);
     CHECK(events.back() == "[DONE]");
     CHECK(json::parse(events[events.size() - 2]).at("usage").at("completion_tokens") == ref.tokens);
@@ -205,12 +202,10 @@ TEST_CASE("serve: Anthropic's /v1/messages, plain and streamed, and /api/status"
     CHECK(streamed->get_header_value("Content-Type") == "text/event-stream");
     std::vector<std::string> names;
     std::string text, stop_reason;
-    std::istringstream lines(streamed->body);
-    for (std::string line; std::getline(lines, line);) {
-        if (line.rfind("event: ", 0) == 0) names.push_back(line.substr(7));
-        if (line.rfind("data: ", 0) != 0) continue;
-        const json e = json::parse(line.substr(6));
-        CHECK(e.at("type") == names.back());
+    for (const auto& event : rockllm::test::sse_events(streamed->body)) {
+        names.push_back(event.name);
+        const json e = json::parse(event.data);
+        CHECK(e.at("type") == event.name);
         if (e["type"] == "content_block_delta") text += e.at("delta").at("text").get<std::string>();
         if (e["type"] == "message_delta") stop_reason = e.at("delta").at("stop_reason");
     }
@@ -278,10 +273,9 @@ TEST_CASE("serve: OpenAI's /v1/responses, plain and streamed") {
     std::string text;
     json completed;
     int sequence = 0;
-    std::istringstream lines(streamed->body);
-    for (std::string line; std::getline(lines, line);) {
-        if (line.rfind("data: ", 0) != 0) continue;
-        const json e = json::parse(line.substr(6));
+    for (const auto& event : rockllm::test::sse_events(streamed->body)) {
+        const json e = json::parse(event.data);
+        CHECK(e.at("type") == event.name);
         CHECK(e.at("sequence_number") == sequence++);
         if (e["type"] == "response.output_text.delta") text += e.at("delta").get<std::string>();
         if (e["type"] == "response.completed") completed = e.at("response");

@@ -2,7 +2,6 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
-#include <sstream>
 
 #include "serve_fixture.h"
 
@@ -83,12 +82,7 @@ TEST_CASE("serve: OpenAI-compatible /v1 routes") {
     CHECK(streamed->status == 200);
     CHECK(streamed->get_header_value("Content-Type") == "text/event-stream");
     std::vector<std::string> events;
-    std::istringstream lines(streamed->body);
-    for (std::string line; std::getline(lines, line);) {
-        if (line.empty()) continue;
-        REQUIRE(line.rfind("data: ", 0) == 0);
-        events.push_back(line.substr(6));
-    }
+    for (const auto& e : rockllm::test::sse_events(streamed->body)) events.push_back(e.data);
     REQUIRE(events.size() >= 4);
     CHECK(events.back() == "[DONE]");
     const json usage_chunk = json::parse(events[events.size() - 2]);

@@ -71,6 +71,19 @@ std::vector<std::string> read_vocab_test_inputs(const std::string& path) {
     return out;
 }
 
+std::vector<SseEvent> sse_events(const std::string& body) {
+    std::vector<SseEvent> out;
+    std::istringstream lines(body);
+    std::string name;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.empty()) name.clear();  // a blank line ends an event
+        else if (line.rfind("event: ", 0) == 0) name = line.substr(7);
+        else if (line.rfind("data: ", 0) == 0) out.push_back({name, line.substr(6)});
+        else throw std::runtime_error("not a server-sent event line: " + line);
+    }
+    return out;
+}
+
 std::vector<std::vector<int32_t>> read_vocab_test_outputs(const std::string& path) {
     std::istringstream in(read_text(path));
     std::vector<std::vector<int32_t>> out;

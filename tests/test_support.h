@@ -34,6 +34,15 @@ private:
     std::filesystem::path path_;
 };
 
+// One server-sent event: the name its "event:" line gave ("" for none) and its "data:" line.
+struct SseEvent {
+    std::string name;
+    std::string data;
+};
+// The events of a text/event-stream body, in order; a line that is neither event, data nor blank
+// fails the test.
+std::vector<SseEvent> sse_events(const std::string& body);
+
 // Splits llama.cpp tokenizer test files: strings separated by "\n__ggml_vocab_test__\n".
 std::vector<std::string> read_vocab_test_inputs(const std::string& path);
 // One line of space-separated ids per test string.
