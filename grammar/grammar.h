@@ -29,6 +29,12 @@ struct GrammarSymbol {
 
 using GrammarSequence = std::vector<GrammarSymbol>;
 
+// One sequence followed by another.
+inline GrammarSequence operator+(GrammarSequence a, const GrammarSequence& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
 class Grammar {
 public:
     // A new rule without alternatives yet (so that rules can refer to each other).

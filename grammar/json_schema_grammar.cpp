@@ -20,7 +20,7 @@ using Seq = GrammarSequence;
 
 constexpr int kMaxDepth = 64;
 constexpr int64_t kMaxBoundedRepeat = 1000;  // minItems/maxItems/minLength/maxLength beyond this are refused
-constexpr int32_t kMaxRules = 200000;
+constexpr int32_t kMaxSchemaRules = 200000;
 
 const std::set<std::string> kAnnotations = {"title", "description", "default", "examples", "$schema", "$id",
                                             "$comment", "deprecated", "readOnly", "writeOnly", "$defs", "definitions"};
@@ -30,11 +30,6 @@ const std::set<std::string> kSupported = {"type",      "properties", "required",
                                           "maximum",   "exclusiveMinimum", "exclusiveMaximum", "format",         "pattern"};
 // The largest integer the grammar writes: 16 digits, as its numbers have.
 constexpr int64_t kMaxInteger = 9999999999999999;
-
-Seq operator+(Seq a, const Seq& b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-}
 
 class SchemaCompiler {
 public:
@@ -76,7 +71,7 @@ private:
     static GrammarSymbol ref(int32_t rule) { return Grammar::ref(rule); }
 
     int32_t add(const std::string& name, std::vector<Seq> alternatives) {
-        if (g_.rule_count() >= kMaxRules) throw SchemaError("the schema is too large (more than " + std::to_string(kMaxRules) + " grammar rules)");
+        if (g_.rule_count() >= kMaxSchemaRules) throw SchemaError("the schema is too large (more than " + std::to_string(kMaxSchemaRules) + " grammar rules)");
         return g_.add(name, std::move(alternatives));
     }
 

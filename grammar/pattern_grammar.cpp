@@ -9,14 +9,9 @@ namespace {
 
 using Seq = GrammarSequence;
 
-Seq operator+(Seq a, const Seq& b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-}
-
 constexpr int kMaxRepeat = 1000;
 constexpr int kMaxNesting = 32;     // groups within groups (the parser recurses per group)
-constexpr int kMaxRules = 20000;    // rules one pattern may add
+constexpr int kMaxPatternRules = 20000;    // rules one pattern may add
 
 class PatternCompiler {
 public:
@@ -44,7 +39,7 @@ private:
     char peek() const { return p_[pos_]; }
 
     int32_t add(std::vector<Seq> alternatives) {
-        if (count_ >= kMaxRules) fail("more than " + std::to_string(kMaxRules) + " grammar rules");
+        if (count_ >= kMaxPatternRules) fail("more than " + std::to_string(kMaxPatternRules) + " grammar rules");
         return g_.add(name_ + "-" + std::to_string(count_++), std::move(alternatives));
     }
 
@@ -103,7 +98,7 @@ private:
     int32_t repeat(const Seq& item, int min, int max) {
         int32_t tail;
         if (max < 0) {
-            if (count_ >= kMaxRules) fail("more than " + std::to_string(kMaxRules) + " grammar rules");
+            if (count_ >= kMaxPatternRules) fail("more than " + std::to_string(kMaxPatternRules) + " grammar rules");
             tail = g_.declare(name_ + "-" + std::to_string(count_++));
             g_.define(tail, {item + Seq{Grammar::ref(tail)}, {}});
         } else {

@@ -15,6 +15,13 @@ constexpr size_t kAlignment = 64;
 constexpr size_t kNameBytes = 96;
 constexpr size_t kDigestBytes = 80;
 
+size_t scales_bytes(MatmulType type, int64_t rows) { return type == MatmulType::Int8 ? static_cast<size_t>(rows) * 4 : 0; }
+
+}  // namespace
+
+// The file's header and table entries. Outside the anonymous namespace because the writer's Impl
+// holds them, in a namespace of their own so no other file's Header can be taken for them.
+namespace weight_cache_file {
 struct Header {
     char magic[8];
     uint32_t file_version, converter_version, type, reserved;
@@ -27,10 +34,9 @@ struct TableEntry {
     uint64_t scales_offset, data_offset, checksum;
 };
 static_assert(sizeof(Header) == 120 && sizeof(TableEntry) == 136);
-
-size_t scales_bytes(MatmulType type, int64_t rows) { return type == MatmulType::Int8 ? static_cast<size_t>(rows) * 4 : 0; }
-
-}  // namespace
+}  // namespace weight_cache_file
+using weight_cache_file::Header;
+using weight_cache_file::TableEntry;
 
 uint64_t checksum64(const uint8_t* data, size_t size, uint64_t seed) {
     // A word-at-a-time multiply-xorshift hash: fast enough to check a gigabyte at load, and any
