@@ -10,7 +10,8 @@
 
 #include <cstring>
 
-#define ROCKLLM_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#include "llm/kernels/target_isa.h"
+
 
 namespace rockllm::kernels {
 

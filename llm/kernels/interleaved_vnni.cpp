@@ -9,8 +9,10 @@
 #if defined(__x86_64__)
 
 // GCC 12's AVX-512 headers leave the pass-through operand of their unmasked forms "undefined"
-// (a variable initialised from itself), which -Wuninitialized reports in every caller.
+// (a variable initialised from itself), which -Wuninitialized reports in every caller. Popped at
+// the end of the file: a unity build compiles other files after this one.
 #if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
@@ -18,7 +20,8 @@
 
 #include <cstring>
 
-#define ROCKLLM_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))
+#include "llm/kernels/target_isa.h"
+
 
 namespace rockllm::kernels {
 
@@ -167,6 +170,10 @@ InterleavedKernel interleaved_vnni(GgmlType type) {
 }
 
 }  // namespace rockllm::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #else
 

@@ -10,9 +10,9 @@
 
 #include <cstring>
 
+#include "llm/kernels/target_isa.h"
 #include "llm/quant/blocks.h"
 
-#define ROCKLLM_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace rockllm::kernels {
 
@@ -189,7 +189,6 @@ ROCKLLM_AVX2 void dot_q6_k(int64_t n, const void* w, const void* const a[N], flo
 // shared by the four rows) and 128 * sum(w) is subtracted through the accumulator's start value
 // (once per weight block, shared by the four tokens): sum((a + 128) * w) - 128 * sum(w) = sum(a * w).
 // The integer lanes, scales and accumulation order equal dot_q8_blocks', so the results are identical.
-#define ROCKLLM_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
 
 template <class Block, __m256i (*Unpack)(const Block&)>
 ROCKLLM_VNNI void tile_vnni(int64_t n, const void* const w[4], const void* const a[4], float out[4][4]) {

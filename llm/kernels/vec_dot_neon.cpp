@@ -12,13 +12,13 @@
 
 #include <cstring>
 
+#include "llm/kernels/target_isa.h"
 #include "llm/quant/blocks.h"
 
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
 
-#define ROCKLLM_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 
 namespace rockllm::kernels {
 

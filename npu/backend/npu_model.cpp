@@ -70,7 +70,7 @@ private:
 };
 
 NpuModel::NpuModel(const Model& model, NpuCores& cores, NpuModelOptions options, ThreadPool& pool)
-    : model_(model), cores_(cores), options_(std::move(options)) {
+    : cores_(cores), options_(std::move(options)) {
     const auto start = Clock::now();
     // The groups of rule 1, in placement order.
     struct Wanted {

@@ -79,7 +79,6 @@ private:
     void fail(const std::string& reason);
     void count(bool on_npu, int64_t wall_ns, const CoreWorkResult& projected);
 
-    const Model& model_;
     NpuCores& cores_;
     NpuModelOptions options_;
     std::vector<std::unique_ptr<NpuLinear>> linears_;
