@@ -80,6 +80,7 @@ void InferenceRequest::apply_ollama_options(const nlohmann::json& options) {
     take(options, "presence_penalty", sampling.presence_penalty);
     take(options, "frequency_penalty", sampling.frequency_penalty);
     take(options, "num_predict", num_predict);
+    take(options, "num_keep", num_keep);
     if (options.contains("seed") && !options["seed"].is_null()) {
         int64_t seed = -1;
         take(options, "seed", seed);
@@ -205,7 +206,10 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
     m->engine_ = std::make_unique<Transformer>(*m->model_, transformer_options,
                                                m->npu_ ? m->npu_->make_backend(transformer_options.isa) : nullptr);
     m->batcher_ = std::make_unique<SequenceBatcher>(*m->engine_);
-    for (int i = 0; i < slots; ++i) m->slots_.push_back(m->engine_->new_sequence());
+    for (int i = 0; i < slots; ++i) {
+        m->slots_.push_back(m->engine_->new_sequence());
+        m->slot_sequences_.push_back(m->slots_.back().get());
+    }
     m->load_duration_ns_ = ns_since(start);
     return m;
 }
@@ -297,19 +301,13 @@ GenerationStats LoadedModel::run(int slot, const InferenceRequest& request, cons
     if (!request.seed_given) sampling.seed = std::random_device{}();
     Sampler sampler(sampling, transformer.n_ctx());  // throws std::invalid_argument for bad options
 
-    std::vector<int32_t> prompt = request.prompt;
-    if (prompt.empty()) throw std::invalid_argument("the prompt has no tokens");
-    if (static_cast<int64_t>(prompt.size()) >= transformer.n_ctx()) {
-        // Like Ollama: keep the end of an over-long prompt (after the first token) so there is room to answer.
-        const size_t keep = static_cast<size_t>(transformer.n_ctx() / 2);
-        prompt.erase(prompt.begin() + 1, prompt.end() - static_cast<std::ptrdiff_t>(keep));
-    }
+    if (request.prompt.empty()) throw std::invalid_argument("the prompt has no tokens");
+    // As generate() will fit it: the answer's budget below depends on what is left of the context.
+    const std::vector<int32_t> prompt = fit_prompt(request.prompt, transformer.n_ctx());
 
     GenerationOptions options;
-    // No answer runs forever: with context shifting, an unlimited (or absurd) num_predict would let
-    // a model that never emits an end token hold its slot for good. Ten windows is the cap.
-    const int64_t cap = 10 * transformer.n_ctx();
-    options.num_predict = request.num_predict < 0 || request.num_predict > cap ? cap : request.num_predict;
+    options.num_predict = request.num_predict;
+    options.num_keep = request.num_keep < 0 ? static_cast<int64_t>(prompt.size()) : request.num_keep;
     options.end_tokens = tokenizer_->vocabulary().end_of_generation_ids();
     if (request.logprobs && logprobs)
         options.on_sampled = [&](std::span<const float> logits, int32_t token) {
@@ -338,17 +336,10 @@ GenerationStats LoadedModel::run(int slot, const InferenceRequest& request, cons
 
     GenerationStats stats;
     stats.context = prompt;
-    const auto start = Clock::now();
-    auto first_token = start;
-    bool first = true;
     TextStream text_stream(*tokenizer_, request.stop);
     bool client_gone = false;
-    const GenerationTarget target{*engine_, sequence, batcher_.get()};
+    const GenerationTarget target{*engine_, sequence, batcher_.get(), slot_sequences_};
     const GenerationResult result = rockllm::generate(target, prompt, sampler, options, [&](int32_t token) {
-        if (first) {
-            first_token = Clock::now();
-            first = false;
-        }
         stats.context.push_back(token);
         const std::string text = text_stream.push(token);
         if (!text.empty() && !on_text(text)) {
@@ -361,9 +352,8 @@ GenerationStats LoadedModel::run(int slot, const InferenceRequest& request, cons
         const std::string rest = text_stream.finish();
         if (!rest.empty()) on_text(rest);
     }
-    if (first) first_token = Clock::now();
-    stats.prompt_eval_duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(first_token - start).count();
-    stats.eval_duration_ns = ns_since(first_token);
+    stats.prompt_eval_duration_ns = result.prompt_eval_ns;
+    stats.eval_duration_ns = result.eval_ns;
     stats.eval_count = result.generated_tokens;
     // As Ollama counts it (llm/llama_server.go: cached + evaluated): the whole prompt, whatever
     // part of it the cache held; the model's counters say that part.

@@ -38,6 +38,7 @@ struct InferenceRequest {
     SamplerOptions sampling;
     bool seed_given = false;
     int64_t num_predict = -1;
+    int64_t num_keep = 4;  // prompt positions a context shift keeps; -1: the whole prompt (Ollama's)
     std::vector<std::string> stop;
     std::shared_ptr<const Grammar> format;  // structured outputs: the answer follows this grammar
     bool logprobs = false;  // the log probability of each generated token,
@@ -149,6 +150,7 @@ private:
     std::unique_ptr<Transformer> engine_;
     std::unique_ptr<SequenceBatcher> batcher_;
     std::vector<std::unique_ptr<Sequence>> slots_;
+    std::vector<Sequence*> slot_sequences_;  // the same, as the donors of a shared prefix
     nlohmann::json params_ = nlohmann::json::object();
     std::optional<ChatTemplate> chat_template_;
     std::string template_error_;

@@ -35,6 +35,7 @@ nlohmann::json npu_stats(const ServerContext& context) {
         nlohmann::json m = {{"name", r.stored.name.display()},
                             {"kv_pages_in_use", r.model->kv_pool().pages_in_use()},
                             {"kv_pages_allocated", r.model->kv_pool().pages_allocated()},
+                            {"kv_pages_shared", r.model->kv_pool().pages_shared()},
                             {"kv_pages_max", r.model->kv_pool().max_pages()},
                             {"kv_memory", r.model->kv_pool().memory().name()},
                             {"prompt_tokens", r.model->prompt_tokens_total()},
@@ -93,7 +94,8 @@ std::string metrics_text(const nlohmann::json& stats) {
     }
     const std::pair<const char*, const char*> model_metrics[] = {{"kv_pages_in_use", "KV cache pages held by running requests and slots' prompt caches"},
                                                                  {"prompt_tokens", "prompt tokens of the requests run"},
-                                                                 {"prompt_tokens_cached", "of them, the ones a slot's prompt cache held (not run again)"},
+                                                                 {"prompt_tokens_cached", "of them, the ones a slot's prompt cache held or shared with another slot (not run again)"},
+                                                                 {"kv_pages_shared", "KV cache pages of a common prefix held by more than one slot"},
                                                                  {"kv_pages_allocated", "KV cache pages allocated (in use or free)"},
                                                                  {"forward_passes", "forward passes of the model's engine"},
                                                                  {"forward_pass_tokens", "tokens those passes ran (over the passes: the batching)"},

@@ -57,7 +57,26 @@ uint8_t* KvPagePool::acquire() {
 
 void KvPagePool::release(uint8_t* page) {
     std::lock_guard lock(mutex_);
+    if (auto it = extra_holders_.find(page); it != extra_holders_.end()) {
+        if (--it->second == 0) extra_holders_.erase(it);
+        return;
+    }
     free_.push_back(page);
+}
+
+void KvPagePool::share(uint8_t* page) {
+    std::lock_guard lock(mutex_);
+    ++extra_holders_[page];
+}
+
+bool KvPagePool::is_shared(uint8_t* page) const {
+    std::lock_guard lock(mutex_);
+    return extra_holders_.contains(page);
+}
+
+int64_t KvPagePool::pages_shared() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<int64_t>(extra_holders_.size());
 }
 
 int64_t KvPagePool::pages_in_use() const {
@@ -86,6 +105,35 @@ void KvCache::reserve(int64_t n_positions) {
     if (n_positions > n_ctx_) throw std::out_of_range("KV positions beyond the context window");
     const auto needed = static_cast<size_t>((n_positions + layout_.page_tokens - 1) >> page_shift_);
     while (pages_.size() < needed) pages_.push_back(pool_->acquire());
+}
+
+void KvCache::share_pages(const KvCache& donor, int64_t n_pages) {
+    if (donor.pool_ != pool_) throw std::invalid_argument("KV pages are shared only between caches of one pool");
+    const auto n = static_cast<size_t>(n_pages);
+    if (n > donor.pages_.size()) throw std::out_of_range("sharing more KV pages than the donor holds");
+    for (size_t i = 0; i < n; ++i) {
+        if (i < pages_.size() && pages_[i] == donor.pages_[i]) continue;
+        pool_->share(donor.pages_[i]);
+        if (i < pages_.size()) {
+            pool_->release(pages_[i]);
+            pages_[i] = donor.pages_[i];
+        } else {
+            pages_.push_back(donor.pages_[i]);
+        }
+    }
+    shrink_to(n_pages * layout_.page_tokens);
+}
+
+void KvCache::make_writable(int64_t begin, int64_t end) {
+    const auto first = static_cast<size_t>(std::max<int64_t>(begin, 0) >> page_shift_);
+    const auto last = std::min(pages_.size(), static_cast<size_t>((end + layout_.page_tokens - 1) >> page_shift_));
+    for (size_t i = first; i < last; ++i) {
+        if (!pool_->is_shared(pages_[i])) continue;
+        uint8_t* copy = pool_->acquire();
+        std::memcpy(copy, pages_[i], pool_->page_bytes());
+        pool_->release(pages_[i]);
+        pages_[i] = copy;
+    }
 }
 
 void KvCache::clear() { shrink_to(0); }
@@ -124,6 +172,7 @@ void KvCache::erase(int64_t begin, int64_t count, int64_t used) {
         static_cast<size_t>((used + layout_.page_tokens - 1) >> page_shift_) > pages_.size())
         throw std::out_of_range("KV cache erase outside the used positions");
     if (count == 0) return;
+    make_writable(begin, used);
     // Positions move one by one: a position's rows are contiguous only within its page.
     const size_t row = static_cast<size_t>(layout_.kv_dim) * element_bytes_;
     for (int64_t l = 0; l < layout_.n_layer; ++l)

@@ -5,11 +5,16 @@
 // values), and the sequences of a model (its parallel slots) take pages from one shared pool as
 // they grow and give them back when their request ends. Where the pages live is the pool's
 // KvPageMemory: ordinary memory, or buffers the NPU can read (npu/backend/kv_page_memory.h).
+//
+// Sequences that begin alike (one system prompt, an earlier turn of one chat) can hold the same
+// pages for their common prefix: whole pages only, copied before either holder writes to them
+// (copy-on-write), so a shared page never changes while it is shared.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "ggml_type.h"
@@ -49,13 +54,19 @@ public:
 
     // A free page (its contents undefined); std::runtime_error when all max_pages are in use.
     uint8_t* acquire();
+    // One holder gives the page up; it becomes free when its last holder has.
     void release(uint8_t* page);
+    // One more holder of an acquired page (a sequence sharing another's prefix).
+    void share(uint8_t* page);
+    // Whether the page has more than one holder, so must be copied before it is written.
+    bool is_shared(uint8_t* page) const;
 
     const KvLayout& layout() const { return layout_; }
     size_t page_bytes() const { return page_bytes_; }
     int64_t max_pages() const { return max_pages_; }
     int64_t pages_in_use() const;
     int64_t pages_allocated() const;  // in use plus free ones kept for reuse
+    int64_t pages_shared() const;     // in use by more than one holder
     const KvPageMemory& memory() const { return *memory_; }
 
 private:
@@ -65,6 +76,7 @@ private:
     std::shared_ptr<KvPageMemory> memory_;
     mutable std::mutex mutex_;
     std::vector<uint8_t*> free_;
+    std::unordered_map<uint8_t*, int> extra_holders_;  // of shared pages: holders beyond the first
     int64_t allocated_ = 0;
 };
 
@@ -87,6 +99,13 @@ public:
     void clear();
     // Keeps positions [0, n_positions) and gives back the pages past them.
     void truncate(int64_t n_positions);
+    // Holds the first n_pages pages of donor (a cache of the same pool) in place of its own, shared,
+    // and gives back its pages past them.
+    void share_pages(const KvCache& donor, int64_t n_pages);
+    // Copies each shared page that positions [begin, end) fall in, so writing them changes no
+    // other holder's keys and values. Positions without storage are left alone.
+    void make_writable(int64_t begin, int64_t end);
+    int64_t page_tokens() const { return layout_.page_tokens; }
 
     // Raw storage of one position's keys or values (kv_dim elements of type()); pos < reserved.
     void* key(int64_t layer, int64_t pos) { return pages_[static_cast<size_t>(pos >> page_shift_)] + key_offset(layer, pos); }
@@ -101,7 +120,7 @@ public:
     void load_key(int64_t layer, int64_t pos, float* k) const;
 
     // Removes positions [begin, begin + count) of every layer, moving positions up to `used` down,
-    // and gives back the pages no longer needed.
+    // and gives back the pages no longer needed (the moved pages are made writable first).
     void erase(int64_t begin, int64_t count, int64_t used);
 
 private:

@@ -135,9 +135,8 @@ Transformer::Transformer(const Model& model, TransformerOptions options, std::un
 
 void Transformer::shift_context(Sequence& sequence, int64_t n_keep, int64_t n_discard, int64_t n_past) {
     const ModelConfig& c = model_.config;
+    sequence.erase(n_keep, n_discard, n_past);
     KvCache& cache = sequence.kv_cache();
-    cache.erase(n_keep, n_discard, n_past);
-    sequence.record_erased(n_keep, n_discard, n_past);
     // RoPE rotations compose: rotating a key stored at position p by -n_discard gives position p - n_discard.
     std::vector<float> key(static_cast<size_t>(c.kv_dim()));
     for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -223,7 +222,7 @@ void Transformer::forward_rows(std::span<const SequenceInput> inputs) {
     int64_t row = 0;
     for (const SequenceInput& input : inputs) {
         const auto count = static_cast<int64_t>(input.tokens.size());
-        input.sequence->kv_cache().reserve(input.pos + count);
+        input.sequence->prepare_write(input.pos, count);
         for (int64_t t = 0; t < count; ++t, ++row) {
             model_.token_embedding.read_row(input.tokens[t], std::span(&x_[row * c.n_embd], c.n_embd));
             row_cache_[row] = &input.sequence->kv_cache();

@@ -159,6 +159,56 @@ TEST_CASE("batched requests answer as lone ones: greedy, seeded sampling, a long
     CHECK(engine.sequence().kv_cache().pool().pages_in_use() == 0);
 }
 
+TEST_CASE("batched requests that begin alike share the KV pages of their common prefix and answer as lone ones") {
+    const Model& model = stories();
+    Transformer engine(model, window(256));
+    SequenceBatcher batcher(engine, /*prefill_chunk=*/16);
+    const KvPagePool& pool = engine.kv_cache().pool();
+    // A sequence that has run the common start (a system prompt, say) donates it to the others.
+    const std::vector<int32_t> common = story_prompt(150, 3);
+    std::vector<std::unique_ptr<Sequence>> sequences;
+    sequences.push_back(engine.new_sequence());
+    Sequence* const first[] = {sequences[0].get()};
+    run({engine, *sequences[0], &batcher, first}, {common, 4});
+
+    std::vector<Request> requests;
+    for (int i = 0; i < 4; ++i) {
+        std::vector<int32_t> prompt(common.begin(), common.begin() + (i == 3 ? 100 : 150));
+        prompt.push_back(300 + i);
+        requests.push_back({prompt, 16, i == 1 ? 0.8f : 0.0f, 7});
+    }
+    std::vector<Sequence*> donors = {sequences[0].get()};
+    for (size_t i = 0; i < requests.size(); ++i) {
+        sequences.push_back(engine.new_sequence());
+        donors.push_back(sequences.back().get());
+    }
+    std::vector<std::vector<int32_t>> out(requests.size());
+    std::vector<int64_t> evaluated(requests.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < requests.size(); ++i)
+        threads.emplace_back([&, i] {
+            const Request& r = requests[i];
+            Sampler sampler(r.temperature, r.seed);
+            GenerationOptions options;
+            options.num_predict = r.num_predict;
+            const GenerationResult result = generate({engine, *sequences[i + 1], &batcher, donors}, r.prompt, sampler, options,
+                                                     [&](int32_t t) { return out[i].push_back(t), true; });
+            evaluated[i] = result.prompt_evaluated;
+        });
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < requests.size(); ++i) {
+        INFO("request " << i);
+        CHECK(out[i] == alone(model, requests[i]));
+        // The common start's two whole pages came from another sequence (the one that ran
+        // 100 tokens of it has one page's worth to take).
+        CHECK(evaluated[i] == static_cast<int64_t>(requests[i].prompt.size()) - (i == 3 ? 64 : 128));
+    }
+    CHECK(pool.pages_shared() == 2);  // the common start's two pages, each stored once
+    for (auto& s : sequences) s->release();
+    CHECK(pool.pages_in_use() == 0);
+    CHECK(pool.pages_shared() == 0);
+}
+
 TEST_CASE("a hundred batched requests leave no KV page in use, and a bad input fails only its own request") {
     const Model& model = quantized();
     TransformerOptions o;

@@ -113,10 +113,37 @@ TEST_CASE("generation: stops at the end of the context window without shift, and
     CHECK(nothing.generated_tokens == 0);
     CHECK(nothing.reason == StopReason::Length);
 
-    CHECK_THROWS_AS(generate(again, std::vector<int32_t>(9, 1), greedy, {}, [](int32_t) { return true; }),
-                    std::invalid_argument);
+    CHECK_THROWS_AS(generate(again, std::vector<int32_t>{}, greedy, {}, [](int32_t) { return true; }), std::invalid_argument);
     CHECK_THROWS_AS(again.forward(512, 0), std::out_of_range);
     CHECK_THROWS_AS(again.forward(1, 8), std::out_of_range);
+}
+
+TEST_CASE("generation: a prompt that does not fit keeps its first token and the last half window, and an unlimited answer stops after ten windows") {
+    const Model model = Model::load(stories());
+    const std::vector<int32_t> long_prompt = {1, 403, 407, 261, 378, 432, 300, 301, 302, 303, 304, 305};  // 12 tokens, window 8
+    const std::vector<int32_t> fitted = fit_prompt(long_prompt, 8);
+    CHECK(fitted == std::vector<int32_t>{1, 302, 303, 304, 305});
+    CHECK(fit_prompt(std::vector<int32_t>{1, 2, 3}, 8) == std::vector<int32_t>{1, 2, 3});
+
+    GenerationOptions three;
+    three.num_predict = 3;
+    std::vector<int32_t> from_long, from_fitted;
+    Sampler greedy(0.0f, 0);
+    Transformer a(model, f32_cache(8)), b(model, f32_cache(8));
+    const auto result = generate(a, long_prompt, greedy, three, [&](int32_t t) { return from_long.push_back(t), true; });
+    CHECK(result.prompt_tokens == 5);
+    Sampler greedy2(0.0f, 0);
+    generate(b, fitted, greedy2, three, [&](int32_t t) { return from_fitted.push_back(t), true; });
+    CHECK(from_long == from_fitted);
+
+    // No end tokens and no limit: with context shift the answer stops at ten windows.
+    Transformer c(model, f32_cache(16));
+    Sampler greedy3(0.0f, 0);
+    const auto unlimited = generate(c, std::vector<int32_t>{1}, greedy3, {}, [](int32_t) { return true; });
+    CHECK(unlimited.reason == StopReason::Length);
+    CHECK(unlimited.generated_tokens == kMaxAnswerWindows * 16);
+    CHECK(unlimited.prompt_eval_ns > 0);
+    CHECK(unlimited.eval_ns > 0);
 }
 
 TEST_CASE("context shift: generation goes past the window, and shifted keys equal a fresh evaluation") {

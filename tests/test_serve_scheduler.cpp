@@ -263,6 +263,46 @@ TEST_CASE("serve: a follow-up request reuses the slot's prompt cache and answers
     CHECK(reference.at("message").at("content") == cached.at("message").at("content"));
 }
 
+TEST_CASE("serve: a request takes the KV pages of a prefix a busy slot holds instead of computing them again") {
+    Daemon daemon(rockllm::test::Env{{"OLLAMA_NUM_PARALLEL", "2"}});
+    std::string story;
+    for (int i = 0; i < 6; ++i) story += "Once upon a time, there was a little girl named Lily. She liked to play outside with her friends in the big park. ";
+    const auto body = [](const std::string& prompt, int num_predict, bool stream) {
+        return json{{"model", "stories"}, {"prompt", prompt}, {"raw", true}, {"stream", stream},
+                    {"options", {{"temperature", 0}, {"num_predict", num_predict}, {"num_keep", -1}}}}.dump();
+    };
+    httplib::Client c = daemon.client();
+    post(c, "/api/generate", R"({"model":"stories"})", 200);  // loaded
+    const auto model_stats = [&] { return json::parse(c.Get("/api/npu/stats")->body).at("models").at(0); };
+
+    // One slot is busy answering the story (num_keep -1: its context shifts keep the prompt).
+    std::atomic<bool> streaming{false}, let_go{false};
+    std::thread holder([&] {
+        httplib::Client client = daemon.client();
+        httplib::Request req;
+        req.method = "POST";
+        req.path = "/api/generate";
+        req.body = body(story, 1000000, true);
+        req.set_header("Content-Type", "application/json");
+        req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return streaming = true, !let_go.load(); };
+        client.send(req);
+    });
+    while (!streaming) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+    // The same story and more, in the other slot: the story's whole pages come from the busy one.
+    const int cached_before = model_stats().at("prompt_tokens_cached");
+    const json answer = post(c, "/api/generate", body(story + "Then", 12, false), 200);
+    const json stats = model_stats();
+    CHECK(stats.at("kv_pages_shared").get<int>() >= 2);
+    CHECK(stats.at("prompt_tokens_cached").get<int>() - cached_before >= 128);
+    let_go = true;
+    holder.join();
+
+    Daemon cold;
+    httplib::Client cc = cold.client();
+    CHECK(post(cc, "/api/generate", body(story + "Then", 12, false), 200).at("response") == answer.at("response"));
+}
+
 TEST_CASE("serve: parallel requests decode together in shared passes and answer as they do alone") {
     Daemon daemon(rockllm::test::Env{{"OLLAMA_NUM_PARALLEL", "4"}});
     const std::vector<std::string> prompts = {"Once upon a time", "Lily went to the park", "A big dog", "The sun was hot"};
