@@ -33,9 +33,9 @@ std::vector<std::string> testdata_seeds(const std::string& target) {
         for (size_t cut : {size_t{0}, size_t{4}, size_t{8}, size_t{23}, size_t{100}, size_t{1000}, size_t{4096}, model.size() / 2, model.size() - 1})
             seeds.push_back(model.substr(0, cut));
         seeds.push_back(model);
-    } else if (target == "tokenizer_spm" || target == "tokenizer_bpe") {
-        const auto inputs = rockllm::test::read_vocab_test_inputs(testdata(target == "tokenizer_spm" ? "vocab/ggml-vocab-llama-spm.gguf.inp"
-                                                                                                     : "vocab/ggml-vocab-gpt-2.gguf.inp"));
+    } else if (target.starts_with("tokenizer_")) {
+        const std::string vocabulary = target == "tokenizer_spm" ? "llama-spm" : target == "tokenizer_bpe" ? "gpt-2" : "bert-bge";
+        const auto inputs = rockllm::test::read_vocab_test_inputs(testdata("vocab/ggml-vocab-" + vocabulary + ".gguf.inp"));
         seeds.insert(seeds.end(), inputs.begin(), inputs.end());
     } else if (target == "go_template") {
         for (const auto& entry : fs::directory_iterator(testdata("templates")))
@@ -64,8 +64,9 @@ TEST_CASE("fuzz targets: kept regression inputs and test-data seeds run through 
         }
         counts[target.name] = inputs.size();
     }
-    CHECK(counts.size() == 10);
+    CHECK(counts.size() == 11);
     CHECK(counts["gguf"] >= 12);
+    CHECK(counts["tokenizer_wordpiece"] >= 47);  // the kept input and the bge vocabulary's test texts
     CHECK(counts["go_template"] >= 20);
 }
 

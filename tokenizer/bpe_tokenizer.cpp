@@ -4,24 +4,11 @@
 #include <queue>
 #include <stdexcept>
 
+#include "tokenizer/unicode_data.h"
+
 namespace rockllm {
 
 namespace {
-
-std::string utf8(uint32_t cp) {
-    std::string s;
-    if (cp < 0x80) {
-        s += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        s += static_cast<char>(0xC0 | (cp >> 6));
-        s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        s += static_cast<char>(0xE0 | (cp >> 12));
-        s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-    return s;
-}
 
 size_t utf8_length(uint8_t lead) {
     if (lead < 0x80) return 1;
@@ -49,7 +36,7 @@ const std::vector<std::string>& byte_to_unicode() {
         uint32_t next = 256;
         for (int b = 0; b < 256; ++b) {
             const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            t[b] = utf8(printable ? static_cast<uint32_t>(b) : next++);
+            unicode::append_utf8(t[b], printable ? static_cast<uint32_t>(b) : next++);
         }
         return t;
     }();
@@ -135,18 +122,8 @@ void BpeTokenizer::encode_word(const std::string& raw, std::vector<int32_t>& out
     }
 }
 
-std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
-    std::vector<int32_t> out;
-    if (add_special && vocab_.add_bos && vocab_.bos_id) out.push_back(*vocab_.bos_id);
-    for (const Fragment& f : split_special_tokens(text, parse_special)) {
-        if (f.token >= 0) {
-            out.push_back(f.token);
-            continue;
-        }
-        for (const std::string& word : pre_.split(f.text)) encode_word(word, out);
-    }
-    if (add_special && vocab_.add_eos && vocab_.eos_id) out.push_back(*vocab_.eos_id);
-    return out;
+void BpeTokenizer::encode_fragment(std::string text, bool, std::vector<int32_t>& out) const {
+    for (const std::string& word : pre_.split(text)) encode_word(word, out);
 }
 
 std::string BpeTokenizer::text_piece(int32_t id) const {

@@ -16,10 +16,9 @@ class BpeTokenizer : public Tokenizer {
 public:
     explicit BpeTokenizer(Vocabulary vocab);
 
-    std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const override;
-
 protected:
     std::string text_piece(int32_t id) const override;
+    void encode_fragment(std::string text, bool first, std::vector<int32_t>& out) const override;
 
 private:
     void encode_word(const std::string& word, std::vector<int32_t>& out) const;

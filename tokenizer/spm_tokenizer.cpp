@@ -108,31 +108,12 @@ SpmTokenizer::SpmTokenizer(Vocabulary vocab)
 
 SpmTokenizer::~SpmTokenizer() = default;
 
-void SpmTokenizer::encode_text(std::string text, std::vector<int32_t>& out) const {
+void SpmTokenizer::encode_fragment(std::string text, bool first, std::vector<int32_t>& out) const {
+    if (vocab_.add_space_prefix && first) text.insert(text.begin(), ' ');
     std::vector<int> ids;
     const auto status = processor_->Encode(text, &ids);
     if (!status.ok()) throw std::runtime_error("SentencePiece could not encode the text: " + status.ToString());
     out.insert(out.end(), ids.begin(), ids.end());
-}
-
-std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
-    std::vector<Fragment> fragments = split_special_tokens(text, parse_special);
-    std::vector<int32_t> out;
-    if (add_special && vocab_.add_bos && vocab_.bos_id) out.push_back(*vocab_.bos_id);
-    bool after_special = true;  // text at the start, or right after a special token, gets a leading space
-    for (Fragment& f : fragments) {
-        if (f.token >= 0) {
-            out.push_back(f.token);
-            after_special = true;
-            continue;
-        }
-        if (f.text.empty()) continue;
-        if (vocab_.add_space_prefix && after_special) f.text.insert(f.text.begin(), ' ');
-        encode_text(std::move(f.text), out);
-        after_special = false;
-    }
-    if (add_special && vocab_.add_eos && vocab_.eos_id) out.push_back(*vocab_.eos_id);
-    return out;
 }
 
 std::string SpmTokenizer::text_piece(int32_t id) const {

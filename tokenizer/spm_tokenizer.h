@@ -22,13 +22,12 @@ public:
     explicit SpmTokenizer(Vocabulary vocab);
     ~SpmTokenizer() override;
 
-    std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const override;
-
 protected:
     std::string text_piece(int32_t id) const override;
+    // Text at the start, or right after a special token, gets a leading space (add_space_prefix).
+    void encode_fragment(std::string text, bool first, std::vector<int32_t>& out) const override;
 
 private:
-    void encode_text(std::string text, std::vector<int32_t>& out) const;
 
     std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
 };

@@ -5,6 +5,7 @@
 
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
+#include "tokenizer/wordpiece_tokenizer.h"
 
 namespace rockllm {
 
@@ -41,6 +42,24 @@ std::vector<Tokenizer::Fragment> Tokenizer::split_special_tokens(std::string_vie
         fragments = std::move(next);
     }
     return fragments;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+    std::vector<int32_t> out;
+    if (add_special && vocab_.add_bos && vocab_.bos_id) out.push_back(*vocab_.bos_id);
+    bool first = true;
+    for (Fragment& f : split_special_tokens(text, parse_special)) {
+        if (f.token >= 0) {
+            out.push_back(f.token);
+            first = true;
+        } else if (!f.text.empty()) {
+            encode_fragment(std::move(f.text), first, out);
+            first = false;
+        }
+    }
+    if (add_special && vocab_.add_sep && vocab_.sep_id) out.push_back(*vocab_.sep_id);
+    if (add_special && vocab_.add_eos && vocab_.eos_id) out.push_back(*vocab_.eos_id);
+    return out;
 }
 
 std::string Tokenizer::token_to_piece(int32_t id, bool render_special) const {
@@ -81,6 +100,7 @@ void check_vocabulary_size(const Tokenizer& tokenizer, int64_t n_vocab) {
 std::unique_ptr<Tokenizer> make_tokenizer(Vocabulary vocab) {
     if (vocab.model == "llama") return std::make_unique<SpmTokenizer>(std::move(vocab));
     if (vocab.model == "gpt2") return std::make_unique<BpeTokenizer>(std::move(vocab));
+    if (vocab.model == "bert") return std::make_unique<WordPieceTokenizer>(std::move(vocab));
     throw std::runtime_error("tokenizer kind '" + vocab.model + "' (tokenizer.ggml.model) is not supported yet");
 }
 

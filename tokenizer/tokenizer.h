@@ -16,9 +16,9 @@ class Tokenizer {
 public:
     virtual ~Tokenizer() = default;
 
-    // add_special: add BOS/EOS as the vocabulary asks. parse_special: text such as "<s>" that spells
-    // a control token becomes that token (otherwise it is tokenized as plain text).
-    virtual std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const = 0;
+    // add_special: add BOS/EOS (BERT: [CLS]/[SEP]) as the vocabulary asks. parse_special: text such
+    // as "<s>" that spells a control token becomes that token (otherwise it is tokenized as text).
+    std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const;
 
     // The bytes a token stands for in generated text; control tokens give "" unless render_special.
     // A byte token gives one byte, which may be part of a multi-byte UTF-8 character.
@@ -38,6 +38,9 @@ protected:
 
     // The text of a normal or byte token, in the tokenizer's own encoding of text.
     virtual std::string text_piece(int32_t id) const = 0;
+    // Appends the tokens of a piece of text between special tokens (never empty); first: it starts
+    // the text or follows a special token.
+    virtual void encode_fragment(std::string text, bool first, std::vector<int32_t>& out) const = 0;
 
     // The text cut at special tokens: user-defined tokens always, control (and unknown) tokens only
     // when parse_special. Longest tokens are split out first, as llama.cpp does.

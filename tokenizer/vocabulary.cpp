@@ -54,18 +54,25 @@ Vocabulary read_vocabulary(const gguf::File& file) {
     v.merges = meta.get_or<std::vector<std::string>>("tokenizer.ggml.merges", {});
 
     const bool spm = v.model == "llama";
+    const bool wordpiece = v.model == "bert";  // BERT's defaults as llama.cpp has them: [CLS] 101, [SEP] 102, [UNK] 100
     const int32_t size = v.size();
-    v.bos_id = token_id(meta, "tokenizer.ggml.bos_token_id", size, spm ? std::optional<int32_t>(1) : std::nullopt);
-    v.eos_id = token_id(meta, "tokenizer.ggml.eos_token_id", size, spm ? std::optional<int32_t>(2) : std::nullopt);
-    v.unk_id = token_id(meta, "tokenizer.ggml.unknown_token_id", size, spm ? std::optional<int32_t>(0) : std::nullopt);
+    const auto fallback = [](bool applies, int32_t id) { return applies ? std::optional<int32_t>(id) : std::nullopt; };
+    v.bos_id = token_id(meta, "tokenizer.ggml.bos_token_id", size, fallback(spm, 1));
+    if (wordpiece && !v.bos_id) v.bos_id = token_id(meta, "tokenizer.ggml.cls_token_id", size, 101);
+    v.eos_id = token_id(meta, "tokenizer.ggml.eos_token_id", size, fallback(spm, 2));
+    v.unk_id = token_id(meta, "tokenizer.ggml.unknown_token_id", size, spm ? std::optional<int32_t>(0) : fallback(wordpiece, 100));
+    // The converter's key is spelled so.
+    v.sep_id = token_id(meta, "tokenizer.ggml.seperator_token_id", size, fallback(wordpiece, 102));
     v.pad_id = token_id(meta, "tokenizer.ggml.padding_token_id", size, std::nullopt);
     v.eot_id = token_id(meta, "tokenizer.ggml.eot_token_id", size, std::nullopt);
     if (v.bos_id && !v.is_valid(*v.bos_id)) v.bos_id.reset();
     if (v.eos_id && !v.is_valid(*v.eos_id)) v.eos_id.reset();
     if (v.unk_id && !v.is_valid(*v.unk_id)) v.unk_id.reset();
-    v.add_bos = meta.get_or<bool>("tokenizer.ggml.add_bos_token", spm);
+    if (v.sep_id && !v.is_valid(*v.sep_id)) v.sep_id.reset();
+    v.add_bos = meta.get_or<bool>("tokenizer.ggml.add_bos_token", spm || wordpiece);
     v.add_eos = meta.get_or<bool>("tokenizer.ggml.add_eos_token", false);
-    v.add_space_prefix = meta.get_or<bool>("tokenizer.ggml.add_space_prefix", spm);
+    v.add_sep = meta.get_or<bool>("tokenizer.ggml.add_sep_token", wordpiece);
+    v.add_space_prefix = meta.get_or<bool>("tokenizer.ggml.add_space_prefix", spm || wordpiece);
     return v;
 }
 

@@ -14,7 +14,7 @@ namespace rockllm {
 enum class TokenType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
 
 struct Vocabulary {
-    std::string model;  // tokenizer.ggml.model: "llama" (SentencePiece), "gpt2" (byte-level BPE), ...
+    std::string model;  // tokenizer.ggml.model: "llama" (SentencePiece), "gpt2" (byte-level BPE), "bert" (WordPiece)
     std::string pre;    // tokenizer.ggml.pre
     std::vector<std::string> tokens;
     std::vector<float> scores;
@@ -22,8 +22,10 @@ struct Vocabulary {
     std::vector<std::string> merges;
 
     std::optional<int32_t> bos_id, eos_id, unk_id, pad_id, eot_id;
+    std::optional<int32_t> sep_id;  // BERT's [SEP], which ends an input (its bos is [CLS])
     bool add_bos = false;
     bool add_eos = false;
+    bool add_sep = false;
     bool add_space_prefix = true;
 
     int32_t size() const { return static_cast<int32_t>(tokens.size()); }

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-all=(gguf tokenizer_spm tokenizer_bpe json_request model_name modelfile go_template jinja_template npu_regcmd json_schema)
+all=(gguf tokenizer_spm tokenizer_bpe tokenizer_wordpiece json_request model_name modelfile go_template jinja_template npu_regcmd json_schema)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 build=build-fuzz
@@ -33,7 +33,8 @@ for t in targets:
         for cut in (24, 200, 1000, 4096, 16384):
             put(t, "stories-%d" % cut, model[:cut])
     if t.startswith("tokenizer"):
-        inp = "ggml-vocab-llama-spm.gguf.inp" if t == "tokenizer_spm" else "ggml-vocab-gpt-2.gguf.inp"
+        inp = {"tokenizer_spm": "ggml-vocab-llama-spm.gguf.inp", "tokenizer_bpe": "ggml-vocab-gpt-2.gguf.inp",
+               "tokenizer_wordpiece": "ggml-vocab-bert-bge.gguf.inp"}[t]
         texts = open(os.path.join(testdata, "vocab", inp), "rb").read().split(b"\n__ggml_vocab_test__\n")
         for i, text in enumerate(texts): put(t, "vocab-test-%d" % i, text)
     if t == "go_template":

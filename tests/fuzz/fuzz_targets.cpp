@@ -87,6 +87,11 @@ int tokenizer_bpe(const uint8_t* data, size_t size) {
     return tokenize_with(*tokenizer, data, size);
 }
 
+int tokenizer_wordpiece(const uint8_t* data, size_t size) {
+    static const auto tokenizer = load_vocab("ggml-vocab-bert-bge.gguf");
+    return tokenize_with(*tokenizer, data, size);
+}
+
 // A request body as the routes decode it: every field decoder over whatever JSON arrives.
 int json_request(const uint8_t* data, size_t size) {
     const std::string text = text_of(data, size);
@@ -204,7 +209,7 @@ int json_schema(const uint8_t* data, size_t size) {
 const std::vector<Target>& targets() {
     static const std::vector<Target> all = {
         {"gguf", gguf_file},           {"tokenizer_spm", tokenizer_spm}, {"tokenizer_bpe", tokenizer_bpe},
-        {"json_request", json_request}, {"model_name", model_name},       {"modelfile", modelfile},
+        {"tokenizer_wordpiece", tokenizer_wordpiece}, {"json_request", json_request}, {"model_name", model_name},       {"modelfile", modelfile},
         {"go_template", go_template},   {"jinja_template", jinja_template}, {"npu_regcmd", npu_regcmd},
         {"json_schema", json_schema},
     };
