@@ -11,7 +11,8 @@ set(engine_tests test_main test_support test_ggml_type test_gguf test_gguf_hosti
     test_sampler test_llama_forward test_architectures)
 list(TRANSFORM engine_tests REPLACE "(.+)" "${CMAKE_CURRENT_LIST_DIR}/\\1.cpp")
 add_executable(rockllm_engine_tests EXCLUDE_FROM_ALL ${engine_tests})
-set_target_properties(rockllm_engine_tests PROPERTIES UNITY_BUILD OFF)  # test files' helpers share names
+# doctest's implementation and main come first, alone (tests/CMakeLists.txt says why).
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/test_main.cpp PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
 target_include_directories(rockllm_engine_tests SYSTEM PRIVATE ${engine_test_headers})
 target_link_libraries(rockllm_engine_tests PRIVATE rockllm_llm)
 target_link_options(rockllm_engine_tests PRIVATE -static)

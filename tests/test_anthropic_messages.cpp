@@ -9,6 +9,8 @@
 #include "api/loaded_model.h"
 #include "test_support.h"
 
+namespace test_anthropic_messages {
+
 using nlohmann::json;
 using rockllm::AnthropicEventStream;
 using rockllm::GenerationStats;
@@ -196,3 +198,5 @@ TEST_CASE("anthropic: a whole answer lists thinking, text and tool_use blocks") 
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_anthropic_messages

@@ -12,6 +12,8 @@
 #include "llm/transformer.h"
 #include "test_support.h"
 
+namespace test_architectures {
+
 using namespace rockllm;
 
 namespace {
@@ -362,3 +364,5 @@ TEST_CASE("embeddings: hidden states and mean/last/CLS pooling equal the float64
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_architectures

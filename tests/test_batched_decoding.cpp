@@ -15,6 +15,8 @@
 #include "llm/transformer.h"
 #include "test_support.h"
 
+namespace test_batched_decoding {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 
@@ -264,3 +266,5 @@ TEST_CASE("an embedding runs between passes without disturbing the sequences tha
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_batched_decoding

@@ -8,6 +8,8 @@
 
 #include "serve_fixture.h"
 
+namespace test_client_commands {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 
@@ -116,3 +118,5 @@ TEST_CASE("client commands: no server running says how to start one") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_client_commands

@@ -8,6 +8,8 @@
 #include "chat/chat_prompt.h"
 #include "test_support.h"
 
+namespace test_family_templates {
+
 using nlohmann::json;
 using rockllm::ChatMessage;
 using rockllm::ChatTemplate;
@@ -85,3 +87,5 @@ TEST_CASE("family chat templates: tool text is escaped and ordered as Ollama's G
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_family_templates

@@ -12,6 +12,8 @@
 #include "fuzz/fuzz_targets.h"
 #include "test_support.h"
 
+namespace test_fuzz_regressions {
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -71,3 +73,5 @@ TEST_CASE("fuzz targets: kept regression inputs and test-data seeds run through 
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_fuzz_regressions

@@ -10,6 +10,8 @@
 
 #include "test_support.h"
 
+namespace test_generate_command {
+
 using rockllm::test::testdata;
 
 namespace {
@@ -204,3 +206,5 @@ TEST_CASE("rockllm COMMAND --help and help COMMAND print the command's usage and
     CHECK(version.exit_code == 0);
     CHECK(version.out.rfind("rockllm version is ", 0) == 0);
 }
+
+}  // namespace test_generate_command

@@ -10,6 +10,8 @@
 #include "base/half.h"
 #include "llm/ggml_type.h"
 
+namespace test_ggml_type {
+
 using namespace rockllm;
 
 // The compiler's own half-precision type: an independent implementation of the IEEE conversions.
@@ -86,3 +88,5 @@ TEST_CASE("bf16 -> fp32 is the upper half of the float") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_ggml_type

@@ -7,6 +7,8 @@
 #include "llm/gguf_writer.h"
 #include "test_support.h"
 
+namespace test_gguf {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 
@@ -159,3 +161,5 @@ TEST_CASE("GGUF reader: file-level errors") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_gguf

@@ -9,6 +9,8 @@
 #include "llm/gguf_writer.h"
 #include "test_support.h"
 
+namespace test_gguf_hostile {
+
 using namespace rockllm;
 
 namespace {
@@ -19,8 +21,9 @@ struct RawGguf {
 
     template <class T>
     RawGguf& put(T v) {
-        const auto* p = reinterpret_cast<const uint8_t*>(&v);
-        bytes.insert(bytes.end(), p, p + sizeof v);
+        const size_t at = bytes.size();
+        bytes.resize(at + sizeof v);
+        std::memcpy(bytes.data() + at, &v, sizeof v);
         return *this;
     }
     RawGguf& str(const std::string& s) {
@@ -222,3 +225,5 @@ TEST_CASE("hostile GGUF: flipping any single header byte never crashes") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_gguf_hostile

@@ -14,6 +14,8 @@
 #include "llm/transformer.h"
 #include "test_support.h"
 
+namespace test_gguf_requantize {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 
@@ -140,3 +142,5 @@ TEST_CASE("requantize: an already quantized model is refused") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_gguf_requantize

@@ -8,6 +8,8 @@
 #include "chat/go_template.h"
 #include "test_support.h"
 
+namespace test_go_template {
+
 using namespace rockllm;
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -130,3 +132,5 @@ TEST_CASE("chat templates: legacy .Prompt/.Response templates run per turn and s
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_go_template

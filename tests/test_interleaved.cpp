@@ -17,6 +17,8 @@
 #include "llm/weight_repack.h"
 #include "test_support.h"
 
+namespace test_interleaved {
+
 using namespace rockllm;
 using namespace rockllm::kernels;
 using rockllm::test::quantized;
@@ -193,3 +195,5 @@ TEST_CASE("interleaved repack of a model: the embedding reads the same rows, the
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_interleaved

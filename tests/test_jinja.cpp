@@ -11,6 +11,8 @@
 #include "chat/jinja.h"
 #include "test_support.h"
 
+namespace test_jinja {
+
 using nlohmann::ordered_json;
 using rockllm::jinja::Template;
 
@@ -212,3 +214,5 @@ TEST_CASE("jinja corpus: every real chat template renders six conversations exac
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_jinja

@@ -14,6 +14,8 @@
 #include "llm/quant/quantize.h"
 #include "test_support.h"
 
+namespace test_kernels {
+
 using namespace rockllm;
 using namespace rockllm::kernels;
 using rockllm::test::quantized;
@@ -194,3 +196,5 @@ TEST_CASE("thread pool: every index runs once per call, many calls in a row" * d
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_kernels

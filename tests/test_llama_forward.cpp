@@ -13,6 +13,8 @@
 #include "llm/transformer.h"
 #include "test_support.h"
 
+namespace test_llama_forward {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 
@@ -284,3 +286,5 @@ TEST_CASE("mixed precision: stories260K with only attn_q in Q8_0 runs, and close
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_llama_forward

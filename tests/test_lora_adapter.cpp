@@ -15,6 +15,8 @@
 #include "llm/transformer.h"
 #include "test_support.h"
 
+namespace test_lora_adapter {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 using rockllm::test::LoraTestAdapter;
@@ -98,3 +100,5 @@ TEST_CASE("lora: adapters that do not fit the model are refused with the reason"
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_lora_adapter

@@ -11,6 +11,8 @@
 #include "models/sha256.h"
 #include "test_support.h"
 
+namespace test_model_store {
+
 using namespace rockllm;
 namespace fs = std::filesystem;
 
@@ -305,3 +307,5 @@ TEST_CASE("store: one server at a time holds the store's lock") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_model_store

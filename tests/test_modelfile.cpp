@@ -7,6 +7,8 @@
 #include "models/modelfile.h"
 #include "test_support.h"
 
+namespace test_modelfile {
+
 using namespace rockllm;
 using nlohmann::json;
 
@@ -104,3 +106,5 @@ TEST_CASE("keep_alive: Go durations, seconds, negative is forever") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_modelfile

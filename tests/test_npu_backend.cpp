@@ -18,6 +18,8 @@
 #include "npu/backend/weight_cache.h"
 #include "test_support.h"
 
+namespace test_npu_backend {
+
 using namespace rockllm;
 using namespace rockllm::npu;
 using rockllm::test::testdata;
@@ -263,3 +265,5 @@ TEST_CASE("npu accuracy: per-layer cosine similarity and next-token agreement ag
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_npu_backend

@@ -10,6 +10,8 @@
 
 #include "test_support.h"
 
+namespace test_npu_driver {
+
 namespace {
 
 struct Output {
@@ -132,3 +134,5 @@ TEST_CASE("NPU driver path: the simulated drivers refuse what the real ones woul
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_npu_driver

@@ -19,6 +19,8 @@
 #include "npu/rknpu_subcore.h"
 #include "npu/simulator.h"
 
+namespace test_npu_matmul {
+
 using namespace rockllm;
 using namespace rockllm::npu;
 
@@ -394,3 +396,5 @@ TEST_CASE("NPU plan: CBUF banks counted in 128-byte entries per row, and no task
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_npu_matmul

@@ -12,6 +12,8 @@
 #include "npu/regcmd.h"
 #include "npu/regcmd_decode.h"
 
+namespace test_npu_streams {
+
 using namespace rockllm::npu;
 
 namespace {
@@ -103,3 +105,5 @@ TEST_CASE("NPU streams: the task for a captured vendor shape, register by regist
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_npu_streams

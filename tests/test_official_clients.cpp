@@ -9,6 +9,8 @@
 #include "models/sha256.h"
 #include "serve_fixture.h"
 
+namespace test_official_clients {
+
 namespace fs = std::filesystem;
 
 TEST_SUITE_BEGIN("clients");
@@ -44,3 +46,5 @@ TEST_CASE("official clients: ollama-js, openai-node and the Anthropic SDK agains
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_official_clients

@@ -8,6 +8,8 @@
 #include "test_support.h"
 #include "api/openai_responses.h"
 
+namespace test_openai_responses {
+
 using nlohmann::json;
 using nlohmann::ordered_json;
 using rockllm::GenerationStats;
@@ -189,3 +191,5 @@ TEST_CASE("responses: a whole answer lists reasoning, message and function calls
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_openai_responses

@@ -7,6 +7,8 @@
 #include "chat/output_parser.h"
 #include "test_support.h"
 
+namespace test_output_parser {
+
 using namespace rockllm;
 using nlohmann::json;
 
@@ -156,3 +158,5 @@ TEST_CASE("output parser: with bare tool calls, an answer that is no call stays 
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_output_parser

@@ -10,6 +10,8 @@
 #include "llm/transformer.h"
 #include "test_support.h"
 
+namespace test_prompt_cache {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 
@@ -203,3 +205,5 @@ TEST_CASE("shared prefix: a context shift in a sequence holding shared pages lea
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_prompt_cache

@@ -11,6 +11,8 @@
 #include "base/half.h"
 #include "llm/quant/quantize.h"
 
+namespace test_quant {
+
 using namespace rockllm;
 
 namespace {
@@ -221,3 +223,5 @@ TEST_CASE("quantizers handle all-zero and constant rows") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_quant

@@ -22,6 +22,8 @@
 #include "models/sha256.h"
 #include "serve_fixture.h"
 
+namespace test_run_session {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::post;
@@ -214,3 +216,5 @@ TEST_CASE("run: a server that sends an endless line costs the client bounded mem
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_run_session

@@ -8,6 +8,8 @@
 #include "llm/sampler.h"
 #include "llm/stop_sequences.h"
 
+namespace test_sampler {
+
 using namespace rockllm;
 
 namespace {
@@ -176,3 +178,5 @@ TEST_CASE("stop sequences: spanning pieces, never emitting a partial stop string
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_sampler

@@ -12,6 +12,8 @@
 
 #include "serve_fixture.h"
 
+namespace test_serve {
+
 using nlohmann::json;
 
 using rockllm::test::Daemon;
@@ -264,3 +266,5 @@ TEST_CASE("serve: logprobs and top_logprobs on generate, chat and /v1 match the 
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_serve

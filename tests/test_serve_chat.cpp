@@ -7,6 +7,8 @@
 
 #include "serve_fixture.h"
 
+namespace test_serve_chat {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::post;
@@ -512,3 +514,5 @@ TEST_CASE("serve: a model whose only template is the GGUF's Jinja chat template"
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_serve_chat

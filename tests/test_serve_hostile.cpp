@@ -19,6 +19,8 @@
 #include "models/sha256.h"
 #include "serve_fixture.h"
 
+namespace test_serve_hostile {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::post;
@@ -432,3 +434,5 @@ TEST_CASE("serve: path-like model names get the same answer whether or not the p
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_serve_hostile

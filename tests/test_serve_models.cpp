@@ -7,6 +7,8 @@
 #include "models/sha256.h"
 #include "serve_fixture.h"
 
+namespace test_serve_models {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::post;
@@ -316,3 +318,5 @@ TEST_CASE("serve: /api/embed and /api/embeddings") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_serve_models

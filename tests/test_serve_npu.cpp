@@ -6,6 +6,8 @@
 
 #include "serve_fixture.h"
 
+namespace test_serve_npu {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::Env;
@@ -113,3 +115,5 @@ TEST_CASE("serve on the simulated NPU: an NPU that fails its start-up self-test 
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_serve_npu

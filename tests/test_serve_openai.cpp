@@ -5,6 +5,8 @@
 
 #include "serve_fixture.h"
 
+namespace test_serve_openai {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::post;
@@ -126,3 +128,5 @@ TEST_CASE("serve: OpenAI-compatible /v1 routes") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_serve_openai

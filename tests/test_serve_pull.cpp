@@ -8,6 +8,8 @@
 #include "models/sha256.h"
 #include "serve_fixture.h"
 
+namespace test_serve_pull {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::digest_of;
@@ -184,3 +186,5 @@ TEST_CASE("serve: create from a model the store lacks pulls it first, as Ollama'
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_serve_pull

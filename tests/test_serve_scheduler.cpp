@@ -11,6 +11,8 @@
 
 #include "serve_fixture.h"
 
+namespace test_serve_scheduler {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::post;
@@ -345,3 +347,5 @@ TEST_CASE("serve: a model that cannot fit into memory is refused with Ollama's m
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_serve_scheduler

@@ -11,6 +11,8 @@
 #include "models/sha256.h"
 #include "serve_fixture.h"
 
+namespace test_serve_store {
+
 using nlohmann::json;
 using rockllm::test::Daemon;
 using rockllm::test::digest_of;
@@ -103,3 +105,5 @@ TEST_CASE("serve: re-creating a model removes its old layers, deleting it leaves
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_serve_store

@@ -17,6 +17,8 @@
 #include "test_support.h"
 #include "tokenizer/tokenizer.h"
 
+namespace test_structured_output {
+
 using namespace rockllm;
 using nlohmann::json;
 using nlohmann::ordered_json;
@@ -443,3 +445,5 @@ TEST_CASE("structured outputs on stories260K: 100 sampled answers under each of 
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_structured_output

@@ -13,6 +13,8 @@
 
 #include "serve_fixture.h"
 
+namespace test_systemd {
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -127,3 +129,5 @@ TEST_CASE("systemd: the daemon notifies READY=1, pings the watchdog and says STO
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_systemd

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <set>
 
+namespace test_tokenizer_bpe {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 
@@ -116,3 +118,5 @@ TEST_CASE("tokenizer.json import: bad files are clear errors") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_tokenizer_bpe

@@ -8,6 +8,8 @@
 #include "tokenizer/long_text.h"
 #include "tokenizer/tokenizer.h"
 
+namespace test_tokenizer_long_text {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 
@@ -82,3 +84,5 @@ TEST_CASE("long texts: cuts fall on character boundaries") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_tokenizer_long_text

@@ -8,6 +8,8 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8_stream.h"
 
+namespace test_tokenizer_spm {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 
@@ -139,3 +141,5 @@ TEST_CASE("UTF-8 stream holds back split characters") {
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_tokenizer_spm

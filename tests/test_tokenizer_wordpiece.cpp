@@ -9,6 +9,8 @@
 #include "tokenizer/unicode_data.h"
 #include "tokenizer/wordpiece_tokenizer.h"
 
+namespace test_tokenizer_wordpiece {
+
 using namespace rockllm;
 using rockllm::test::testdata;
 
@@ -84,3 +86,5 @@ TEST_CASE("WordPiece words: clean-up, accents, lowercase, punctuation and CJK sp
 }
 
 TEST_SUITE_END();
+
+}  // namespace test_tokenizer_wordpiece
