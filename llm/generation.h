@@ -38,8 +38,10 @@ struct GenerationResult {
     int64_t eval_ns = 0;           // from then to the end
 };
 
-// A prompt as long as the context or longer keeps its first token and its last n_ctx / 2, as
-// Ollama's runner does, which leaves room to answer; a shorter prompt is returned whole.
+// A prompt as long as the context or longer keeps its first token and its last n_ctx / 2, which
+// leaves half the window to answer in (Ollama's runner keeps num_keep tokens and cuts to exactly
+// num_ctx instead, so its first answer token already shifts the context); a shorter prompt is
+// returned whole.
 std::vector<int32_t> fit_prompt(std::span<const int32_t> prompt, int64_t n_ctx);
 
 // Where a generation runs: a sequence of the engine's model, alone or (with a batcher) in passes
