@@ -32,6 +32,8 @@ const ArchitectureTraits* find_architecture(const std::string& name) {
     return nullptr;
 }
 
+bool is_encoder_architecture(const std::string& name) { return name == "bert" || name == "nomic-bert"; }
+
 std::string supported_architectures() {
     std::string out;
     for (const auto& a : kArchitectures) out += (out.empty() ? "" : ", ") + std::string(a.name);

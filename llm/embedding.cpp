@@ -15,17 +15,15 @@ Pooling pooling_for(const gguf::File& file) {
     }
 }
 
-std::vector<float> embed(Transformer& engine, Sequence& sequence, std::span<const int32_t> tokens, Pooling pooling,
-                         bool normalize) {
-    if (tokens.empty()) throw std::invalid_argument("nothing to embed: no tokens");
-    const std::vector<float> hidden = engine.hidden_states(sequence, tokens, 0);
-    const size_t width = hidden.size() / tokens.size();
+std::vector<float> pool_hidden_states(std::span<const float> hidden, size_t n_tokens, Pooling pooling, bool normalize) {
+    if (n_tokens == 0 || hidden.size() % n_tokens != 0) throw std::invalid_argument("hidden states of no tokens, or of rows of unequal width");
+    const size_t width = hidden.size() / n_tokens;
     std::vector<float> out(width, 0.0f);
     switch (pooling) {
         case Pooling::Mean:
-            for (size_t t = 0; t < tokens.size(); ++t)
+            for (size_t t = 0; t < n_tokens; ++t)
                 for (size_t i = 0; i < width; ++i) out[i] += hidden[t * width + i];
-            for (float& v : out) v /= static_cast<float>(tokens.size());
+            for (float& v : out) v /= static_cast<float>(n_tokens);
             break;
         case Pooling::Cls: out.assign(hidden.begin(), hidden.begin() + static_cast<std::ptrdiff_t>(width)); break;
         case Pooling::Last: out.assign(hidden.end() - static_cast<std::ptrdiff_t>(width), hidden.end()); break;
@@ -37,6 +35,12 @@ std::vector<float> embed(Transformer& engine, Sequence& sequence, std::span<cons
         for (float& v : out) v *= inv;
     }
     return out;
+}
+
+std::vector<float> embed(Transformer& engine, Sequence& sequence, std::span<const int32_t> tokens, Pooling pooling,
+                         bool normalize) {
+    if (tokens.empty()) throw std::invalid_argument("nothing to embed: no tokens");
+    return pool_hidden_states(engine.hidden_states(sequence, tokens, 0), tokens.size(), pooling, normalize);
 }
 
 }  // namespace rockllm

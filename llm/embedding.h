@@ -17,6 +17,10 @@ enum class Pooling { Mean, Cls, Last };
 // mean, the choice that does not depend on where the text ends.
 Pooling pooling_for(const gguf::File& file);
 
+// Pools n_tokens rows of hidden states (each hidden.size() / n_tokens floats) into one vector;
+// normalize scales the result to unit L2 length.
+std::vector<float> pool_hidden_states(std::span<const float> hidden, size_t n_tokens, Pooling pooling, bool normalize);
+
 // Runs the tokens from position 0 (the sequence's cache is overwritten) and pools the final
 // hidden states; normalize scales the result to unit L2 length.
 std::vector<float> embed(Transformer& engine, Sequence& sequence, std::span<const int32_t> tokens, Pooling pooling,

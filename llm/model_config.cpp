@@ -4,9 +4,7 @@
 
 namespace rockllm {
 
-namespace {
-
-int64_t positive(const gguf::Metadata& meta, const std::string& key, int64_t limit) {
+int64_t positive_metadata(const gguf::Metadata& meta, const std::string& key, int64_t limit) {
     const auto value = meta.get<int64_t>(key);
     if (value <= 0 || value > limit)
         throw gguf::FormatError("GGUF metadata '" + key + "' = " + std::to_string(value) + " is outside 1.." +
@@ -14,13 +12,13 @@ int64_t positive(const gguf::Metadata& meta, const std::string& key, int64_t lim
     return value;
 }
 
-}  // namespace
-
 ModelConfig read_model_config(const gguf::File& file) {
     const gguf::Metadata& meta = file.metadata();
     ModelConfig c;
     c.architecture = meta.get<std::string>("general.architecture");
     const ArchitectureTraits* traits = find_architecture(c.architecture);
+    if (!traits && is_encoder_architecture(c.architecture))
+        throw gguf::FormatError("'" + c.architecture + "' is an embedding model (an encoder): it makes embeddings, not text");
     if (!traits)
         throw gguf::FormatError("architecture '" + c.architecture + "' is not supported (supported: " +
                                 supported_architectures() + ")");
@@ -29,21 +27,21 @@ ModelConfig read_model_config(const gguf::File& file) {
 
     // Limits keep every derived buffer size far from overflow while allowing any real model.
     constexpr int64_t kMaxWidth = int64_t{1} << 20;
-    c.n_embd = positive(meta, a + "embedding_length", kMaxWidth);
-    c.n_layer = positive(meta, a + "block_count", 4096);
-    c.n_ff = positive(meta, a + "feed_forward_length", kMaxWidth);
-    c.n_head = positive(meta, a + "attention.head_count", 4096);
-    c.n_head_kv = meta.contains(a + "attention.head_count_kv") ? positive(meta, a + "attention.head_count_kv", 4096)
+    c.n_embd = positive_metadata(meta, a + "embedding_length", kMaxWidth);
+    c.n_layer = positive_metadata(meta, a + "block_count", 4096);
+    c.n_ff = positive_metadata(meta, a + "feed_forward_length", kMaxWidth);
+    c.n_head = positive_metadata(meta, a + "attention.head_count", 4096);
+    c.n_head_kv = meta.contains(a + "attention.head_count_kv") ? positive_metadata(meta, a + "attention.head_count_kv", 4096)
                                                                 : c.n_head;
-    c.n_ctx_train = positive(meta, a + "context_length", int64_t{1} << 24);
+    c.n_ctx_train = positive_metadata(meta, a + "context_length", int64_t{1} << 24);
     if (c.n_head % c.n_head_kv != 0)
         throw gguf::FormatError("head_count " + std::to_string(c.n_head) + " is not a multiple of head_count_kv " +
                                 std::to_string(c.n_head_kv));
-    c.head_dim = meta.contains(a + "attention.key_length") ? positive(meta, a + "attention.key_length", 65536)
+    c.head_dim = meta.contains(a + "attention.key_length") ? positive_metadata(meta, a + "attention.key_length", 65536)
                                                             : c.n_embd / c.n_head;
     if (!meta.contains(a + "attention.key_length") && c.n_embd % c.n_head != 0)
         throw gguf::FormatError("embedding_length is not a multiple of head_count");
-    c.rope_dim = meta.contains(a + "rope.dimension_count") ? positive(meta, a + "rope.dimension_count", c.head_dim)
+    c.rope_dim = meta.contains(a + "rope.dimension_count") ? positive_metadata(meta, a + "rope.dimension_count", c.head_dim)
                                                             : c.head_dim;
     if (c.rope_dim % 2 != 0) throw gguf::FormatError("rope.dimension_count must be even");
     c.rope_freq_base = meta.get_or<float>(a + "rope.freq_base", 10000.0f);

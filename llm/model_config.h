@@ -31,6 +31,9 @@ struct ArchitectureTraits {
     float local_rope_base = 0;    // RoPE base of local layers when it differs (gemma3), else 0
 };
 
+// The BERT-family encoders of embedding models (llm/bert_model.h), which the decoder does not run.
+bool is_encoder_architecture(const std::string& name);
+
 // nullptr for an architecture this build does not run.
 const ArchitectureTraits* find_architecture(const std::string& name);
 std::string supported_architectures();
@@ -62,6 +65,9 @@ struct ModelConfig {
         return sliding_window > 0 && p > 0 && (p == 1 || layer % p < p - 1);
     }
 };
+
+// A metadata integer that must lie in 1..limit; gguf::FormatError naming the key otherwise.
+int64_t positive_metadata(const gguf::Metadata& meta, const std::string& key, int64_t limit);
 
 // Reads "<arch>.*" keys; throws gguf::FormatError naming the key when one is missing or invalid.
 ModelConfig read_model_config(const gguf::File& file);

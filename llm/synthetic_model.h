@@ -14,12 +14,15 @@ struct SyntheticShape {
     int64_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx;
     float rope_freq_base;
     bool tied_embeddings;
+    uint32_t pooling_type = 0;  // embedding models' "<arch>.pooling_type" (1 mean, 2 CLS); 0: none written
 };
 
 const std::vector<SyntheticShape>& synthetic_shapes();
 // Throws std::invalid_argument listing the known names.
 const SyntheticShape& find_synthetic_shape(const std::string& name);
 
+// Decoders get a SentencePiece-style vocabulary, BERT-family encoders a WordPiece one; the tensors
+// are those the loaders read (llm/layer_tensors.h, llm/bert_model.h).
 // quant: a tensor type name (F32, F16, Q8_0, Q4_0, Q4_K, Q6_K, ...) used for every matrix, or a
 // llama.cpp file mix: Q4_K_M (Q4_K, with Q6_K for the output and for attn_v/ffn_down in a
 // subset of layers) or Q5_K_M. Norms stay F32.

@@ -8,7 +8,7 @@ file(MAKE_DIRECTORY ${engine_test_headers})
 file(CREATE_LINK /usr/include/doctest ${engine_test_headers}/doctest SYMBOLIC)
 file(CREATE_LINK /usr/include/nlohmann ${engine_test_headers}/nlohmann SYMBOLIC)
 set(engine_tests test_main test_support test_ggml_type test_gguf test_gguf_hostile test_quant test_kernels test_interleaved
-    test_sampler test_llama_forward test_architectures)
+    test_sampler test_llama_forward test_architectures test_bert_encoder)
 list(TRANSFORM engine_tests REPLACE "(.+)" "${CMAKE_CURRENT_LIST_DIR}/\\1.cpp")
 add_executable(rockllm_engine_tests EXCLUDE_FROM_ALL ${engine_tests})
 # doctest's implementation and main come first, alone (tests/CMakeLists.txt says why).

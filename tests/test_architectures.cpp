@@ -20,44 +20,9 @@ namespace {
 
 using Vec = std::vector<double>;
 
-// A tensor of the file as float64 rows (dequantized once).
-struct Matrix {
-    int64_t cols = 0, rows = 0;
-    Vec data;
-    const double* row(int64_t r) const { return &data[r * cols]; }
-};
-
-Matrix read_tensor(const gguf::File& f, const std::string& name) {
-    const gguf::TensorInfo* t = f.find_tensor(name);
-    REQUIRE_MESSAGE(t != nullptr, name);
-    Matrix m;
-    m.cols = t->shape[0];
-    m.rows = t->shape.size() > 1 ? t->shape[1] : 1;
-    std::vector<float> tmp(static_cast<size_t>(m.cols * m.rows));
-    const size_t row_bytes = t->size_bytes / static_cast<size_t>(m.rows);
-    for (int64_t r = 0; r < m.rows; ++r) quant::dequantize_row(t->type, t->data + r * row_bytes, &tmp[r * m.cols], m.cols);
-    m.data.assign(tmp.begin(), tmp.end());
-    return m;
-}
-
-// Rows [first, first + count) of a fused tensor.
-Matrix rows_of(const Matrix& m, int64_t first, int64_t count) {
-    Matrix out;
-    out.cols = m.cols;
-    out.rows = count;
-    out.data.assign(m.data.begin() + first * m.cols, m.data.begin() + (first + count) * m.cols);
-    return out;
-}
-
-Vec matvec(const Matrix& w, const Vec& x) {
-    Vec y(static_cast<size_t>(w.rows));
-    for (int64_t r = 0; r < w.rows; ++r) {
-        double s = 0;
-        for (int64_t i = 0; i < w.cols; ++i) s += w.row(r)[i] * x[i];
-        y[r] = s;
-    }
-    return y;
-}
+using Matrix = test::Matrix64;
+using test::matvec;
+using test::rows_of;
 
 Vec rmsnorm(const Vec& x, const double* w, double eps) {
     double ss = 0;
@@ -107,9 +72,9 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
         return arch == "phi3";
     };
 
-    const Matrix embd = read_tensor(f, "token_embd.weight");
-    const Matrix out_norm = read_tensor(f, "output_norm.weight");
-    const Matrix output = f.find_tensor("output.weight") ? read_tensor(f, "output.weight") : embd;
+    const Matrix embd = test::read_matrix64(f, "token_embd.weight");
+    const Matrix out_norm = test::read_matrix64(f, "output_norm.weight");
+    const Matrix output = f.find_tensor("output.weight") ? test::read_matrix64(f, "output.weight") : embd;
     struct Layer {
         Matrix attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down, bq, bk, bv, q_norm, k_norm, post_attn, post_ffn;
     };
@@ -117,37 +82,37 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
     for (int64_t l = 0; l < n_layer; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         Layer L;
-        L.attn_norm = read_tensor(f, p + "attn_norm.weight");
+        L.attn_norm = test::read_matrix64(f, p + "attn_norm.weight");
         if (arch == "phi3") {
-            const Matrix qkv = read_tensor(f, p + "attn_qkv.weight");
+            const Matrix qkv = test::read_matrix64(f, p + "attn_qkv.weight");
             L.wq = rows_of(qkv, 0, n_head * dim);
             L.wk = rows_of(qkv, n_head * dim, n_kv * dim);
             L.wv = rows_of(qkv, (n_head + n_kv) * dim, n_kv * dim);
-            const Matrix gate_up = read_tensor(f, p + "ffn_up.weight");
+            const Matrix gate_up = test::read_matrix64(f, p + "ffn_up.weight");
             L.gate = rows_of(gate_up, 0, gate_up.rows / 2);
             L.up = rows_of(gate_up, gate_up.rows / 2, gate_up.rows / 2);
         } else {
-            L.wq = read_tensor(f, p + "attn_q.weight");
-            L.wk = read_tensor(f, p + "attn_k.weight");
-            L.wv = read_tensor(f, p + "attn_v.weight");
-            L.gate = read_tensor(f, p + "ffn_gate.weight");
-            L.up = read_tensor(f, p + "ffn_up.weight");
+            L.wq = test::read_matrix64(f, p + "attn_q.weight");
+            L.wk = test::read_matrix64(f, p + "attn_k.weight");
+            L.wv = test::read_matrix64(f, p + "attn_v.weight");
+            L.gate = test::read_matrix64(f, p + "ffn_gate.weight");
+            L.up = test::read_matrix64(f, p + "ffn_up.weight");
         }
-        L.wo = read_tensor(f, p + "attn_output.weight");
-        L.ffn_norm = read_tensor(f, p + "ffn_norm.weight");
-        L.down = read_tensor(f, p + "ffn_down.weight");
+        L.wo = test::read_matrix64(f, p + "attn_output.weight");
+        L.ffn_norm = test::read_matrix64(f, p + "ffn_norm.weight");
+        L.down = test::read_matrix64(f, p + "ffn_down.weight");
         if (gemma) {
-            L.post_attn = read_tensor(f, p + "post_attention_norm.weight");
-            L.post_ffn = read_tensor(f, p + "post_ffw_norm.weight");
+            L.post_attn = test::read_matrix64(f, p + "post_attention_norm.weight");
+            L.post_ffn = test::read_matrix64(f, p + "post_ffw_norm.weight");
         }
         if (arch == "qwen2") {
-            L.bq = read_tensor(f, p + "attn_q.bias");
-            L.bk = read_tensor(f, p + "attn_k.bias");
-            L.bv = read_tensor(f, p + "attn_v.bias");
+            L.bq = test::read_matrix64(f, p + "attn_q.bias");
+            L.bk = test::read_matrix64(f, p + "attn_k.bias");
+            L.bv = test::read_matrix64(f, p + "attn_v.bias");
         }
         if (arch == "qwen3" || arch == "gemma3") {
-            L.q_norm = read_tensor(f, p + "attn_q_norm.weight");
-            L.k_norm = read_tensor(f, p + "attn_k_norm.weight");
+            L.q_norm = test::read_matrix64(f, p + "attn_q_norm.weight");
+            L.k_norm = test::read_matrix64(f, p + "attn_k_norm.weight");
         }
         layers.push_back(std::move(L));
     }
@@ -286,6 +251,7 @@ TEST_CASE("layer table: every matrix of a block comes from one tensor of the fil
     using L = LayerWeights;
     const std::vector<WeightMatrix L::*> matrices = {&L::wq, &L::wk, &L::wv, &L::wo, &L::ffn_gate, &L::ffn_up, &L::ffn_down};
     for (const SyntheticShape& shape : synthetic_shapes()) {
+        if (is_encoder_architecture(shape.architecture)) continue;  // test_bert_encoder.cpp
         CAPTURE(shape.name);
         ModelConfig c;
         c.traits = *find_architecture(shape.architecture);

@@ -26,6 +26,40 @@ std::vector<uint8_t> quantized(GgmlType type, const std::vector<float>& x) {
     return out;
 }
 
+Matrix64 read_matrix64(const gguf::File& f, const std::string& name) {
+    const gguf::TensorInfo* t = f.find_tensor(name);
+    if (!t) throw std::runtime_error("the file has no tensor '" + name + "'");
+    Matrix64 m;
+    m.cols = t->shape[0];
+    m.rows = t->shape.size() > 1 ? t->shape[1] : 1;
+    std::vector<float> row(static_cast<size_t>(m.cols));
+    const size_t row_bytes = t->size_bytes / static_cast<size_t>(m.rows);
+    m.data.reserve(static_cast<size_t>(m.cols * m.rows));
+    for (int64_t r = 0; r < m.rows; ++r) {
+        quant::dequantize_row(t->type, t->data + r * row_bytes, row.data(), m.cols);
+        m.data.insert(m.data.end(), row.begin(), row.end());
+    }
+    return m;
+}
+
+Matrix64 rows_of(const Matrix64& m, int64_t first, int64_t count) {
+    Matrix64 out;
+    out.cols = m.cols;
+    out.rows = count;
+    out.data.assign(m.data.begin() + first * m.cols, m.data.begin() + (first + count) * m.cols);
+    return out;
+}
+
+std::vector<double> matvec(const Matrix64& w, const std::vector<double>& x) {
+    std::vector<double> y(static_cast<size_t>(w.rows));
+    for (int64_t r = 0; r < w.rows; ++r) {
+        double s = 0;
+        for (int64_t i = 0; i < w.cols; ++i) s += w.row(r)[i] * x[i];
+        y[r] = s;
+    }
+    return y;
+}
+
 std::string testdata(const std::string& relative) {
     const std::filesystem::path path = std::filesystem::path(ROCKLLM_TESTDATA_DIR) / relative;
     if (!std::filesystem::exists(path))

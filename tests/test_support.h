@@ -48,6 +48,18 @@ std::vector<std::string> read_vocab_test_inputs(const std::string& path);
 // One line of space-separated ids per test string.
 std::vector<std::vector<int32_t>> read_vocab_test_outputs(const std::string& path);
 
+// A GGUF tensor as float64 rows, dequantized once: the weights of the tests' float64 reference passes.
+struct Matrix64 {
+    int64_t cols = 0, rows = 0;
+    std::vector<double> data;
+    const double* row(int64_t r) const { return &data[r * cols]; }
+};
+// Fails the test when the file has no such tensor.
+Matrix64 read_matrix64(const gguf::File& f, const std::string& name);
+// Rows [first, first + count) of a fused tensor.
+Matrix64 rows_of(const Matrix64& m, int64_t first, int64_t count);
+std::vector<double> matvec(const Matrix64& w, const std::vector<double>& x);
+
 // A LoRA adapter for a base model, as llama.cpp's converter lays it out: random lora_a
 // [n_in, rank] and lora_b [rank, n_out] (F32) for each (tensor, rank).
 struct LoraTestAdapter {
