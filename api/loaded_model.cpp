@@ -98,7 +98,7 @@ const Layer& model_layer(const StoredModel& stored) {
     return *weights;
 }
 
-int64_t context_for(const ModelConfig& config, int64_t requested) { return std::min(requested, config.n_ctx_train); }
+int64_t context_for(int64_t trained, int64_t requested) { return std::min(requested, trained); }
 
 int64_t kv_cache_bytes(const ModelConfig& config, int64_t n_ctx) {
     return 2 * config.n_layer * n_ctx * config.kv_dim() * 2;  // K and V, F16
@@ -117,6 +117,12 @@ std::string gib(int64_t bytes) {
     return buffer;
 }
 
+void check_fits(int64_t bytes, const LoadOptions& options) {
+    if (bytes > options.available_bytes)
+        throw InsufficientMemory("model requires more system memory (" + gib(bytes) + ") than is available (" +
+                                 gib(options.available_bytes) + ")");
+}
+
 }  // namespace
 
 std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const StoredModel& stored, const LoadOptions& options) {
@@ -124,94 +130,124 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
     std::unique_ptr<LoadedModel> m(new LoadedModel());
     m->stored_ = stored;
     m->file_ = std::make_shared<const gguf::File>(gguf::File::open(store.blob_path(model_layer(stored).digest).string()));
+    m->num_slots_ = std::max(1, options.num_parallel);
+    if (is_encoder_architecture(m->architecture())) m->load_encoder(options);
+    else m->load_decoder(store, options);
+    m->load_prompt_layers(store);
+    m->load_duration_ns_ = ns_since(start);
+    return m;
+}
+
+void LoadedModel::load_decoder(const ModelStore& store, const LoadOptions& options) {
     std::optional<LoraAdapter> adapter;  // merged into the weights at load, as Ollama applies ADAPTER
-    if (const Layer* layer = stored.manifest.first(media_type::kAdapter)) {
+    if (const Layer* layer = stored_.manifest.first(media_type::kAdapter)) {
         const auto adapter_file = std::make_shared<const gguf::File>(gguf::File::open(store.blob_path(layer->digest).string()));
-        adapter.emplace(LoraAdapter::open(adapter_file, m->file_->metadata().get_or<std::string>("general.architecture", "")));
+        adapter.emplace(LoraAdapter::open(adapter_file, file_->metadata().get_or<std::string>("general.architecture", "")));
     }
-    m->model_ = std::make_unique<Model>(Model::load(m->file_, adapter ? &*adapter : nullptr));
-    const ModelConfig& config = m->model_->config;
-    const int64_t n_ctx = context_for(config, options.num_ctx);
-    m->size_bytes_ = static_cast<int64_t>(m->file_->bytes().size()) + options.num_parallel * kv_cache_bytes(config, n_ctx);
-    if (options.npu) m->size_bytes_ += npu_weight_bytes(*m->model_, options.npu_type);
-    if (m->size_bytes_ > options.available_bytes)
-        throw InsufficientMemory("model requires more system memory (" + gib(m->size_bytes_) + ") than is available (" +
-                                 gib(options.available_bytes) + ")");
-    m->tokenizer_ = load_tokenizer(*m->file_);
-    check_vocabulary_size(*m->tokenizer_, config.n_vocab);
-    m->longest_piece_ = longest_piece_bytes(*m->tokenizer_);
-    if (const Layer* params = stored.manifest.first(media_type::kParams)) {
-        m->params_ = nlohmann::json::parse(read_file(store.blob_path(params->digest).string()), nullptr, false);
-        if (!m->params_.is_object()) m->params_ = nlohmann::json::object();
-    }
-    if (const Layer* layer = stored.manifest.first(media_type::kTemplate)) {
-        try {
-            m->chat_template_.emplace(read_file(store.blob_path(layer->digest).string()));
-        } catch (const gotmpl::TemplateError& e) {
-            throw std::runtime_error("the template of '" + stored.name.display() + "' cannot be parsed: " + e.what());
-        }
-    } else if (const auto jinja = m->file_->metadata().get_or<std::string>("tokenizer.chat_template", ""); !jinja.empty()) {
-        // The GGUF's own Jinja template. Its bos_token is left empty when the tokenizer adds BOS
-        // itself, so that the prompt does not start with two.
-        const Vocabulary& vocab = m->tokenizer_->vocabulary();
-        const auto token_text = [&](std::optional<int32_t> id) { return id && vocab.is_valid(*id) ? vocab.tokens[*id] : std::string(); };
-        try {
-            m->chat_template_ = ChatTemplate::jinja(jinja, vocab.add_bos ? std::string() : token_text(vocab.bos_id), token_text(vocab.eos_id));
-        } catch (const jinja::Error& e) {
-            m->template_error_ = e.what();
-        }
-    } else {
-        m->chat_template_.emplace(kDefaultTemplate);
-    }
-    if (const Layer* layer = stored.manifest.first(media_type::kSystem)) m->system_ = read_file(store.blob_path(layer->digest).string());
-    if (const Layer* layer = stored.manifest.first(media_type::kMessages)) {
-        const nlohmann::json messages = nlohmann::json::parse(read_file(store.blob_path(layer->digest).string()), nullptr, false);
-        if (messages.is_array())
-            for (const auto& message : messages)
-                if (message.is_object())
-                    m->messages_.push_back({message.value("role", ""), message.value("content", "")});
-    }
+    model_ = std::make_unique<Model>(Model::load(file_, adapter ? &*adapter : nullptr));
+    const ModelConfig& config = model_->config;
+    const int64_t n_ctx = context_for(config.n_ctx_train, options.num_ctx);
+    size_bytes_ = static_cast<int64_t>(file_->bytes().size()) + options.num_parallel * kv_cache_bytes(config, n_ctx);
+    if (options.npu) size_bytes_ += npu_weight_bytes(*model_, options.npu_type);
+    check_fits(size_bytes_, options);
+    load_tokenizer(config.n_vocab);
     if (options.npu) {
         npu::NpuModelOptions o;
         o.type = options.npu_type;
         o.cache_dir = store.derived_dir();
-        o.digest = store.blob_path(model_layer(stored).digest).filename().string();
+        o.digest = store.blob_path(model_layer(stored_).digest).filename().string();
         // Weights with an adapter merged in are cached under the adapter blob's name (so they go
         // with it), and the base's.
-        if (const Layer* layer = stored.manifest.first(media_type::kAdapter))
-            o.digest = store.blob_path(layer->digest).filename().string() + ".on-" + digest_hex(model_layer(stored).digest);
+        if (const Layer* layer = stored_.manifest.first(media_type::kAdapter))
+            o.digest = store.blob_path(layer->digest).filename().string() + ".on-" + digest_hex(model_layer(stored_).digest);
         o.log = options.log;
         ThreadPool conversion_pool(default_thread_count());
-        m->npu_ = std::make_unique<npu::NpuModel>(*m->model_, *options.npu, o, conversion_pool);
+        npu_ = std::make_unique<npu::NpuModel>(*model_, *options.npu, o, conversion_pool);
     }
-    if (!m->npu_) {
-        const RepackReport repacked = repack_for_cpu(*m->model_);
+    if (!npu_) {
+        const RepackReport repacked = repack_for_cpu(*model_);
         if (repacked.matrices > 0)
             options.log("repacked " + std::to_string(repacked.matrices) + " matrices (" + std::to_string(repacked.bytes >> 20) +
                         " MiB) for the CPU kernels");
     }
-    const int slots = std::max(1, options.num_parallel);
+    const int slots = num_slots_;
     // With the NPU, KV pages live in memory it can address (npu/backend/kv_page_memory.h).
     std::shared_ptr<KvPageMemory> kv_memory = std::make_shared<HostKvPageMemory>();
     if (options.npu) kv_memory = std::make_shared<npu::NpuKvPageMemory>(*options.npu);
-    m->kv_pool_ = make_kv_pool(config, n_ctx, slots, GgmlType::F16, kv_memory);
-    options.log(std::string("KV cache: up to ") + std::to_string(m->kv_pool_->max_pages()) + " pages of " +
-                std::to_string(m->kv_pool_->layout().page_tokens) + " positions (" +
-                std::to_string(m->kv_pool_->page_bytes() >> 10) + " KiB each) in " + kv_memory->name() + ", shared by " +
+    kv_pool_ = make_kv_pool(config, n_ctx, slots, GgmlType::F16, kv_memory);
+    options.log(std::string("KV cache: up to ") + std::to_string(kv_pool_->max_pages()) + " pages of " +
+                std::to_string(kv_pool_->layout().page_tokens) + " positions (" +
+                std::to_string(kv_pool_->page_bytes() >> 10) + " KiB each) in " + kv_memory->name() + ", shared by " +
                 std::to_string(slots) + " slot(s)");
     TransformerOptions transformer_options;
     transformer_options.n_ctx = n_ctx;
-    transformer_options.kv_pool = m->kv_pool_;
+    transformer_options.kv_pool = kv_pool_;
     transformer_options.pool = options.pool;
-    m->engine_ = std::make_unique<Transformer>(*m->model_, transformer_options,
-                                               m->npu_ ? m->npu_->make_backend(transformer_options.isa) : nullptr);
-    m->batcher_ = std::make_unique<SequenceBatcher>(*m->engine_);
+    engine_ = std::make_unique<Transformer>(*model_, transformer_options,
+                                               npu_ ? npu_->make_backend(transformer_options.isa) : nullptr);
+    batcher_ = std::make_unique<SequenceBatcher>(*engine_);
     for (int i = 0; i < slots; ++i) {
-        m->slots_.push_back(m->engine_->new_sequence());
-        m->slot_sequences_.push_back(m->slots_.back().get());
+        slots_.push_back(engine_->new_sequence());
+        slot_sequences_.push_back(slots_.back().get());
     }
-    m->load_duration_ns_ = ns_since(start);
-    return m;
+}
+
+void LoadedModel::load_encoder(const LoadOptions& options) {
+    if (stored_.manifest.first(media_type::kAdapter)) throw std::runtime_error("adapters apply to text models, not to embedding models");
+    encoder_model_ = std::make_unique<BertModel>(BertModel::load(file_));
+    const BertConfig& config = encoder_model_->config;
+    const int64_t n_ctx = context_for(config.n_ctx_train, options.num_ctx);
+    // The weights, and the activations of one text: a few rows of the model's widths per token and
+    // one row of attention scores per thread.
+    size_bytes_ = static_cast<int64_t>(file_->bytes().size()) + n_ctx * (6 * config.n_embd + 2 * config.n_ff + 64) * 4;
+    check_fits(size_bytes_, options);
+    load_tokenizer(config.n_vocab);
+    if (options.npu) options.log("npu: " + architecture() + " embedding models run on the CPU");
+    const RepackReport repacked = repack_for_cpu(*encoder_model_);
+    if (repacked.matrices > 0)
+        options.log("repacked " + std::to_string(repacked.matrices) + " matrices (" + std::to_string(repacked.bytes >> 20) +
+                    " MiB) for the CPU kernels");
+    encoder_ = std::make_unique<BertEncoder>(*encoder_model_, n_ctx, options.pool);
+}
+
+void LoadedModel::load_tokenizer(int64_t n_vocab) {
+    tokenizer_ = rockllm::load_tokenizer(*file_);
+    check_vocabulary_size(*tokenizer_, n_vocab);
+    longest_piece_ = longest_piece_bytes(*tokenizer_);
+}
+
+void LoadedModel::load_prompt_layers(const ModelStore& store) {
+    if (const Layer* params = stored_.manifest.first(media_type::kParams)) {
+        params_ = nlohmann::json::parse(read_file(store.blob_path(params->digest).string()), nullptr, false);
+        if (!params_.is_object()) params_ = nlohmann::json::object();
+    }
+    if (const Layer* layer = stored_.manifest.first(media_type::kTemplate)) {
+        try {
+            chat_template_.emplace(read_file(store.blob_path(layer->digest).string()));
+        } catch (const gotmpl::TemplateError& e) {
+            throw std::runtime_error("the template of '" + stored_.name.display() + "' cannot be parsed: " + e.what());
+        }
+    } else if (const auto jinja = file_->metadata().get_or<std::string>("tokenizer.chat_template", ""); !jinja.empty()) {
+        // The GGUF's own Jinja template. Its bos_token is left empty when the tokenizer adds BOS
+        // itself, so that the prompt does not start with two.
+        const Vocabulary& vocab = tokenizer_->vocabulary();
+        const auto token_text = [&](std::optional<int32_t> id) { return id && vocab.is_valid(*id) ? vocab.tokens[*id] : std::string(); };
+        try {
+            chat_template_ = ChatTemplate::jinja(jinja, vocab.add_bos ? std::string() : token_text(vocab.bos_id), token_text(vocab.eos_id));
+        } catch (const jinja::Error& e) {
+            template_error_ = e.what();
+        }
+    } else {
+        chat_template_.emplace(kDefaultTemplate);
+    }
+    if (const Layer* layer = stored_.manifest.first(media_type::kSystem)) system_ = read_file(store.blob_path(layer->digest).string());
+    if (const Layer* layer = stored_.manifest.first(media_type::kMessages)) {
+        const nlohmann::json messages = nlohmann::json::parse(read_file(store.blob_path(layer->digest).string()), nullptr, false);
+        if (messages.is_array())
+            for (const auto& message : messages)
+                if (message.is_object())
+                    messages_.push_back({message.value("role", ""), message.value("content", "")});
+    }
 }
 
 std::vector<int32_t> LoadedModel::tokenize(const std::string& prompt) const {
@@ -233,10 +269,7 @@ std::string LoadedModel::detokenize(std::span<const int32_t> tokens) const {
     return tokenizer_->decode(tokens);
 }
 
-bool LoadedModel::is_embedding_model() const {
-    const std::string arch = file_->metadata().get_or<std::string>("general.architecture", "");
-    return file_->metadata().contains(arch + ".pooling_type");
-}
+bool LoadedModel::is_embedding_model() const { return is_embedding_file(*file_); }
 
 namespace {
 
@@ -249,17 +282,28 @@ struct KvRelease {
 }  // namespace
 
 Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, bool normalize) {
-    Sequence& sequence = *slots_.at(static_cast<size_t>(slot));
-    const KvRelease release{sequence};
-    std::vector<int32_t> tokens = encode_keeping_start(*tokenizer_, text, static_cast<size_t>(sequence.n_ctx()), longest_piece_);
+    const auto n_ctx = static_cast<size_t>(num_ctx());
+    std::vector<int32_t> tokens = encode_keeping_start(*tokenizer_, text, n_ctx, longest_piece_);
     if (tokens.empty()) throw std::invalid_argument("the input has no tokens");
-    if (static_cast<int64_t>(tokens.size()) > sequence.n_ctx()) {
+    if (tokens.size() > n_ctx) {
         if (!truncate) throw std::invalid_argument("the input length exceeds the context length");
-        tokens.resize(static_cast<size_t>(sequence.n_ctx()));
+        // A vocabulary that closes every text with a token ([SEP] in BERT's) closes the cut one too.
+        const Vocabulary& vocab = tokenizer_->vocabulary();
+        const std::optional<int32_t> closing = vocab.add_sep ? vocab.sep_id : vocab.add_eos ? vocab.eos_id : std::nullopt;
+        const bool closed = closing && tokens.back() == *closing;
+        tokens.resize(closed ? n_ctx - 1 : n_ctx);
+        if (closed) tokens.push_back(*closing);
     }
     Embedding e;
     e.token_count = static_cast<int64_t>(tokens.size());
-    e.vector = batcher_->exclusive([&](Transformer& engine) { return rockllm::embed(engine, sequence, tokens, pooling_for(*file_), normalize); });
+    if (encoder_) {
+        const std::lock_guard lock(encoder_mutex_);
+        e.vector = encoder_->embed(tokens, normalize);
+    } else {
+        Sequence& sequence = *slots_.at(static_cast<size_t>(slot));
+        const KvRelease release{sequence};
+        e.vector = batcher_->exclusive([&](Transformer& engine) { return rockllm::embed(engine, sequence, tokens, pooling_for(*file_), normalize); });
+    }
     for (float v : e.vector)
         if (!std::isfinite(v)) throw std::runtime_error("the embedding has a value that is not finite");
     return e;
@@ -268,6 +312,7 @@ Embedding LoadedModel::embed(int slot, const std::string& text, bool truncate, b
 std::string LoadedModel::architecture() const { return file_->metadata().get_or<std::string>("general.architecture", ""); }
 
 int64_t LoadedModel::prompt_cache_score(int slot, std::span<const int32_t> prompt) const {
+    if (!engine_) return 0;  // an encoder caches nothing
     const Sequence& t = *slots_.at(static_cast<size_t>(slot));
     const int64_t shared = t.reusable_prefix(prompt);
     if (shared > 0 && 2 * shared >= static_cast<int64_t>(prompt.size())) return (int64_t{1} << 40) + shared;
@@ -286,6 +331,7 @@ nlohmann::json LoadedModel::logprob_entry(const TokenLogprob& t) const {
 
 GenerationStats LoadedModel::run(int slot, const InferenceRequest& request, const std::function<bool(const std::string&)>& on_text,
                                  nlohmann::json* logprobs) {
+    if (!engine_) throw std::invalid_argument("an embedding model does not generate text");
     Sequence& sequence = *slots_.at(static_cast<size_t>(slot));
     const Transformer& transformer = *engine_;
     // The slot keeps its keys and values for the next request (the prompt cache), unless this one

@@ -2,6 +2,8 @@
 // params layer, one engine, and num_parallel slots, each a sequence with its own KV cache, so that
 // that many requests run at once (OLLAMA_NUM_PARALLEL). The scheduler hands each request a slot it
 // alone uses; the requests' forward passes are batched together (llm/sequence_batcher.h).
+// An embedding model of the BERT family loads an encoder instead (llm/bert_encoder.h): it only
+// embeds, one text at a time, and its slots are only places in the scheduler's queue.
 #pragma once
 
 #include <atomic>
@@ -17,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llm/bert_encoder.h"
 #include "llm/generation.h"
 #include "llm/logprobs.h"
 #include "grammar/token_constraint.h"
@@ -86,8 +89,8 @@ public:
     static std::unique_ptr<LoadedModel> load(const ModelStore& store, const StoredModel& stored, const LoadOptions& options);
 
     const StoredModel& stored() const { return stored_; }
-    int64_t num_ctx() const { return engine_->n_ctx(); }
-    int num_slots() const { return static_cast<int>(slots_.size()); }
+    int64_t num_ctx() const { return engine_ ? engine_->n_ctx() : encoder_->n_ctx(); }
+    int num_slots() const { return num_slots_; }
     int64_t size_bytes() const { return size_bytes_; }
     int64_t load_duration_ns() const { return load_duration_ns_; }
     const nlohmann::json& params() const { return params_; }  // the params layer, {} when none
@@ -103,13 +106,14 @@ public:
     std::string architecture() const;
     // The NPU's part of the model; null when it runs on the CPU.
     const npu::NpuModel* npu() const { return npu_.get(); }
-    // The KV pages the slots share: held by running requests and by the slots' prompt caches.
-    const KvPagePool& kv_pool() const { return *kv_pool_; }
+    // The KV pages the slots share: held by running requests and by the slots' prompt caches; null
+    // for an encoder, which keeps none.
+    const KvPagePool* kv_pool() const { return kv_pool_.get(); }
     // Prompt tokens of all requests run, and of them the ones the prompt cache held.
     int64_t prompt_tokens_total() const { return prompt_tokens_total_; }
     int64_t prompt_tokens_cached_total() const { return prompt_tokens_cached_total_; }
     // Passes of the engine and the tokens they ran: tokens per pass above 1 is batching at work.
-    SequenceBatcher::Counters batch_counters() const { return batcher_->counters(); }
+    SequenceBatcher::Counters batch_counters() const { return batcher_ ? batcher_->counters() : SequenceBatcher::Counters{}; }
 
     // Runs the request's prompt in a slot and streams text; on_text returning false cancels. A
     // prompt as long as the context keeps its first token and its last half context. The slot
@@ -138,6 +142,11 @@ public:
 
 private:
     LoadedModel() = default;
+    void load_decoder(const ModelStore& store, const LoadOptions& options);
+    void load_encoder(const LoadOptions& options);
+    void load_tokenizer(int64_t n_vocab);
+    // The params, template, system and messages layers.
+    void load_prompt_layers(const ModelStore& store);
     nlohmann::json logprob_entry(const TokenLogprob& t) const;
 
     StoredModel stored_;
@@ -151,6 +160,11 @@ private:
     std::unique_ptr<SequenceBatcher> batcher_;
     std::vector<std::unique_ptr<Sequence>> slots_;
     std::vector<Sequence*> slot_sequences_;  // the same, as the donors of a shared prefix
+    int num_slots_ = 1;
+    // An embedding model's encoder instead of the decoder above; texts take turns through it.
+    std::unique_ptr<BertModel> encoder_model_;
+    std::unique_ptr<BertEncoder> encoder_;
+    std::mutex encoder_mutex_;
     nlohmann::json params_ = nlohmann::json::object();
     std::optional<ChatTemplate> chat_template_;
     std::string template_error_;

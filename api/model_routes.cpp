@@ -17,6 +17,7 @@
 #include "api/server_context.h"
 #include "chat/chat_prompt.h"
 #include "chat/go_template.h"
+#include "llm/embedding.h"
 #include "llm/gguf.h"
 #include "models/model_creator.h"
 #include "models/model_details.h"
@@ -66,8 +67,7 @@ std::string template_text(const ModelStore& store, const StoredModel& m) { retur
 // Derived as Ollama derives them: embedding models have a pooling type, the template tells the rest.
 json capabilities_of(const gguf::File& file, const std::string& tmpl) {
     json caps = json::array();
-    const std::string arch = file.metadata().get_or<std::string>("general.architecture", "");
-    if (file.metadata().contains(arch + ".pooling_type")) caps.push_back("embedding");
+    if (is_embedding_file(file)) caps.push_back("embedding");
     else caps.push_back("completion");
     if (tmpl.find(".Tools") != std::string::npos) caps.push_back("tools");
     if (tmpl.find(".Suffix") != std::string::npos) caps.push_back("insert");

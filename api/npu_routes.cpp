@@ -33,15 +33,17 @@ nlohmann::json npu_stats(const ServerContext& context) {
     nlohmann::json models = nlohmann::json::array();
     for (const Scheduler::Running& r : context.scheduler.running()) {
         nlohmann::json m = {{"name", r.stored.name.display()},
-                            {"kv_pages_in_use", r.model->kv_pool().pages_in_use()},
-                            {"kv_pages_allocated", r.model->kv_pool().pages_allocated()},
-                            {"kv_pages_shared", r.model->kv_pool().pages_shared()},
-                            {"kv_pages_max", r.model->kv_pool().max_pages()},
-                            {"kv_memory", r.model->kv_pool().memory().name()},
                             {"prompt_tokens", r.model->prompt_tokens_total()},
                             {"prompt_tokens_cached", r.model->prompt_tokens_cached_total()},
                             {"forward_passes", r.model->batch_counters().passes},
                             {"forward_pass_tokens", r.model->batch_counters().tokens}};
+        if (const KvPagePool* kv = r.model->kv_pool()) {
+            m["kv_pages_in_use"] = kv->pages_in_use();
+            m["kv_pages_allocated"] = kv->pages_allocated();
+            m["kv_pages_shared"] = kv->pages_shared();
+            m["kv_pages_max"] = kv->max_pages();
+            m["kv_memory"] = kv->memory().name();
+        }
         if (const npu::NpuModel* n = r.model->npu()) {
             const npu::NpuCallStats calls = n->call_stats();
             m["npu_calls"] = calls.npu_calls;

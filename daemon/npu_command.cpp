@@ -187,9 +187,13 @@ int stats() {
                         c["bytes"].get<double>() / 1e6, c["queue_depth"].get<int>(), c["max_queue_depth"].get<int>());
     }
     for (const auto& m : s["models"]) {
-        std::printf("model     %s: KV pages %lld in use (%lld shared), %lld allocated of %lld (%s)", m["name"].get<std::string>().c_str(),
-                    m["kv_pages_in_use"].get<long long>(), m.value("kv_pages_shared", 0LL), m["kv_pages_allocated"].get<long long>(),
-                    m["kv_pages_max"].get<long long>(), m["kv_memory"].get<std::string>().c_str());
+        std::printf("model     %s: ", m["name"].get<std::string>().c_str());
+        if (m.contains("kv_pages_in_use"))
+            std::printf("KV pages %lld in use (%lld shared), %lld allocated of %lld (%s)", m["kv_pages_in_use"].get<long long>(),
+                        m.value("kv_pages_shared", 0LL), m["kv_pages_allocated"].get<long long>(), m["kv_pages_max"].get<long long>(),
+                        m["kv_memory"].get<std::string>().c_str());
+        else
+            std::printf("an encoder, no KV cache");
         if (m.contains("npu_calls"))
             std::printf("; %lld products on the NPU, %lld on the CPU%s%s", m["npu_calls"].get<long long>(), m["cpu_calls"].get<long long>(),
                         m.value("fell_back_to_cpu", false) ? "; fell back to the CPU: " : "", m.value("fallback_reason", "").c_str());

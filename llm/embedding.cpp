@@ -3,7 +3,14 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "model_config.h"
+
 namespace rockllm {
+
+bool is_embedding_file(const gguf::File& file) {
+    const std::string arch = file.metadata().get_or<std::string>("general.architecture", "");
+    return is_encoder_architecture(arch) || file.metadata().contains(arch + ".pooling_type");
+}
 
 Pooling pooling_for(const gguf::File& file) {
     const std::string arch = file.metadata().get<std::string>("general.architecture");

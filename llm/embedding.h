@@ -13,6 +13,10 @@ namespace rockllm {
 
 enum class Pooling { Mean, Cls, Last };
 
+// Whether the file is an embedding model, as Ollama decides it: it has a pooling type; and here also
+// an encoder's file without one (older conversions).
+bool is_embedding_file(const gguf::File& file);
+
 // From "<arch>.pooling_type" (1 mean, 2 CLS, 3 last). Decoder-only models without the key pool by
 // mean, the choice that does not depend on where the text ends.
 Pooling pooling_for(const gguf::File& file);

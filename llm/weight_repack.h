@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "llm/bert_model.h"
 #include "llm/kernels/vec_dot.h"
 #include "llm/model.h"
 
@@ -18,5 +19,6 @@ struct RepackReport {
 
 // Repacks what this instruction set has kernels for; a model already repacked is left alone.
 RepackReport repack_for_cpu(Model& model, kernels::Isa isa = kernels::detected_isa());
+RepackReport repack_for_cpu(BertModel& model, kernels::Isa isa = kernels::detected_isa());
 
 }  // namespace rockllm

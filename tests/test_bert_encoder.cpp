@@ -8,6 +8,7 @@
 #include "llm/gguf_writer.h"
 #include "llm/model.h"
 #include "llm/synthetic_model.h"
+#include "llm/weight_repack.h"
 #include "test_support.h"
 
 namespace test_bert_encoder {
@@ -162,10 +163,18 @@ std::unique_ptr<Loaded> synthetic(const std::string& shape, const std::string& q
     return l;
 }
 
-void check_encoder(const std::string& shape, const std::string& quant, double bound) {
+// repack: the matrices in the CPU kernels' interleaved layouts, as the daemon loads them.
+void check_encoder(const std::string& shape, const std::string& quant, double bound, bool repack = false) {
     CAPTURE(shape);
     CAPTURE(quant);
+    CAPTURE(repack);
     const auto loaded = synthetic(shape, quant);
+    if (repack) {
+        // Two blocks of q, k, v, output, up, down, and nomic-bert's gate.
+        const int64_t matrices = 2 * (loaded->model.config.rotary ? 7 : 6);
+        const bool has_kernel = kernels::interleaved_kernels(kernels::detected_isa(), GgmlType::Q8_0).kernel != nullptr;
+        CHECK(repack_for_cpu(loaded->model).matrices == (has_kernel ? matrices : 0));
+    }
     const std::vector<int32_t> tokens = {101, 300, 17, 42, 511, 260, 99, 102};
     const std::vector<Vec> expected = reference_hidden(*loaded->file, tokens);
     BertEncoder encoder(loaded->model, 64, std::make_shared<ThreadPool>(2));
@@ -205,6 +214,8 @@ TEST_CASE("bert encoders with quantized weights stay within the 8-bit activation
     check_encoder("tiny-bert", "Q8_0", 5e-3);
     check_encoder("tiny-bert", "F16", 2e-6);  // float activations
     check_encoder("tiny-nomic-bert", "Q4_0", 5e-3);
+    check_encoder("tiny-bert", "Q8_0", 5e-3, /*repack=*/true);
+    check_encoder("tiny-nomic-bert", "Q8_0", 5e-3, /*repack=*/true);
 }
 
 TEST_CASE("bert encoder: attention runs both ways, so a later token changes an earlier one's state") {

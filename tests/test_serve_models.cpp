@@ -4,8 +4,11 @@
 #include <cmath>
 #include <filesystem>
 
+#include "llm/bert_encoder.h"
+#include "llm/synthetic_model.h"
 #include "models/sha256.h"
 #include "serve_fixture.h"
+#include "tokenizer/tokenizer.h"
 
 namespace test_serve_models {
 
@@ -315,6 +318,59 @@ TEST_CASE("serve: /api/embed and /api/embeddings") {
     CHECK(raw_norm != doctest::Approx(1.0));
     for (size_t i = 0; i < raw.size(); ++i) CHECK(raw[i].get<double>() / raw_norm == doctest::Approx(v[i].get<double>()).epsilon(1e-4));
     CHECK(post(c, "/api/embeddings", R"({"model":"stories","prompt":""})", 200).at("embedding") == json::array());
+}
+
+TEST_CASE("serve: a BERT embedding model embeds through /api/embed and /v1/embeddings, and refuses to generate") {
+    Daemon daemon;
+    httplib::Client c = daemon.client();
+    rockllm::test::ScratchDir dir;
+    const std::string path = dir.file("bert.gguf");
+    rockllm::write_synthetic_model(rockllm::find_synthetic_shape("tiny-bert"), "Q8_0", 5, path);
+    rockllm::test::create_from_gguf(c, "minilm", rockllm::test::read_text(path));
+
+    // What the daemon answers is its tokenizer, encoder and pooling run in this process.
+    auto file = std::make_shared<const rockllm::gguf::File>(rockllm::gguf::File::open(path));
+    const auto tokenizer = rockllm::load_tokenizer(*file);
+    const std::vector<int32_t> tokens = tokenizer->encode("Hello, world", true, true);
+    REQUIRE(tokens.size() == 5);  // [CLS] hello , world [SEP]
+    CHECK(tokens.front() == 101);
+    CHECK(tokens.back() == 102);
+    const rockllm::BertModel model = rockllm::BertModel::load(file);
+    rockllm::BertEncoder encoder(model, 128, std::make_shared<rockllm::ThreadPool>(1));
+    const std::vector<float> expected = encoder.embed(tokens);
+
+    const json one = post(c, "/api/embed", R"({"model":"minilm","input":"Hello, world"})", 200);
+    REQUIRE(one.at("embeddings").size() == 1);
+    const json& v = one["embeddings"][0];
+    REQUIRE(v.size() == 128);
+    for (size_t i = 0; i < v.size(); ++i) CHECK(v[i].get<double>() == doctest::Approx(expected[i]).epsilon(1e-4));
+    CHECK(one.at("prompt_eval_count") == 5);
+    const json openai = post(c, "/v1/embeddings", R"({"model":"minilm","input":["Hello, world","the quick brown fox"]})", 200);
+    REQUIRE(openai.at("data").size() == 2);
+    for (size_t i = 0; i < v.size(); ++i) CHECK(openai["data"][0]["embedding"][i].get<double>() == doctest::Approx(v[i].get<double>()).epsilon(1e-5));
+    CHECK(openai["data"][1]["embedding"] != openai["data"][0]["embedding"]);
+
+    // Longer than its 128 positions: cut, keeping the closing [SEP], or refused without truncate.
+    std::string long_text;
+    for (int i = 0; i < 300; ++i) long_text += "fox ";
+    const json cut = post(c, "/api/embed", json{{"model", "minilm"}, {"input", long_text}}.dump(), 200);
+    CHECK(cut.at("prompt_eval_count") == 128);
+    CHECK(post(c, "/api/embed", json{{"model", "minilm"}, {"input", long_text}, {"truncate", false}}.dump(), 400).at("error") ==
+          "the input length exceeds the context length");
+
+    auto show = c.Post("/api/show", R"({"model":"minilm"})", "application/json");
+    REQUIRE(show);
+    CHECK(json::parse(show->body).at("capabilities") == json::array({"embedding"}));
+    CHECK(post(c, "/api/generate", R"({"model":"minilm","prompt":"hi"})", 400).at("error") ==
+          "\"minilm\" does not support generate");
+    CHECK(post(c, "/api/chat", R"({"model":"minilm","messages":[{"role":"user","content":"hi"}]})", 400).at("error") ==
+          "\"minilm\" does not support chat");
+    auto stats = c.Get("/api/npu/stats");
+    REQUIRE(stats);
+    CHECK(stats->status == 200);
+    auto metrics = c.Get("/metrics");
+    REQUIRE(metrics);
+    CHECK(metrics->status == 200);
 }
 
 TEST_SUITE_END();
