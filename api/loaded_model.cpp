@@ -104,11 +104,17 @@ int64_t kv_cache_bytes(const ModelConfig& config, int64_t n_ctx) {
     return 2 * config.n_layer * n_ctx * config.kv_dim() * 2;  // K and V, F16
 }
 
-// The NPU's copy of the matrices (the placement rule's): a byte or two per weight.
-int64_t npu_weight_bytes(const Model& model, npu::MatmulType type) {
-    int64_t elements = model.output.rows * model.output.cols;
-    for (const LayerWeights& l : model.layers) for_each_matrix(l, [&](const WeightMatrix& w) { elements += w.rows * w.cols; });
-    return elements * static_cast<int64_t>(npu::input_bytes(type));
+// Where the NPU's converted weights of a model are cached: under its weights' blob, or, with an
+// adapter merged in, under the adapter blob's name (so they go with it) and the base's.
+npu::NpuModelOptions npu_options(const ModelStore& store, const StoredModel& stored, const LoadOptions& options) {
+    npu::NpuModelOptions o;
+    o.type = options.npu_type;
+    o.cache_dir = store.derived_dir();
+    o.digest = store.blob_path(model_layer(stored).digest).filename().string();
+    if (const Layer* layer = stored.manifest.first(media_type::kAdapter))
+        o.digest = store.blob_path(layer->digest).filename().string() + ".on-" + digest_hex(model_layer(stored).digest);
+    o.log = options.log;
+    return o;
 }
 
 std::string gib(int64_t bytes) {
@@ -131,7 +137,7 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const ModelStore& store, const St
     m->stored_ = stored;
     m->file_ = std::make_shared<const gguf::File>(gguf::File::open(store.blob_path(model_layer(stored).digest).string()));
     m->num_slots_ = std::max(1, options.num_parallel);
-    if (is_encoder_architecture(m->architecture())) m->load_encoder(options);
+    if (is_encoder_architecture(m->architecture())) m->load_encoder(store, options);
     else m->load_decoder(store, options);
     m->load_prompt_layers(store);
     m->load_duration_ns_ = ns_since(start);
@@ -148,21 +154,12 @@ void LoadedModel::load_decoder(const ModelStore& store, const LoadOptions& optio
     const ModelConfig& config = model_->config;
     const int64_t n_ctx = context_for(config.n_ctx_train, options.num_ctx);
     size_bytes_ = static_cast<int64_t>(file_->bytes().size()) + options.num_parallel * kv_cache_bytes(config, n_ctx);
-    if (options.npu) size_bytes_ += npu_weight_bytes(*model_, options.npu_type);
+    if (options.npu) size_bytes_ += npu::npu_weight_bytes(npu::npu_matrix_groups(*model_), options.npu_type);
     check_fits(size_bytes_, options);
     load_tokenizer(config.n_vocab);
     if (options.npu) {
-        npu::NpuModelOptions o;
-        o.type = options.npu_type;
-        o.cache_dir = store.derived_dir();
-        o.digest = store.blob_path(model_layer(stored_).digest).filename().string();
-        // Weights with an adapter merged in are cached under the adapter blob's name (so they go
-        // with it), and the base's.
-        if (const Layer* layer = stored_.manifest.first(media_type::kAdapter))
-            o.digest = store.blob_path(layer->digest).filename().string() + ".on-" + digest_hex(model_layer(stored_).digest);
-        o.log = options.log;
         ThreadPool conversion_pool(default_thread_count());
-        npu_ = std::make_unique<npu::NpuModel>(*model_, *options.npu, o, conversion_pool);
+        npu_ = std::make_unique<npu::NpuModel>(*model_, *options.npu, npu_options(store, stored_, options), conversion_pool);
     }
     if (!npu_) {
         const RepackReport repacked = repack_for_cpu(*model_);
@@ -192,7 +189,7 @@ void LoadedModel::load_decoder(const ModelStore& store, const LoadOptions& optio
     }
 }
 
-void LoadedModel::load_encoder(const LoadOptions& options) {
+void LoadedModel::load_encoder(const ModelStore& store, const LoadOptions& options) {
     if (stored_.manifest.first(media_type::kAdapter)) throw std::runtime_error("adapters apply to text models, not to embedding models");
     encoder_model_ = std::make_unique<BertModel>(BertModel::load(file_));
     const BertConfig& config = encoder_model_->config;
@@ -200,14 +197,21 @@ void LoadedModel::load_encoder(const LoadOptions& options) {
     // The weights, and the activations of one text: a few rows of the model's widths per token and
     // one row of attention scores per thread.
     size_bytes_ = static_cast<int64_t>(file_->bytes().size()) + n_ctx * (6 * config.n_embd + 2 * config.n_ff + 64) * 4;
+    const std::vector<npu::NpuMatrixGroup> groups = npu::npu_matrix_groups(*encoder_model_);
+    if (options.npu) size_bytes_ += npu::npu_weight_bytes(groups, options.npu_type);
     check_fits(size_bytes_, options);
     load_tokenizer(config.n_vocab);
-    if (options.npu) options.log("npu: " + architecture() + " embedding models run on the CPU");
-    const RepackReport repacked = repack_for_cpu(*encoder_model_);
-    if (repacked.matrices > 0)
-        options.log("repacked " + std::to_string(repacked.matrices) + " matrices (" + std::to_string(repacked.bytes >> 20) +
-                    " MiB) for the CPU kernels");
-    encoder_ = std::make_unique<BertEncoder>(*encoder_model_, n_ctx, options.pool);
+    if (options.npu) {
+        ThreadPool conversion_pool(default_thread_count());
+        npu_ = std::make_unique<npu::NpuModel>(groups, "embedding look-ups, LayerNorms, biases, RoPE, attention, activations, pooling",
+                                               *options.npu, npu_options(store, stored_, options), conversion_pool);
+    } else {
+        const RepackReport repacked = repack_for_cpu(*encoder_model_);
+        if (repacked.matrices > 0)
+            options.log("repacked " + std::to_string(repacked.matrices) + " matrices (" + std::to_string(repacked.bytes >> 20) +
+                        " MiB) for the CPU kernels");
+    }
+    encoder_ = std::make_unique<BertEncoder>(*encoder_model_, n_ctx, options.pool, npu_ ? npu_->make_backend() : nullptr);
 }
 
 void LoadedModel::load_tokenizer(int64_t n_vocab) {

@@ -143,7 +143,7 @@ public:
 private:
     LoadedModel() = default;
     void load_decoder(const ModelStore& store, const LoadOptions& options);
-    void load_encoder(const LoadOptions& options);
+    void load_encoder(const ModelStore& store, const LoadOptions& options);
     void load_tokenizer(int64_t n_vocab);
     // The params, template, system and messages layers.
     void load_prompt_layers(const ModelStore& store);
@@ -152,6 +152,7 @@ private:
     StoredModel stored_;
     std::shared_ptr<const gguf::File> file_;
     std::unique_ptr<Model> model_;
+    std::unique_ptr<BertModel> encoder_model_;  // an embedding model's weights instead
     std::unique_ptr<Tokenizer> tokenizer_;
     size_t longest_piece_ = 1;  // the most text bytes a token stands for
     std::unique_ptr<npu::NpuModel> npu_;     // before the slots, whose backends point into it
@@ -162,7 +163,6 @@ private:
     std::vector<Sequence*> slot_sequences_;  // the same, as the donors of a shared prefix
     int num_slots_ = 1;
     // An embedding model's encoder instead of the decoder above; texts take turns through it.
-    std::unique_ptr<BertModel> encoder_model_;
     std::unique_ptr<BertEncoder> encoder_;
     std::mutex encoder_mutex_;
     nlohmann::json params_ = nlohmann::json::object();

@@ -4,6 +4,9 @@
 // request (ROCKLLM_NPU_FAULT makes the simulated cores hang after some jobs).
 #include <doctest/doctest.h>
 
+#include <tuple>
+
+#include "llm/synthetic_model.h"
 #include "serve_fixture.h"
 
 namespace test_serve_npu {
@@ -81,6 +84,31 @@ TEST_CASE("serve on the simulated NPU: fp16 reproduces the reference, the three 
         CHECK(log.find("npu: 21 of 21 matrix groups on 3 cores") != std::string::npos);
         CHECK(daemon.stop() == 0);
     }
+}
+
+TEST_CASE("serve on the simulated NPU: a BERT embedding model's products run on the cores, its embeddings as the CPU's") {
+    rockllm::test::ScratchDir dir;
+    const std::string path = dir.file("bert.gguf");
+    rockllm::write_synthetic_model(rockllm::find_synthetic_shape("tiny-nomic-bert"), "F32", 5, path);
+    const auto embedding = [&](Env env) {
+        Daemon daemon(std::move(env));
+        httplib::Client c = daemon.client();
+        rockllm::test::create_from_gguf(c, "nomic", rockllm::test::read_text(path));
+        const json answer = post(c, "/api/embed", R"({"model":"nomic","input":"the quick brown fox"})", 200);
+        const json stats = json::parse(c.Get("/api/npu/stats")->body);
+        std::string log = daemon.log();
+        return std::tuple{answer.at("embeddings").at(0), stats, log};
+    };
+    const auto [on_cpu, cpu_stats, cpu_log] = embedding(Env{});
+    const auto [on_npu, npu_stats, npu_log] = embedding(Env{{"ROCKLLM_NPU_SIMULATE", "rknpu"}, {"ROCKLLM_NPU_DTYPE", "fp16"}});
+    REQUIRE(on_npu.size() == on_cpu.size());
+    for (size_t i = 0; i < on_cpu.size(); ++i) CHECK(on_npu[i].get<double>() == doctest::Approx(on_cpu[i].get<double>()).epsilon(1e-3));
+    REQUIRE(npu_stats.at("models").size() == 1);
+    const json& model = npu_stats["models"][0];
+    CHECK(model.at("npu_calls") == 8);  // one pass: four groups in each of two layers
+    CHECK(model.at("cpu_calls") == 0);
+    CHECK_FALSE(model.contains("kv_pages_in_use"));  // an encoder keeps no KV cache
+    CHECK(npu_log.find("npu: 8 of 8 matrix groups on 3 cores") != std::string::npos);
 }
 
 TEST_CASE("serve on the simulated NPU: a job that times out mid-request is finished on the CPU, logged once, and serving goes on") {

@@ -69,26 +69,48 @@ private:
     std::vector<OutputSegment> segments_;
 };
 
-NpuModel::NpuModel(const Model& model, NpuCores& cores, NpuModelOptions options, ThreadPool& pool)
-    : cores_(cores), options_(std::move(options)) {
-    const auto start = Clock::now();
-    // The groups of rule 1, in placement order.
-    struct Wanted {
-        std::string name;
-        std::vector<const WeightMatrix*> parts;
-    };
-    std::vector<Wanted> wanted;
+std::vector<NpuMatrixGroup> npu_matrix_groups(const Model& model) {
+    std::vector<NpuMatrixGroup> groups;
     for (size_t l = 0; l < model.layers.size(); ++l) {
         const LayerWeights& w = model.layers[l];
-        const std::string prefix = "blk." + std::to_string(l) + ".";
         for (const MatmulGroup& group : matmul_groups()) {
-            Wanted g{prefix + group.name, {}};
+            NpuMatrixGroup g{"blk." + std::to_string(l) + "." + group.name, {}};
             for (WeightMatrix LayerWeights::*part : group.parts) g.parts.push_back(&(w.*part));
-            wanted.push_back(std::move(g));
+            groups.push_back(std::move(g));
         }
     }
-    wanted.push_back({"output", {&model.output}});
+    groups.push_back({"output", {&model.output}});
+    return groups;
+}
 
+std::vector<NpuMatrixGroup> npu_matrix_groups(const BertModel& model) {
+    std::vector<NpuMatrixGroup> groups;
+    for (size_t l = 0; l < model.layers.size(); ++l) {
+        const BertLayer& w = model.layers[l];
+        for (const BertMatrixGroup& group : bert_matrix_groups(model.config)) {
+            NpuMatrixGroup g{"blk." + std::to_string(l) + "." + group.name, {}};
+            for (WeightMatrix BertLayer::*part : group.parts) g.parts.push_back(&(w.*part));
+            groups.push_back(std::move(g));
+        }
+    }
+    return groups;
+}
+
+int64_t npu_weight_bytes(const std::vector<NpuMatrixGroup>& groups, MatmulType type) {
+    int64_t elements = 0;
+    for (const NpuMatrixGroup& g : groups)
+        for (const WeightMatrix* w : g.parts) elements += w->rows * w->cols;
+    return elements * static_cast<int64_t>(input_bytes(type));
+}
+
+NpuModel::NpuModel(const Model& model, NpuCores& cores, NpuModelOptions options, ThreadPool& pool)
+    : NpuModel(npu_matrix_groups(model),
+               "embedding look-ups, norms, RoPE, attention over the KV cache, activations, sampling", cores, std::move(options), pool) {}
+
+NpuModel::NpuModel(const std::vector<NpuMatrixGroup>& wanted, const std::string& on_cpu, NpuCores& cores, NpuModelOptions options,
+                   ThreadPool& pool)
+    : cores_(cores), options_(std::move(options)) {
+    const auto start = Clock::now();
     std::unique_ptr<WeightCacheReader> cache;
     std::unique_ptr<WeightCacheWriter> writer;
     std::filesystem::path cache_path;
@@ -109,7 +131,7 @@ NpuModel::NpuModel(const Model& model, NpuCores& cores, NpuModelOptions options,
     std::vector<size_t> core_bytes(static_cast<size_t>(cores.count()), 0);
     std::vector<std::string> left_on_cpu;
     bool writer_complete = true;
-    for (const Wanted& g : wanted) {
+    for (const NpuMatrixGroup& g : wanted) {
         int64_t rows = 0;
         for (const WeightMatrix* p : g.parts) rows += p->rows;
         const int64_t cols = g.parts[0]->cols;
@@ -157,8 +179,7 @@ NpuModel::NpuModel(const Model& model, NpuCores& cores, NpuModelOptions options,
                   linears_.size(), wanted.size(), cores.count(), type_name(options_.type), mib(device_bytes()).c_str(),
                   static_cast<long long>(converted_), static_cast<long long>(from_cache_), seconds);
     options_.log(line);
-    options_.log("npu: on the NPU: every layer's Q/K/V (fused), attention output, FFN gate/up (fused), FFN down, and the output head; "
-                 "on the CPU: embedding look-ups, norms, RoPE, attention over the KV cache, activations, sampling");
+    options_.log("npu: on the NPU: the matrix groups placed above (Q/K/V and FFN gate/up each fused into one); on the CPU: " + on_cpu);
     for (const std::string& what : left_on_cpu) options_.log("npu: left on the CPU: " + what);
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "llm/matmul_backend.h"
+#include "llm/bert_model.h"
 #include "llm/model.h"
 #include "npu/backend/npu_cores.h"
 #include "npu/backend/npu_linear.h"
@@ -49,8 +50,24 @@ struct NpuCallStats {
     int64_t bytes = 0;              // NPU memory traffic of their tasks
 };
 
+// Matrices that read the same input, placed on the NPU as one matrix: "blk.N.attn_qkv".
+struct NpuMatrixGroup {
+    std::string name;
+    std::vector<const WeightMatrix*> parts;
+};
+// A decoder's groups: each layer's (llm/layer_tensors.h) and the output head.
+std::vector<NpuMatrixGroup> npu_matrix_groups(const Model& model);
+// An encoder's: each layer's (llm/bert_model.h).
+std::vector<NpuMatrixGroup> npu_matrix_groups(const BertModel& model);
+// Bytes the NPU's copies of these matrices take: a byte or two per weight.
+int64_t npu_weight_bytes(const std::vector<NpuMatrixGroup>& groups, MatmulType type);
+
 class NpuModel {
 public:
+    // Places the groups in order while the cores' address windows have room; the rest stays on
+    // the CPU. on_cpu says what the CPU still does, for the log.
+    NpuModel(const std::vector<NpuMatrixGroup>& groups, const std::string& on_cpu, NpuCores& cores, NpuModelOptions options,
+             ThreadPool& pool);
     NpuModel(const Model& model, NpuCores& cores, NpuModelOptions options, ThreadPool& pool);
     ~NpuModel();
 
