@@ -120,12 +120,12 @@ TEST_CASE("the model's and the tokenizer's vocabulary sizes must agree") {
 }
 
 TEST_CASE("tokenizer factory: unsupported kinds are a clear error") {
-    Vocabulary unigram;  // T5's unigram vocabularies ("t5") are not read yet
-    unigram.model = "t5";
-    unigram.tokens = {"<pad>", "a"};
-    unigram.types = {TokenType::Control, TokenType::Normal};
-    unigram.scores = {0.0f, -1.0f};
-    CHECK_THROWS_WITH(make_tokenizer(unigram), doctest::Contains("'t5'"));
+    Vocabulary rwkv;  // RWKV's trie tokenizer ("rwkv") is not read
+    rwkv.model = "rwkv";
+    rwkv.tokens = {"<pad>", "a"};
+    rwkv.types = {TokenType::Control, TokenType::Normal};
+    rwkv.scores = {0.0f, -1.0f};
+    CHECK_THROWS_WITH(make_tokenizer(rwkv), doctest::Contains("'rwkv'"));
 }
 
 TEST_CASE("UTF-8 stream holds back split characters") {

@@ -6,6 +6,7 @@
 
 #include <sentencepiece_processor.h>
 
+#include "tokenizer/precompiled_charsmap.h"
 #include "tokenizer/protobuf_writer.h"
 
 namespace rockllm {
@@ -21,10 +22,10 @@ constexpr uint32_t kPiece = 1, kScore = 2, kType = 3;
 }
 namespace trainer_proto {
 constexpr uint32_t kModelType = 3, kVocabSize = 4, kByteFallback = 35;
-constexpr uint64_t kModelTypeBpe = 2;
+constexpr uint64_t kModelTypeUnigram = 1, kModelTypeBpe = 2;
 }
 namespace normalizer_proto {
-constexpr uint32_t kName = 1, kAddDummyPrefix = 3, kRemoveExtraWhitespaces = 4, kEscapeWhitespaces = 5;
+constexpr uint32_t kName = 1, kPrecompiledCharsmap = 2, kAddDummyPrefix = 3, kRemoveExtraWhitespaces = 4, kEscapeWhitespaces = 5;
 }
 
 constexpr std::string_view kSpaceSymbol = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
@@ -82,18 +83,26 @@ std::string build_sentencepiece_model(const Vocabulary& vocab) {
         model.message_field(model_proto::kPieces, p);
     }
 
+    const bool unigram = vocab.model == "t5";
     ProtobufWriter trainer;
-    trainer.varint_field(trainer_proto::kModelType, trainer_proto::kModelTypeBpe);
+    trainer.varint_field(trainer_proto::kModelType, unigram ? trainer_proto::kModelTypeUnigram : trainer_proto::kModelTypeBpe);
     trainer.varint_field(trainer_proto::kVocabSize, static_cast<uint64_t>(vocab.size()));
     trainer.bool_field(trainer_proto::kByteFallback, byte_pieces == 256);
     model.message_field(model_proto::kTrainerSpec, trainer);
 
-    // llama.cpp neither collapses whitespace nor adds the dummy prefix the SentencePiece way
-    // (it adds a space itself, see encode()); spaces become U+2581 as usual.
+    // BPE ("llama"): llama.cpp neither collapses whitespace nor adds the dummy prefix the
+    // SentencePiece way (it adds a space itself, see encode_fragment()). Unigram ("t5"): the
+    // normalizer the model was trained with, as the GGUF keeps it; llama.cpp applies it to each
+    // piece of text between special tokens, as SentencePiece does to each text it encodes. Spaces
+    // become U+2581 in both.
     ProtobufWriter normalizer;
-    normalizer.bytes_field(normalizer_proto::kName, "identity");
-    normalizer.bool_field(normalizer_proto::kAddDummyPrefix, false);
-    normalizer.bool_field(normalizer_proto::kRemoveExtraWhitespaces, false);
+    normalizer.bytes_field(normalizer_proto::kName, unigram && !vocab.precompiled_charsmap.empty() ? "precompiled" : "identity");
+    if (unigram && !vocab.precompiled_charsmap.empty()) {
+        check_precompiled_charsmap(vocab.precompiled_charsmap);
+        normalizer.bytes_field(normalizer_proto::kPrecompiledCharsmap, vocab.precompiled_charsmap);
+    }
+    normalizer.bool_field(normalizer_proto::kAddDummyPrefix, unigram && vocab.add_space_prefix);
+    normalizer.bool_field(normalizer_proto::kRemoveExtraWhitespaces, unigram && vocab.remove_extra_whitespaces);
     normalizer.bool_field(normalizer_proto::kEscapeWhitespaces, true);
     model.message_field(model_proto::kNormalizerSpec, normalizer);
     return model.bytes();
@@ -109,7 +118,7 @@ SpmTokenizer::SpmTokenizer(Vocabulary vocab)
 SpmTokenizer::~SpmTokenizer() = default;
 
 void SpmTokenizer::encode_fragment(std::string text, bool first, std::vector<int32_t>& out) const {
-    if (vocab_.add_space_prefix && first) text.insert(text.begin(), ' ');
+    if (vocab_.model != "t5" && vocab_.add_space_prefix && first) text.insert(text.begin(), ' ');
     std::vector<int> ids;
     const auto status = processor_->Encode(text, &ids);
     if (!status.ok()) throw std::runtime_error("SentencePiece could not encode the text: " + status.ToString());

@@ -1,7 +1,9 @@
-// SentencePiece tokenizer ("llama" vocabularies): the GGUF vocabulary is turned into a SentencePiece
-// model that the sentencepiece library encodes with, configured to behave exactly as llama.cpp:
-// no whitespace collapsing, a space put in front of text at the start or after a special token,
-// byte fallback to <0xXX> pieces, and special tokens split out before encoding.
+// SentencePiece tokenizers: the GGUF vocabulary is turned into a SentencePiece model that the
+// sentencepiece library encodes with. "llama" vocabularies (BPE) are configured to behave exactly as
+// llama.cpp: no whitespace collapsing, a space put in front of text at the start or after a special
+// token, byte fallback to <0xXX> pieces. "t5" vocabularies (unigram: T5, XLM-RoBERTa, bge-m3) keep
+// the normalizer they were trained with (character map, whitespace rules, the dummy prefix). In
+// both, special tokens are split out before encoding.
 #pragma once
 
 #include <memory>
@@ -24,7 +26,8 @@ public:
 
 protected:
     std::string text_piece(int32_t id) const override;
-    // Text at the start, or right after a special token, gets a leading space (add_space_prefix).
+    // BPE: text at the start, or right after a special token, gets a leading space (add_space_prefix);
+    // unigram: the normalizer adds it to every piece of text.
     void encode_fragment(std::string text, bool first, std::vector<int32_t>& out) const override;
 
 private:

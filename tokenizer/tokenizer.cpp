@@ -98,7 +98,7 @@ void check_vocabulary_size(const Tokenizer& tokenizer, int64_t n_vocab) {
 }
 
 std::unique_ptr<Tokenizer> make_tokenizer(Vocabulary vocab) {
-    if (vocab.model == "llama") return std::make_unique<SpmTokenizer>(std::move(vocab));
+    if (vocab.model == "llama" || vocab.model == "t5") return std::make_unique<SpmTokenizer>(std::move(vocab));
     if (vocab.model == "gpt2") return std::make_unique<BpeTokenizer>(std::move(vocab));
     if (vocab.model == "bert") return std::make_unique<WordPieceTokenizer>(std::move(vocab));
     throw std::runtime_error("tokenizer kind '" + vocab.model + "' (tokenizer.ggml.model) is not supported yet");

@@ -72,7 +72,14 @@ Vocabulary read_vocabulary(const gguf::File& file) {
     v.add_bos = meta.get_or<bool>("tokenizer.ggml.add_bos_token", spm || wordpiece);
     v.add_eos = meta.get_or<bool>("tokenizer.ggml.add_eos_token", false);
     v.add_sep = meta.get_or<bool>("tokenizer.ggml.add_sep_token", wordpiece);
-    v.add_space_prefix = meta.get_or<bool>("tokenizer.ggml.add_space_prefix", spm || wordpiece);
+    const bool unigram = v.model == "t5";
+    v.add_space_prefix = meta.get_or<bool>("tokenizer.ggml.add_space_prefix", spm || wordpiece || unigram);
+    if (unigram) {
+        // An array of bytes; some converters write them signed.
+        for (int64_t byte : meta.get_or<std::vector<int64_t>>("tokenizer.ggml.precompiled_charsmap", {}))
+            v.precompiled_charsmap.push_back(static_cast<char>(byte));
+        v.remove_extra_whitespaces = meta.get_or<bool>("tokenizer.ggml.remove_extra_whitespaces", false);
+    }
     return v;
 }
 

@@ -14,7 +14,9 @@ namespace rockllm {
 enum class TokenType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
 
 struct Vocabulary {
-    std::string model;  // tokenizer.ggml.model: "llama" (SentencePiece), "gpt2" (byte-level BPE), "bert" (WordPiece)
+    // tokenizer.ggml.model: "llama" (SentencePiece BPE), "t5" (SentencePiece unigram: T5, XLM-RoBERTa),
+    // "gpt2" (byte-level BPE), "bert" (WordPiece)
+    std::string model;
     std::string pre;    // tokenizer.ggml.pre
     std::vector<std::string> tokens;
     std::vector<float> scores;
@@ -27,6 +29,10 @@ struct Vocabulary {
     bool add_eos = false;
     bool add_sep = false;
     bool add_space_prefix = true;
+    // Unigram vocabularies' normalizer: SentencePiece's compiled character map (NFKC and the like)
+    // and whether runs of whitespace collapse, as the model was trained.
+    std::string precompiled_charsmap;
+    bool remove_extra_whitespaces = false;
 
     int32_t size() const { return static_cast<int32_t>(tokens.size()); }
     bool is_valid(int32_t id) const { return id >= 0 && id < size(); }
