@@ -66,7 +66,7 @@ TEST_CASE("fuzz targets: kept regression inputs and test-data seeds run through 
         }
         counts[target.name] = inputs.size();
     }
-    CHECK(counts.size() == 11);
+    CHECK(counts.size() == 12);
     CHECK(counts["gguf"] >= 12);
     CHECK(counts["tokenizer_wordpiece"] >= 47);  // the kept input and the bge vocabulary's test texts
     CHECK(counts["go_template"] >= 20);

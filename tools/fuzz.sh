@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-all=(gguf tokenizer_spm tokenizer_bpe tokenizer_wordpiece json_request model_name modelfile go_template jinja_template npu_regcmd json_schema)
+all=(gguf tokenizer_spm tokenizer_bpe tokenizer_wordpiece json_request model_name modelfile go_template jinja_template npu_regcmd json_schema
+     precompiled_charsmap)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 build=build-fuzz

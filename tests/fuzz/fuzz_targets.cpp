@@ -92,6 +92,32 @@ int tokenizer_wordpiece(const uint8_t* data, size_t size) {
     return tokenize_with(*tokenizer, data, size);
 }
 
+// A unigram vocabulary's character map as a hostile GGUF may carry it: refused, or followed only
+// within its bounds while texts are normalized with it.
+int precompiled_charsmap(const uint8_t* data, size_t size) {
+    Vocabulary v;
+    v.model = "t5";
+    v.tokens = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b", "\xe2\x96\x81" "a", "ab"};
+    v.types = {TokenType::Unknown, TokenType::Control, TokenType::Control, TokenType::Normal,
+               TokenType::Normal, TokenType::Normal, TokenType::Normal, TokenType::Normal};
+    v.scores = {0, 0, 0, -2, -3, -3, -1, -2};
+    v.unk_id = 0;
+    v.bos_id = 1;
+    v.eos_id = 2;
+    v.add_space_prefix = true;
+    v.remove_extra_whitespaces = size % 2 == 0;
+    v.precompiled_charsmap = text_of(data, size);
+    std::unique_ptr<Tokenizer> tokenizer;
+    try {
+        tokenizer = make_tokenizer(std::move(v));
+    } catch (const std::exception&) {
+        return 0;
+    }
+    for (const char* text : {"ab ba", "  a\tb  ", "\xef\xbc\xa1\xef\xbd\x82", "\xe2\x85\xa1", "\xff\xfe" "a", "</s>a"})
+        refusing([&] { tokenizer->encode(text, true, true); });
+    return 0;
+}
+
 // A request body as the routes decode it: every field decoder over whatever JSON arrives.
 int json_request(const uint8_t* data, size_t size) {
     const std::string text = text_of(data, size);
@@ -211,7 +237,7 @@ const std::vector<Target>& targets() {
         {"gguf", gguf_file},           {"tokenizer_spm", tokenizer_spm}, {"tokenizer_bpe", tokenizer_bpe},
         {"tokenizer_wordpiece", tokenizer_wordpiece}, {"json_request", json_request}, {"model_name", model_name},       {"modelfile", modelfile},
         {"go_template", go_template},   {"jinja_template", jinja_template}, {"npu_regcmd", npu_regcmd},
-        {"json_schema", json_schema},
+        {"json_schema", json_schema},   {"precompiled_charsmap", precompiled_charsmap},
     };
     return all;
 }
