@@ -19,6 +19,7 @@
 #include "daemon/command_line.h"
 #include "daemon/command_backend.h"
 #include "daemon/format_bench.h"
+#include "llm/bert_encoder.h"
 #include "llm/generation.h"
 #include "llm/model.h"
 #include "llm/sequence_batcher.h"
@@ -75,6 +76,46 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& flag
     return out;
 }
 
+// An embedding model (a BERT-family encoder): how fast texts of each length embed, on the CPU.
+int run_embedding_bench(const std::shared_ptr<const gguf::File>& file, const std::string& path, const std::vector<int>& lengths,
+                        const std::vector<int>& thread_counts, int64_t repetitions, const std::string& output) {
+    BertModel model = BertModel::load(file);
+    repack_for_cpu(model);
+    uint64_t tensor_bytes = 0;
+    for (const auto& t : file->tensors()) tensor_bytes += t.size_bytes;
+    const std::string name = file->metadata().get_or<std::string>("general.name", path);
+    nlohmann::json results = nlohmann::json::array();
+    if (output == "table") {
+        std::printf("| %-32s | %10s | %7s | %8s | %16s | %10s |\n", "model", "size", "threads", "test", "t/s", "texts/s");
+        std::printf("| %.32s | %.10s | %.7s | %.8s | %.16s | %.10s |\n", "--------------------------------", "----------", "-------",
+                    "--------", "----------------", "----------");
+    }
+    std::mt19937 rng(1);
+    for (int threads : thread_counts) {
+        const int longest = *std::max_element(lengths.begin(), lengths.end());
+        BertEncoder encoder(model, longest, std::make_shared<ThreadPool>(threads));
+        measure_embedding(encoder, 1, rng);  // warm up: the threads start, the weights are touched
+        for (int p : lengths) {
+            if (p == 0) continue;
+            if (p > encoder.n_ctx()) throw UsageError("--prompt-tokens " + std::to_string(p) + " is longer than the model's context of " +
+                                                      std::to_string(encoder.n_ctx()));
+            std::vector<double> rates;
+            for (int64_t r = 0; r < repetitions; ++r) rates.push_back(measure_embedding(encoder, p, rng));
+            const Stats s = stats(rates);
+            const std::string test = "embed" + std::to_string(p);
+            if (output == "table")
+                std::printf("| %-32.32s | %6.1f MiB | %7d | %8s | %8.2f ± %5.2f | %10.2f |\n", name.c_str(),
+                            static_cast<double>(tensor_bytes) / (1 << 20), threads, test.c_str(), s.mean, s.stdev, s.mean / p);
+            results.push_back({{"model", name}, {"model_size_bytes", tensor_bytes}, {"threads", threads}, {"test", test}, {"n_tokens", p},
+                               {"tokens_per_second", s.mean}, {"stdev", s.stdev}, {"samples", rates},
+                               {"kernels", kernels::kernel_description()}, {"backend", "cpu"}});
+        }
+    }
+    if (output == "json") std::printf("%s\n", nlohmann::json{{"results", results}, {"peak_rss_mib", peak_rss_mib()}}.dump(2).c_str());
+    else std::printf("\nkernels: %s; peak memory (RSS): %.1f MiB\n", kernels::kernel_description().c_str(), peak_rss_mib());
+    return 0;
+}
+
 }  // namespace
 
 int run_bench_command(const std::vector<std::string>& args) {
@@ -92,6 +133,11 @@ int run_bench_command(const std::vector<std::string>& args) {
     if (kv != "F16" && kv != "F32") throw UsageError("--kv-type is F16 or F32");
 
     auto file = std::make_shared<const gguf::File>(gguf::File::open(path));
+    if (is_encoder_architecture(file->metadata().get_or<std::string>("general.architecture", ""))) {
+        for (const char* decoder_only : {"gen-tokens", "kv-type", "format-vocab", "backend", "history-tokens", "parallel", "repack", "compare"})
+            if (cl.get(decoder_only)) throw UsageError(std::string("--") + decoder_only + " applies to text models; this is an embedding model");
+        return run_embedding_bench(file, path, prompt_lengths, thread_counts, repetitions, output);
+    }
     Model model = Model::load(file);
     const ModelConfig& c = model.config;
     uint64_t params = 0, tensor_bytes = 0;

@@ -35,4 +35,13 @@ double measure_generation(Transformer& transformer, int g, std::mt19937& rng) {
     return per_second(g, start);
 }
 
+double measure_embedding(BertEncoder& encoder, int p, std::mt19937& rng) {
+    std::vector<int32_t> text(static_cast<size_t>(p));
+    std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(encoder.config().n_vocab - 1));
+    for (auto& t : text) t = token(rng);
+    const auto start = std::chrono::steady_clock::now();
+    encoder.embed(text);
+    return per_second(p, start);
+}
+
 }  // namespace rockllm

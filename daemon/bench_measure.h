@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <random>
 
+#include "llm/bert_encoder.h"
 #include "llm/transformer.h"
 
 namespace rockllm {
@@ -14,5 +15,7 @@ double measure_prompt(Transformer& transformer, int p, std::mt19937& rng);
 // One generation run: g tokens fed one at a time from a random one, each the greedy choice
 // after the last; tokens per second.
 double measure_generation(Transformer& transformer, int g, std::mt19937& rng);
+// One embedding: p random tokens through an encoder, pooled; tokens per second.
+double measure_embedding(BertEncoder& encoder, int p, std::mt19937& rng);
 
 }  // namespace rockllm

@@ -35,7 +35,8 @@ Available Commands:
               [--threads N] [--top-k K] [--top-p P] [--min-p P] [--typical-p P] [--repeat-penalty R]
               [--repeat-last-n N] [--presence-penalty X] [--frequency-penalty X] [--stop TEXT]...
               [--backend auto|npu|cpu]
-  bench       Measure prompt-processing and generation speed of a GGUF model
+  bench       Measure prompt-processing and generation speed of a GGUF model (an embedding model:
+              the speed of embedding texts of --prompt-tokens tokens)
               --model FILE.gguf [--prompt-tokens 128] [--gen-tokens 64] [--threads N[,N...]]
               [--repetitions 3] [--output table|json] [--kv-type F16|F32] [--backend auto|npu|cpu]
               [--history-tokens N] [--parallel N[,N...]] [--repack on|off] [--compare PATH/TO/llama-bench]

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llm/synthetic_model.h"
 #include "test_support.h"
 
 namespace test_generate_command {
@@ -183,6 +184,27 @@ TEST_CASE("rockllm bench --compare runs the peer's llama-bench in alternating ro
                                  "--repetitions", "1", "--backend", "cpu"});
     CHECK(bad.exit_code != 0);
     CHECK(bad.err.find("gave no JSON results") != std::string::npos);
+}
+
+TEST_CASE("rockllm bench on an embedding model measures embedding speed, and refuses the text-model flags") {
+    rockllm::test::ScratchDir dir;
+    const std::string model = dir.file("bert.gguf");
+    rockllm::write_synthetic_model(rockllm::find_synthetic_shape("tiny-bert"), "Q8_0", 1, model);
+    const Run r = run_rockllm({"bench", "--model", model, "--prompt-tokens", "8,64", "--threads", "1", "--repetitions", "2", "--output", "json"});
+    CAPTURE(r.err);
+    REQUIRE(r.exit_code == 0);
+    const nlohmann::json results = nlohmann::json::parse(r.out).at("results");
+    REQUIRE(results.size() == 2);
+    CHECK(results[0].at("test") == "embed8");
+    CHECK(results[1].at("test") == "embed64");
+    CHECK(results[1].at("samples").size() == 2);
+    CHECK(results[1].at("tokens_per_second").get<double>() > 0);
+    const Run generation = run_rockllm({"bench", "--model", model, "--gen-tokens", "8"});
+    CHECK(generation.exit_code == 2);
+    CHECK(generation.err.find("--gen-tokens applies to text models") != std::string::npos);
+    const Run too_long = run_rockllm({"bench", "--model", model, "--prompt-tokens", "129"});
+    CHECK(too_long.exit_code == 2);
+    CHECK(too_long.err.find("longer than the model's context of 128") != std::string::npos);
 }
 
 TEST_CASE("rockllm COMMAND --help and help COMMAND print the command's usage and do nothing else, --version the version") {
