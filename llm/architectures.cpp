@@ -20,6 +20,9 @@ constexpr ArchitectureTraits kArchitectures[] = {
     // to one global.
     {.name = "gemma3", .rope = RopeStyle::Halves, .activation = Activation::GeLU, .qk_norm = true, .post_norms = true,
      .scale_embeddings = true, .swa_pattern = 6, .local_rope_base = 10000.0f},
+    // Qwen3 MoE (Qwen3-30B-A3B): Qwen3's attention; the FFN is 8 of 128 SwiGLU experts, picked
+    // by a softmax router whose top weights are renormalised.
+    {.name = "qwen3moe", .rope = RopeStyle::Halves, .qk_norm = true, .experts = true, .normalize_expert_weights = true},
     // Phi-3 / Phi-3.5 mini: fused QKV and gate/up tensors; a sliding window on every layer when set.
     {.name = "phi3", .rope = RopeStyle::Halves, .fused_qkv = true, .fused_gate_up = true, .swa_pattern = 1},
 };

@@ -73,7 +73,8 @@ std::string quantize_mix_name(QuantizeMix mix) {
 }
 
 GgmlType requantized_type(const File& file, const TensorInfo& t, QuantizeMix mix) {
-    if (!is_matrix(t)) return t.type;
+    // A mixture's router stays as it is, as llama.cpp's quantizer leaves it: it decides which experts run.
+    if (!is_matrix(t) || t.name.ends_with("ffn_gate_inp.weight")) return t.type;
     const GgmlType base = mix == QuantizeMix::Q8_0 ? GgmlType::Q8_0 : GgmlType::Q4_K;
     const std::string arch = file.metadata().get_or<std::string>("general.architecture", "");
     const int n_layer = static_cast<int>(file.metadata().get_or<uint32_t>(arch + ".block_count", 0));

@@ -32,13 +32,20 @@ std::vector<LayerTensor> layer_tensors(const ModelConfig& c) {
         vector("attn_k_norm.weight", c.head_dim, &L::k_norm);
     }
     vector("ffn_norm.weight", e, &L::ffn_norm);
-    if (a.fused_gate_up) {
+    if (a.experts) {
+        // The router stays F32 in llama.cpp's quantized files; the experts as 3-D tensors.
+        matrix("ffn_gate_inp.weight", e, {&L::ffn_router}, {c.n_expert});
+        const int64_t fe = c.n_ff_expert, n = c.n_expert;
+        t.push_back({"ffn_gate_exps.weight", e, fe, nullptr, {}, {}, false, &L::expert_gate, n});
+        t.push_back({"ffn_up_exps.weight", e, fe, nullptr, {}, {}, false, &L::expert_up, n});
+        t.push_back({"ffn_down_exps.weight", fe, e, nullptr, {}, {}, true, &L::expert_down, n});
+    } else if (a.fused_gate_up) {
         matrix("ffn_up.weight", e, {&L::ffn_gate, &L::ffn_up}, {ff, ff});
     } else {
         matrix("ffn_gate.weight", e, {&L::ffn_gate}, {ff});
         matrix("ffn_up.weight", e, {&L::ffn_up}, {ff});
     }
-    matrix("ffn_down.weight", ff, {&L::ffn_down}, {e}, /*more_bits=*/true);
+    if (!a.experts) matrix("ffn_down.weight", ff, {&L::ffn_down}, {e}, /*more_bits=*/true);
     if (a.post_norms) {
         vector("post_attention_norm.weight", e, &L::post_attention_norm);
         vector("post_ffw_norm.weight", e, &L::post_ffn_norm);

@@ -26,8 +26,11 @@ struct LayerTensor {
     std::vector<int64_t> part_rows;
     // llama.cpp's _M mixes give attn_v and ffn_down more bits in some layers (synthetic files).
     bool more_bits_in_mixes = false;
+    // A mixture's experts: a 3-D tensor [cols, rows, experts], one matrix per expert.
+    std::vector<WeightMatrix> LayerWeights::*experts = nullptr;
+    int64_t n_experts = 0;
 
-    bool is_matrix() const { return vector == nullptr; }
+    bool is_matrix() const { return vector == nullptr && experts == nullptr; }
 };
 
 // The tensors of every block of an architecture with these hyper-parameters, in file order.
@@ -41,7 +44,14 @@ struct MatmulGroup {
 };
 std::span<const MatmulGroup> matmul_groups();
 
-// Each matrix of a layer, in group order.
+// Each expert's matrices of a mixture-of-experts layer (none in a dense layer); they run on the CPU.
+template <class Layer, class F>
+void for_each_expert_matrix(Layer& layer, F&& f) {
+    for (auto* experts : {&layer.expert_gate, &layer.expert_up, &layer.expert_down})
+        for (auto& w : *experts) f(w);
+}
+
+// Each matrix of a layer, in group order (a mixture's FFN has none here: see for_each_expert_matrix).
 template <class Layer, class F>
 void for_each_matrix(Layer& layer, F&& f) {
     for (const MatmulGroup& g : matmul_groups())

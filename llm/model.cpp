@@ -25,8 +25,12 @@ Model Model::load(std::shared_ptr<const gguf::File> file, const LoraAdapter* ada
         const std::string p = "blk." + std::to_string(i) + ".";
         LayerWeights layer;
         for (const LayerTensor& t : tensors) {
-            if (!t.is_matrix()) {
+            if (t.vector) {
                 layer.*t.vector = load_vector(f, p + t.name, t.cols);
+                continue;
+            }
+            if (t.experts) {
+                layer.*t.experts = load_matrices(f, p + t.name, t.cols, t.rows, t.n_experts);
                 continue;
             }
             const WeightMatrix whole = load_matrix(f, p + t.name, t.cols, t.rows);
@@ -63,8 +67,14 @@ Model Model::load(std::shared_ptr<const gguf::File> file, const LoraAdapter* ada
 
 uint64_t Model::weight_bytes_per_token() const {
     uint64_t total = output.row_bytes * static_cast<uint64_t>(output.rows);
-    for (const LayerWeights& l : layers)
+    for (const LayerWeights& l : layers) {
         for_each_matrix(l, [&](const WeightMatrix& w) { total += w.row_bytes * static_cast<uint64_t>(w.rows); });
+        // A token reads the router and expert_used_count of the experts.
+        total += l.ffn_router.row_bytes * static_cast<uint64_t>(l.ffn_router.rows);
+        uint64_t experts = 0;
+        for_each_expert_matrix(l, [&](const WeightMatrix& w) { experts += w.row_bytes * static_cast<uint64_t>(w.rows); });
+        if (config.n_expert > 0) total += experts / static_cast<uint64_t>(config.n_expert) * static_cast<uint64_t>(config.n_expert_used);
+    }
     return total;
 }
 

@@ -21,6 +21,9 @@ struct LayerWeights {
     std::vector<float> ffn_norm;
     WeightMatrix ffn_gate, ffn_up, ffn_down;
     std::vector<float> post_attention_norm, post_ffn_norm;  // empty unless the architecture has them
+    // A mixture-of-experts FFN instead of gate/up/down: the router, and each expert's matrices.
+    WeightMatrix ffn_router;
+    std::vector<WeightMatrix> expert_gate, expert_up, expert_down;
 };
 
 struct Model {

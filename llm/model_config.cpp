@@ -64,6 +64,14 @@ ModelConfig read_model_config(const gguf::File& file) {
     if (c.attn_logit_softcap < 0 || c.final_logit_softcap < 0 || c.sliding_window < 0)
         throw gguf::FormatError("softcapping values and the sliding window must not be negative");
 
+    if (c.traits.experts) {
+        c.n_expert = positive_metadata(meta, a + "expert_count", 4096);
+        c.n_expert_used = positive_metadata(meta, a + "expert_used_count", c.n_expert);
+        c.n_ff_expert = meta.contains(a + "expert_feed_forward_length") ? positive_metadata(meta, a + "expert_feed_forward_length", kMaxWidth)
+                                                                         : c.n_ff / c.n_expert_used;
+        if (c.n_ff_expert <= 0) throw gguf::FormatError("the experts' feed-forward width is zero");
+    }
+
     // The vocabulary size is the token embedding's row count; vocab_size, when present, must agree.
     const gguf::TensorInfo* embd = file.find_tensor("token_embd.weight");
     if (!embd || embd->shape.size() != 2)

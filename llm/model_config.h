@@ -29,6 +29,8 @@ struct ArchitectureTraits {
     int swa_pattern = 0;          // with a sliding window: layer i is local when i % pattern < pattern - 1
                                   // (1: every layer is local)
     float local_rope_base = 0;    // RoPE base of local layers when it differs (gemma3), else 0
+    bool experts = false;         // a mixture-of-experts FFN: a router picks expert_used_count of expert_count
+    bool normalize_expert_weights = false;  // the picked experts' router weights are scaled to sum to 1
 };
 
 // The BERT-family encoders of embedding models (llm/bert_model.h), which the decoder does not run.
@@ -57,6 +59,9 @@ struct ModelConfig {
     float attn_logit_softcap = 0;   // > 0: scores become cap * tanh(scores / cap)
     float final_logit_softcap = 0;  // > 0: the same on the output logits
     int64_t sliding_window = 0;     // > 0: local layers attend to this many most recent positions
+    int64_t n_expert = 0;           // mixture of experts: experts per layer,
+    int64_t n_expert_used = 0;      // how many of them each token runs,
+    int64_t n_ff_expert = 0;        // and each expert's FFN width
 
     int64_t q_dim() const { return n_head * head_dim; }
     int64_t kv_dim() const { return n_head_kv * head_dim; }

@@ -35,6 +35,9 @@ const std::vector<SyntheticShape>& synthetic_shapes() {
         {"nomic-embed-text", "nomic-bert", 768, 12, 12, 12, 64, 3072, 30522, 2048, 1000.0f, true, 1},
         {"tiny-bert", "bert", 128, 2, 4, 4, 32, 256, 512, 128, 10000.0f, true, 2},
         {"tiny-nomic-bert", "nomic-bert", 128, 2, 4, 4, 32, 256, 512, 128, 1000.0f, true, 1},
+        // Mixtures of experts: Qwen3-30B-A3B (128 experts, 8 per token), and a small one.
+        {"qwen3-30b-a3b", "qwen3moe", 2048, 48, 32, 4, 128, 6144, 151936, 40960, 1000000.0f, false, 0, 128, 8, 768},
+        {"tiny-qwen3moe", "qwen3moe", 256, 2, 4, 2, 64, 512, 512, 512, 1000000.0f, true, 0, 8, 2, 128},
     };
     return shapes;
 }
@@ -68,11 +71,13 @@ struct SyntheticTensors {
     uint64_t seed;
     uint64_t index = 0;
 
-    // scale 0 marks a norm's weights: values around 1; else uniform in [-scale, scale).
-    void add(const std::string& name, GgmlType wanted, int64_t cols, int64_t rows, float scale) {
+    // scale 0 marks a norm's weights: values around 1; else uniform in [-scale, scale). count > 0:
+    // a 3-D tensor of count matrices (a mixture's experts).
+    void add(const std::string& name, GgmlType wanted, int64_t cols, int64_t rows, float scale, int64_t count = 0) {
         const GgmlType type = gguf::fitting_type(wanted, cols);
         const uint64_t tensor_seed = seed * 1000003 + index++;
         std::vector<int64_t> shape = rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{cols, rows};
+        if (count > 0) shape.push_back(count), rows *= count;
         writer.add_tensor_lazy(name, type, shape, [=] {
             Random rng{tensor_seed};
             const GgmlTypeInfo& info = ggml_type_info(type);
@@ -89,6 +94,9 @@ struct SyntheticTensors {
 };
 
 constexpr float kWeightScale = 0.04f;  // uniform in [-0.04, 0.04): about the spread of trained weights
+// A router's weights: large enough that its softmax prefers some experts clearly, as trained
+// routers do, rather than giving all of them nearly the same weight.
+constexpr float kRouterScale = 0.5f;
 
 // A SentencePiece-style vocabulary: control tokens, the 256 byte tokens, then filler pieces.
 void write_spm_vocabulary(gguf::Writer& w, int64_t n_vocab) {
@@ -151,13 +159,20 @@ void add_decoder_tensors(const SyntheticShape& s, SyntheticTensors& t, GgmlType 
     config.n_head_kv = s.n_head_kv;
     config.head_dim = s.head_dim;
     config.n_ff = s.n_ff;
+    config.n_expert = s.n_expert;
+    config.n_expert_used = s.n_expert_used;
+    config.n_ff_expert = s.n_ff_expert;
     const std::vector<LayerTensor> tensors = layer_tensors(config);
     for (int64_t l = 0; l < s.n_layer; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         const GgmlType more = gguf::uses_more_bits(l, s.n_layer) ? strong : base;
         for (const LayerTensor& tensor : tensors) {
-            if (!tensor.is_matrix())
+            if (tensor.vector)
                 t.add(p + tensor.name, GgmlType::F32, tensor.cols, 1, tensor.name.find("norm") != std::string::npos ? 0.0f : kWeightScale);
+            else if (tensor.experts)
+                t.add(p + tensor.name, tensor.more_bits_in_mixes ? more : base, tensor.cols, tensor.rows, kWeightScale, tensor.n_experts);
+            else if (tensor.name == "ffn_gate_inp.weight")  // routers stay F32, as in llama.cpp's files; decisive ones
+                t.add(p + tensor.name, GgmlType::F32, tensor.cols, tensor.rows, kRouterScale);
             else
                 t.add(p + tensor.name, tensor.more_bits_in_mixes ? more : base, tensor.cols, tensor.rows, kWeightScale);
         }
@@ -243,6 +258,11 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
         }
         if (s.architecture == "gemma3") w.set(a + "attention.sliding_window", static_cast<uint32_t>(tiny ? 3 : 512));
         if (s.architecture == "phi3") w.set(a + "attention.sliding_window", static_cast<uint32_t>(tiny ? 5 : 2047));
+        if (s.n_expert > 0) {
+            w.set(a + "expert_count", static_cast<uint32_t>(s.n_expert));
+            w.set(a + "expert_used_count", static_cast<uint32_t>(s.n_expert_used));
+            w.set(a + "expert_feed_forward_length", static_cast<uint32_t>(s.n_ff_expert));
+        }
         write_spm_vocabulary(w, s.n_vocab);
     }
 

@@ -15,6 +15,7 @@ struct SyntheticShape {
     float rope_freq_base;
     bool tied_embeddings;
     uint32_t pooling_type = 0;  // embedding models' "<arch>.pooling_type" (1 mean, 2 CLS); 0: none written
+    int64_t n_expert = 0, n_expert_used = 0, n_ff_expert = 0;  // a mixture of experts' FFN
 };
 
 const std::vector<SyntheticShape>& synthetic_shapes();

@@ -112,8 +112,14 @@ Transformer::Transformer(const Model& model, TransformerOptions options, std::un
     proj_.resize(rows * c.n_embd);
     row_cache_.resize(rows);
     row_pos_.resize(rows);
-    gate_.resize(rows * c.n_ff);
-    up_.resize(rows * c.n_ff);
+    gate_.resize(rows * std::max(c.n_ff, c.n_ff_expert));
+    up_.resize(rows * std::max(c.n_ff, c.n_ff_expert));
+    if (c.n_expert > 0) {
+        router_.resize(rows * c.n_expert);
+        expert_in_.resize(rows * c.n_embd);
+        expert_out_.resize(rows * c.n_embd);
+        expert_rows_.resize(static_cast<size_t>(c.n_expert));
+    }
     logits_.resize(c.n_vocab);
     scores_.resize(static_cast<size_t>(pool_->size()) * options.n_ctx);
     // Phi-3 switches to its long-context factors (and attention factor) beyond the original context.
@@ -319,6 +325,11 @@ void Transformer::feed_forward(const LayerWeights& layer, int64_t n) {
     const ModelConfig& c = model_.config;
     for (int64_t t = 0; t < n; ++t)
         rms_norm(&x_[t * c.n_embd], layer.ffn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
+    if (c.n_expert > 0) {
+        mixture_of_experts(layer, n);
+        add_residual(layer.post_ffn_norm, n);
+        return;
+    }
     const kernels::MatmulJob gate_up[] = {{&layer.ffn_gate, gate_.data()}, {&layer.ffn_up, up_.data()}};
     backend_->run(gate_up, xnorm_.data(), n, *pool_);
     if (c.traits.activation == Activation::GeLU) {
@@ -331,6 +342,46 @@ void Transformer::feed_forward(const LayerWeights& layer, int64_t n) {
     }
     backend_->run(layer.ffn_down, gate_.data(), n, proj_.data(), *pool_);
     add_residual(layer.post_ffn_norm, n);
+}
+
+void Transformer::mixture_of_experts(const LayerWeights& layer, int64_t n) {
+    const ModelConfig& c = model_.config;
+    backend_->run(layer.ffn_router, xnorm_.data(), n, router_.data(), *pool_);
+    // Each token's softmax over the experts; it runs the n_expert_used likeliest (the lower index
+    // first on a tie), weighted by their probabilities, renormalised to sum to 1 where the
+    // architecture says so.
+    for (auto& rows : expert_rows_) rows.clear();
+    std::vector<int64_t> order(static_cast<size_t>(c.n_expert));
+    for (int64_t t = 0; t < n; ++t) {
+        const std::span<float> p(&router_[t * c.n_expert], static_cast<size_t>(c.n_expert));
+        softmax(p);
+        for (int64_t e = 0; e < c.n_expert; ++e) order[e] = e;
+        std::partial_sort(order.begin(), order.begin() + c.n_expert_used, order.end(),
+                          [&](int64_t a, int64_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+        float picked = 0.0f;
+        for (int64_t k = 0; k < c.n_expert_used; ++k) picked += p[order[k]];
+        const float scale = c.traits.normalize_expert_weights ? 1.0f / picked : 1.0f;
+        for (int64_t k = 0; k < c.n_expert_used; ++k) expert_rows_[order[k]].push_back({t, p[order[k]] * scale});
+    }
+    // Each expert runs once on all the rows routed to it (a prompt's tokens share the experts' weights).
+    std::fill(proj_.begin(), proj_.begin() + n * c.n_embd, 0.0f);
+    const int64_t ff = c.n_ff_expert;
+    for (int64_t e = 0; e < c.n_expert; ++e) {
+        const auto& rows = expert_rows_[e];
+        if (rows.empty()) continue;
+        const auto m = static_cast<int64_t>(rows.size());
+        for (int64_t i = 0; i < m; ++i)
+            std::copy_n(&xnorm_[rows[i].first * c.n_embd], c.n_embd, &expert_in_[i * c.n_embd]);
+        const kernels::MatmulJob gate_up[] = {{&layer.expert_gate[e], gate_.data()}, {&layer.expert_up[e], up_.data()}};
+        backend_->run(gate_up, expert_in_.data(), m, *pool_);
+        for (int64_t i = 0; i < m * ff; ++i) gate_[i] = gate_[i] / (1.0f + std::exp(-gate_[i])) * up_[i];  // SiLU(gate) * up
+        backend_->run(layer.expert_down[e], gate_.data(), m, expert_out_.data(), *pool_);
+        for (int64_t i = 0; i < m; ++i) {
+            float* out = &proj_[rows[i].first * c.n_embd];
+            const float w = rows[i].second;
+            for (int64_t j = 0; j < c.n_embd; ++j) out[j] += w * expert_out_[i * c.n_embd + j];
+        }
+    }
 }
 
 }  // namespace rockllm

@@ -102,6 +102,8 @@ private:
     void forward_rows(std::span<const SequenceInput> inputs);
     void attention(const LayerWeights& layer, int64_t layer_index, int64_t n);
     void feed_forward(const LayerWeights& layer, int64_t n);
+    // A mixture of experts' FFN over xnorm_, into proj_.
+    void mixture_of_experts(const LayerWeights& layer, int64_t n);
     // x += proj (normalised first when the architecture has a post-norm here).
     void add_residual(const std::vector<float>& post_norm, int64_t n);
 
@@ -118,6 +120,10 @@ private:
     // Activations for up to n_batch tokens, one row per token.
     std::vector<float> x_, xnorm_, q_, k_, v_, attn_out_, proj_, gate_, up_, logits_;
     std::vector<float> scores_;  // one n_ctx row per thread
+    // A mixture of experts: the router's scores, and per expert the rows routed to it (token, weight)
+    // with their inputs and outputs gathered.
+    std::vector<float> router_, expert_in_, expert_out_;
+    std::vector<std::vector<std::pair<int64_t, float>>> expert_rows_;
 
     // RoPE frequencies of global layers and of local (sliding-window) layers, which may differ.
     struct RopeTable {

@@ -46,7 +46,10 @@ RepackReport repack_for_cpu(Model& model, kernels::Isa isa) {
     RepackReport report;
     ThreadPool pool(default_thread_count());
     const auto repack = [&](WeightMatrix& w) { repack_matrix(w, *model.file, model.repacked, pool, isa, report); };
-    for (LayerWeights& layer : model.layers) for_each_matrix(layer, repack);
+    for (LayerWeights& layer : model.layers) {
+        for_each_matrix(layer, repack);
+        for_each_expert_matrix(layer, repack);
+    }
     const bool tied = model.output.data == model.token_embedding.data;
     repack(model.output);
     if (tied) {

@@ -49,6 +49,30 @@ WeightMatrix load_matrix(const gguf::File& file, const std::string& name, int64_
     return m;
 }
 
+std::vector<WeightMatrix> load_matrices(const gguf::File& file, const std::string& name, int64_t cols, int64_t rows, int64_t count) {
+    const gguf::TensorInfo* t = file.find_tensor(name);
+    if (!t) throw gguf::FormatError("tensor '" + name + "' is missing");
+    if (t->shape.size() != 3 || t->shape[0] != cols || t->shape[1] != rows || t->shape[2] != count)
+        throw gguf::FormatError("tensor '" + name + "' is not of shape [" + std::to_string(cols) + ", " + std::to_string(rows) + ", " +
+                                std::to_string(count) + "]");
+    // As one matrix of all the experts' rows, checked like any other, then cut into its experts.
+    WeightMatrix all;
+    if (!quant::is_supported(t->type))
+        throw gguf::FormatError("tensor '" + name + "' has type " + ggml_type_name(t->type) + ", which this build cannot compute with");
+    all.name = name;
+    all.type = t->type;
+    all.cols = cols;
+    all.rows = rows * count;
+    all.data = t->data;
+    all.row_bytes = static_cast<size_t>(t->size_bytes / static_cast<uint64_t>(rows * count));
+    std::vector<WeightMatrix> out;
+    for (int64_t e = 0; e < count; ++e) {
+        out.push_back(all.rows_view(e * rows, rows));
+        out.back().name = name + "[" + std::to_string(e) + "]";
+    }
+    return out;
+}
+
 std::vector<float> load_vector(const gguf::File& file, const std::string& name, int64_t n) {
     const WeightMatrix m = load_matrix(file, name, n, 1);
     std::vector<float> out(static_cast<size_t>(n));

@@ -38,6 +38,8 @@ struct WeightMatrix {
 
 // Looks the tensor up and checks its type and shape; errors name the tensor and what was expected.
 WeightMatrix load_matrix(const gguf::File& file, const std::string& name, int64_t cols, int64_t rows);
+// A 3-D tensor [cols, rows, count] (a mixture's experts, one matrix each) as count matrices.
+std::vector<WeightMatrix> load_matrices(const gguf::File& file, const std::string& name, int64_t cols, int64_t rows, int64_t count);
 // A 1-D tensor of n elements (norm weights, biases), converted to float.
 std::vector<float> load_vector(const gguf::File& file, const std::string& name, int64_t n);
 

@@ -10,6 +10,7 @@
 #include "llm/quant/quantize.h"
 #include "llm/synthetic_model.h"
 #include "llm/transformer.h"
+#include "llm/weight_repack.h"
 #include "test_support.h"
 
 namespace test_architectures {
@@ -48,8 +49,10 @@ void rope(Vec& x, int64_t heads, int64_t dim, int64_t pos, double base, bool neo
 }
 
 // Logits after each token of `tokens`, computed in float64 from the file's (dequantized) weights.
+// router_margin: the smallest gap in router logits between the last expert picked and the first
+// left out (a mixture of experts), where a smaller error would pick another expert.
 std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t>& tokens,
-                                  std::vector<Vec>* hidden = nullptr) {
+                                  std::vector<Vec>* hidden = nullptr, double* router_margin = nullptr) {
     const auto& meta = f.metadata();
     const std::string arch = meta.get<std::string>("general.architecture");
     const std::string a = arch + ".";
@@ -75,8 +78,12 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
     const Matrix embd = test::read_matrix64(f, "token_embd.weight");
     const Matrix out_norm = test::read_matrix64(f, "output_norm.weight");
     const Matrix output = f.find_tensor("output.weight") ? test::read_matrix64(f, "output.weight") : embd;
+    // A mixture of experts: the router, and the experts' matrices stacked.
+    const int64_t n_expert = meta.get_or<int64_t>(a + "expert_count", 0);
+    const int64_t n_used = meta.get_or<int64_t>(a + "expert_used_count", 0);
+    const int64_t ff_expert = meta.get_or<int64_t>(a + "expert_feed_forward_length", 0);
     struct Layer {
-        Matrix attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down, bq, bk, bv, q_norm, k_norm, post_attn, post_ffn;
+        Matrix attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down, bq, bk, bv, q_norm, k_norm, post_attn, post_ffn, router;
     };
     std::vector<Layer> layers;
     for (int64_t l = 0; l < n_layer; ++l) {
@@ -95,12 +102,19 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
             L.wq = test::read_matrix64(f, p + "attn_q.weight");
             L.wk = test::read_matrix64(f, p + "attn_k.weight");
             L.wv = test::read_matrix64(f, p + "attn_v.weight");
+        }
+        if (n_expert > 0) {
+            L.router = test::read_matrix64(f, p + "ffn_gate_inp.weight");
+            L.gate = test::read_matrix64(f, p + "ffn_gate_exps.weight");
+            L.up = test::read_matrix64(f, p + "ffn_up_exps.weight");
+            L.down = test::read_matrix64(f, p + "ffn_down_exps.weight");
+        } else if (arch != "phi3") {
             L.gate = test::read_matrix64(f, p + "ffn_gate.weight");
             L.up = test::read_matrix64(f, p + "ffn_up.weight");
         }
         L.wo = test::read_matrix64(f, p + "attn_output.weight");
         L.ffn_norm = test::read_matrix64(f, p + "ffn_norm.weight");
-        L.down = test::read_matrix64(f, p + "ffn_down.weight");
+        if (n_expert == 0) L.down = test::read_matrix64(f, p + "ffn_down.weight");
         if (gemma) {
             L.post_attn = test::read_matrix64(f, p + "post_attention_norm.weight");
             L.post_ffn = test::read_matrix64(f, p + "post_ffw_norm.weight");
@@ -110,7 +124,7 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
             L.bk = test::read_matrix64(f, p + "attn_k.bias");
             L.bv = test::read_matrix64(f, p + "attn_v.bias");
         }
-        if (arch == "qwen3" || arch == "gemma3") {
+        if (arch == "qwen3" || arch == "qwen3moe" || arch == "gemma3") {
             L.q_norm = test::read_matrix64(f, p + "attn_q_norm.weight");
             L.k_norm = test::read_matrix64(f, p + "attn_k_norm.weight");
         }
@@ -170,14 +184,40 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
             if (gemma) o = rmsnorm(o, L.post_attn.data.data(), eps);
             for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
             const Vec h2 = rmsnorm(x, L.ffn_norm.data.data(), eps);
-            const Vec g = matvec(L.gate, h2), u = matvec(L.up, h2);
-            Vec act(g.size());
-            for (size_t i = 0; i < g.size(); ++i) {
-                const double gated = gemma ? 0.5 * g[i] * (1 + std::tanh(std::sqrt(2 / M_PI) * (g[i] + 0.044715 * g[i] * g[i] * g[i])))
-                                           : g[i] / (1.0 + std::exp(-g[i]));
-                act[i] = gated * u[i];
+            const auto ffn = [&](const Matrix& gate, const Matrix& up, const Matrix& down) {
+                const Vec g = matvec(gate, h2), u = matvec(up, h2);
+                Vec act(g.size());
+                for (size_t i = 0; i < g.size(); ++i) {
+                    const double gated = gemma ? 0.5 * g[i] * (1 + std::tanh(std::sqrt(2 / M_PI) * (g[i] + 0.044715 * g[i] * g[i] * g[i])))
+                                               : g[i] / (1.0 + std::exp(-g[i]));
+                    act[i] = gated * u[i];
+                }
+                return matvec(down, act);
+            };
+            Vec d;
+            if (n_expert == 0) {
+                d = ffn(L.gate, L.up, L.down);
+            } else {
+                // The router's softmax; the n_used likeliest experts, their weights renormalised.
+                Vec prob = matvec(L.router, h2);
+                const double top = *std::max_element(prob.begin(), prob.end());
+                double total = 0;
+                for (double& v : prob) total += (v = std::exp(v - top));
+                for (double& v : prob) v /= total;
+                std::vector<int64_t> order(static_cast<size_t>(n_expert));
+                for (int64_t e = 0; e < n_expert; ++e) order[e] = e;
+                std::stable_sort(order.begin(), order.end(), [&](int64_t a1, int64_t b1) { return prob[a1] > prob[b1]; });
+                if (router_margin) *router_margin = std::min(*router_margin, std::log(prob[order[n_used - 1]] / prob[order[n_used]]));
+                double picked = 0;
+                for (int64_t k = 0; k < n_used; ++k) picked += prob[order[k]];
+                d.assign(x.size(), 0.0);
+                for (int64_t k = 0; k < n_used; ++k) {
+                    const int64_t e = order[k];
+                    const Vec out = ffn(test::rows_of(L.gate, e * ff_expert, ff_expert), test::rows_of(L.up, e * ff_expert, ff_expert),
+                                        test::rows_of(L.down, e * embd.cols, embd.cols));
+                    for (size_t i = 0; i < d.size(); ++i) d[i] += prob[e] / picked * out[i];
+                }
             }
-            Vec d = matvec(L.down, act);
             if (gemma) d = rmsnorm(d, L.post_ffn.data.data(), eps);
             for (size_t i = 0; i < x.size(); ++i) x[i] += d[i];
         }
@@ -212,7 +252,15 @@ void check_architecture(const std::string& shape, const std::string& quant, doub
     CHECK(model.config.architecture == find_synthetic_shape(shape).architecture);
 
     const std::vector<int32_t> tokens = {1, 300, 17, 42, 511, 260, 99, 5};
-    const auto expected = reference_logits(*file, tokens);
+    double router_margin = 1e9;
+    const auto expected = reference_logits(*file, tokens, nullptr, &router_margin);
+    // A mixture of experts: no token sits so near the edge of its picked experts that the engine's
+    // rounding could pick another one (which would be a different, not a wrong, answer). The
+    // quantized engines' hidden states are ~1e-2 off the reference; the routing here keeps 0.04.
+    if (model.config.n_expert > 0) {
+        MESSAGE(shape << " " << quant << ": smallest router margin " << router_margin);
+        REQUIRE(router_margin > (quant == "F32" ? 1e-3 : 0.02));
+    }
 
     // Token by token (the decode path) ...
     TransformerOptions options;
@@ -242,6 +290,9 @@ TEST_CASE("architecture qwen3: forward pass equals the float64 reference (F32)")
 TEST_CASE("architecture gemma2: forward pass equals the float64 reference (F32)") { check_architecture("tiny-gemma2", "F32", 1e-3); }
 TEST_CASE("architecture gemma3: forward pass equals the float64 reference (F32)") { check_architecture("tiny-gemma3", "F32", 1e-3); }
 TEST_CASE("architecture phi3: forward pass equals the float64 reference (F32)") { check_architecture("tiny-phi3", "F32", 1e-3); }
+TEST_CASE("architecture qwen3moe: forward pass with routed experts equals the float64 reference (F32)") {
+    check_architecture("tiny-qwen3moe", "F32", 1e-3);
+}
 
 // Quantized weights: the reference uses the same dequantized weights, so the remaining error is the
 // engine's 8-bit activations (Q8_0 blocks for Q8_0/Q5_0 weights, Q8_K for the K formats). Measured
@@ -256,7 +307,10 @@ TEST_CASE("layer table: every matrix of a block comes from one tensor of the fil
         ModelConfig c;
         c.traits = *find_architecture(shape.architecture);
         c.n_embd = shape.n_embd, c.n_head = shape.n_head, c.n_head_kv = shape.n_head_kv, c.head_dim = shape.head_dim, c.n_ff = shape.n_ff;
+        c.n_expert = shape.n_expert, c.n_expert_used = shape.n_expert_used, c.n_ff_expert = shape.n_ff_expert;
         for (WeightMatrix L::*m : matrices) {
+            // A mixture's FFN matrices are its experts', outside the groups (the next check).
+            if (c.traits.experts && (m == &L::ffn_gate || m == &L::ffn_up || m == &L::ffn_down)) continue;
             int from_tensors = 0, from_groups = 0;
             for (const LayerTensor& t : layer_tensors(c))
                 for (WeightMatrix L::*part : t.parts) from_tensors += part == m;
@@ -270,9 +324,43 @@ TEST_CASE("layer table: every matrix of a block comes from one tensor of the fil
             int64_t rows = 0;
             for (int64_t r : t.part_rows) rows += r;
             CHECK(t.parts.size() == t.part_rows.size());
-            CHECK((t.is_matrix() ? rows : 1) == t.rows);
+            if (!t.experts) CHECK((t.is_matrix() ? rows : 1) == t.rows);
         }
+        int expert_tensors = 0;
+        for (const LayerTensor& t : layer_tensors(c)) expert_tensors += t.experts != nullptr;
+        CHECK(expert_tensors == (c.traits.experts ? 3 : 0));
     }
+}
+
+TEST_CASE("qwen3moe: experts repacked for the CPU kernels give the logits of the file's layout, in batched prefill and decode") {
+    test::ScratchDir dir;
+    const std::string path = dir.file("moe.gguf");
+    write_synthetic_model(find_synthetic_shape("tiny-qwen3moe"), "Q8_0", 7, path);
+    auto file = std::make_shared<const gguf::File>(gguf::File::open(path));
+    const Model plain = Model::load(file);
+    Model repacked = Model::load(file);
+    const RepackReport report = repack_for_cpu(repacked);
+    const bool has_kernel = kernels::interleaved_kernels(kernels::detected_isa(), GgmlType::Q8_0).kernel != nullptr;
+    // Per layer q, k, v, output and 3 x 8 experts (the router is F32), and the (tied) output head.
+    CHECK(report.matrices == (has_kernel ? 2 * (4 + 3 * 8) + 1 : 0));
+    TransformerOptions options;
+    options.n_ctx = 32;
+    options.n_threads = 2;
+    Transformer a(plain, options), b(repacked, options);
+    const std::vector<int32_t> prompt = {1, 300, 17, 42, 511, 260};
+    const auto first = a.forward(prompt, 0);
+    const std::vector<float> expected(first.begin(), first.end());
+    const auto got = b.forward(prompt, 0);
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < expected.size(); ++i) worst = std::max(worst, double(std::abs(got[i] - expected[i]))), scale = std::max(scale, double(std::abs(expected[i])));
+    CHECK(worst / scale < 1e-4);
+    const int32_t next = 99;
+    const auto decode_a = a.forward(next, 6);
+    const std::vector<float> expected_decode(decode_a.begin(), decode_a.end());
+    const auto decode_b = b.forward(next, 6);
+    worst = 0;
+    for (size_t i = 0; i < expected_decode.size(); ++i) worst = std::max(worst, double(std::abs(decode_b[i] - expected_decode[i])));
+    CHECK(worst / scale < 1e-4);
 }
 
 TEST_CASE("architectures with quantized weights stay within the 8-bit activation bound") {
@@ -283,6 +371,8 @@ TEST_CASE("architectures with quantized weights stay within the 8-bit activation
     check_architecture("tiny-llama", "Q4_0", 5e-2);
     check_architecture("tiny-gemma3", "Q8_0", 5e-2);
     check_architecture("tiny-phi3", "Q4_K_M", 5e-2);
+    check_architecture("tiny-qwen3moe", "Q8_0", 5e-2);
+    check_architecture("tiny-qwen3moe", "Q4_K_M", 5e-2);
 }
 
 TEST_CASE("embeddings: hidden states and mean/last/CLS pooling equal the float64 reference") {

@@ -230,7 +230,7 @@ TEST_CASE("npu accuracy: per-layer cosine similarity and next-token agreement ag
     test::ScratchDir dir;
     auto cores = simulated_cores();
     ThreadPool pool(1);
-    for (const std::string shape : {"tiny-llama", "tiny-gemma3"}) {
+    for (const std::string shape : {"tiny-llama", "tiny-gemma3", "tiny-qwen3moe"}) {
         CAPTURE(shape);
         const std::string path = dir.file(shape + ".gguf");
         write_synthetic_model(find_synthetic_shape(shape), "F32", 3, path);

@@ -31,7 +31,8 @@ Matrix64 read_matrix64(const gguf::File& f, const std::string& name) {
     if (!t) throw std::runtime_error("the file has no tensor '" + name + "'");
     Matrix64 m;
     m.cols = t->shape[0];
-    m.rows = t->shape.size() > 1 ? t->shape[1] : 1;
+    m.rows = 1;  // a 3-D tensor's matrices one after the other
+    for (size_t d = 1; d < t->shape.size(); ++d) m.rows *= t->shape[d];
     std::vector<float> row(static_cast<size_t>(m.cols));
     const size_t row_bytes = t->size_bytes / static_cast<size_t>(m.rows);
     m.data.reserve(static_cast<size_t>(m.cols * m.rows));

@@ -48,7 +48,8 @@ std::vector<std::string> read_vocab_test_inputs(const std::string& path);
 // One line of space-separated ids per test string.
 std::vector<std::vector<int32_t>> read_vocab_test_outputs(const std::string& path);
 
-// A GGUF tensor as float64 rows, dequantized once: the weights of the tests' float64 reference passes.
+// A GGUF tensor as float64 rows, dequantized once: the weights of the tests' float64 reference passes
+// (a 3-D tensor's matrices follow one another).
 struct Matrix64 {
     int64_t cols = 0, rows = 0;
     std::vector<double> data;

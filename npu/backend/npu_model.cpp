@@ -75,8 +75,10 @@ std::vector<NpuMatrixGroup> npu_matrix_groups(const Model& model) {
         const LayerWeights& w = model.layers[l];
         for (const MatmulGroup& group : matmul_groups()) {
             NpuMatrixGroup g{"blk." + std::to_string(l) + "." + group.name, {}};
-            for (WeightMatrix LayerWeights::*part : group.parts) g.parts.push_back(&(w.*part));
-            groups.push_back(std::move(g));
+            // A mixture of experts has no dense FFN matrices; its experts stay on the CPU.
+            for (WeightMatrix LayerWeights::*part : group.parts)
+                if ((w.*part).rows > 0) g.parts.push_back(&(w.*part));
+            if (!g.parts.empty()) groups.push_back(std::move(g));
         }
     }
     groups.push_back({"output", {&model.output}});
