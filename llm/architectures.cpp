@@ -23,6 +23,10 @@ constexpr ArchitectureTraits kArchitectures[] = {
     // Qwen3 MoE (Qwen3-30B-A3B): Qwen3's attention; the FFN is 8 of 128 SwiGLU experts, picked
     // by a softmax router whose top weights are renormalised.
     {.name = "qwen3moe", .rope = RopeStyle::Halves, .qk_norm = true, .experts = true, .normalize_expert_weights = true},
+    // Granite 3.x: llama with multipliers on the embeddings, the residual branches, attention and
+    // the logits (ModelConfig); Granite 3 MoE: the same with a mixture of experts.
+    {.name = "granite"},
+    {.name = "granitemoe", .experts = true, .normalize_expert_weights = true},
     // Phi-3 / Phi-3.5 mini: fused QKV and gate/up tensors; a sliding window on every layer when set.
     {.name = "phi3", .rope = RopeStyle::Halves, .fused_qkv = true, .fused_gate_up = true, .swa_pattern = 1},
 };

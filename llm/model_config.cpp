@@ -57,6 +57,13 @@ ModelConfig read_model_config(const gguf::File& file) {
         // The 27B Gemmas scale queries by 1/sqrt(n_embd / n_head) (query_pre_attn_scalar), as llama.cpp does.
         c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.n_embd / c.n_head));
     }
+    // Granite's multipliers (absent elsewhere); attention.scale replaces 1/sqrt(head_dim).
+    if (const float scale = meta.get_or<float>(a + "attention.scale", 0.0f); scale != 0.0f) c.attention_scale = scale;
+    c.embedding_scale = meta.get_or<float>(a + "embedding_scale", 1.0f);
+    c.residual_scale = meta.get_or<float>(a + "residual_scale", 1.0f);
+    c.logit_scale = meta.get_or<float>(a + "logit_scale", 1.0f);
+    for (const float v : {c.attention_scale, c.embedding_scale, c.residual_scale, c.logit_scale})
+        if (!std::isfinite(v) || v == 0.0f) throw gguf::FormatError("an attention, embedding, residual or logit scale is zero or not a number");
     c.attn_logit_softcap = meta.get_or<float>(a + "attn_logit_softcapping", 0.0f);
     c.final_logit_softcap = meta.get_or<float>(a + "final_logit_softcapping", 0.0f);
     if (c.traits.swa_pattern > 0)
@@ -67,7 +74,10 @@ ModelConfig read_model_config(const gguf::File& file) {
     if (c.traits.experts) {
         c.n_expert = positive_metadata(meta, a + "expert_count", 4096);
         c.n_expert_used = positive_metadata(meta, a + "expert_used_count", c.n_expert);
+        // Without the key, the experts' tensors say it (Granite's experts are feed_forward_length wide).
+        const gguf::TensorInfo* up = file.find_tensor("blk.0.ffn_up_exps.weight");
         c.n_ff_expert = meta.contains(a + "expert_feed_forward_length") ? positive_metadata(meta, a + "expert_feed_forward_length", kMaxWidth)
+                        : up && up->shape.size() == 3                    ? up->shape[1]
                                                                          : c.n_ff / c.n_expert_used;
         if (c.n_ff_expert <= 0) throw gguf::FormatError("the experts' feed-forward width is zero");
     }

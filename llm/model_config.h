@@ -1,5 +1,5 @@
 // Hyper-parameters of a decoder-only transformer, read from GGUF metadata, and the per-architecture
-// switches (architectures.cpp) that tell llama, qwen2, qwen3, gemma2, gemma3 and phi3 apart.
+// switches (architectures.cpp) that tell the architectures apart.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +58,9 @@ struct ModelConfig {
     float attention_scale = 0;      // multiplies q·k; 1/sqrt(head_dim) unless the model says otherwise
     float attn_logit_softcap = 0;   // > 0: scores become cap * tanh(scores / cap)
     float final_logit_softcap = 0;  // > 0: the same on the output logits
+    // Granite's multipliers: of the token embeddings, of each block's attention and FFN output
+    // before it joins the residual stream, and the divisor of the logits (1: none).
+    float embedding_scale = 1.0f, residual_scale = 1.0f, logit_scale = 1.0f;
     int64_t sliding_window = 0;     // > 0: local layers attend to this many most recent positions
     int64_t n_expert = 0;           // mixture of experts: experts per layer,
     int64_t n_expert_used = 0;      // how many of them each token runs,

@@ -38,6 +38,9 @@ const std::vector<SyntheticShape>& synthetic_shapes() {
         // Mixtures of experts: Qwen3-30B-A3B (128 experts, 8 per token), and a small one.
         {"qwen3-30b-a3b", "qwen3moe", 2048, 48, 32, 4, 128, 6144, 151936, 40960, 1000000.0f, false, 0, 128, 8, 768},
         {"tiny-qwen3moe", "qwen3moe", 256, 2, 4, 2, 64, 512, 512, 512, 1000000.0f, true, 0, 8, 2, 128},
+        // Granite 3.x and Granite 3 MoE (whose experts are feed_forward_length wide, with no key of their own).
+        {"tiny-granite", "granite", 256, 2, 4, 2, 64, 512, 512, 512, 10000.0f, true},
+        {"tiny-granitemoe", "granitemoe", 256, 2, 4, 2, 64, 128, 512, 512, 10000.0f, true, 0, 8, 2, 128},
     };
     return shapes;
 }
@@ -261,7 +264,13 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
         if (s.n_expert > 0) {
             w.set(a + "expert_count", static_cast<uint32_t>(s.n_expert));
             w.set(a + "expert_used_count", static_cast<uint32_t>(s.n_expert_used));
-            w.set(a + "expert_feed_forward_length", static_cast<uint32_t>(s.n_ff_expert));
+            if (s.architecture != "granitemoe") w.set(a + "expert_feed_forward_length", static_cast<uint32_t>(s.n_ff_expert));
+        }
+        if (s.architecture.starts_with("granite")) {  // Granite 3's multipliers
+            w.set(a + "embedding_scale", 12.0f);
+            w.set(a + "residual_scale", 0.22f);
+            w.set(a + "attention.scale", 0.015625f);
+            w.set(a + "logit_scale", 8.0f);
         }
         write_spm_vocabulary(w, s.n_vocab);
     }

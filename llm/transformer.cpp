@@ -210,6 +210,8 @@ std::span<const float> Transformer::forward(std::span<const SequenceInput> input
     }
     backend_->run(model_.output, xnorm_.data(), n_inputs, logits_.data(), *pool_);
     const std::span<float> logits(logits_.data(), static_cast<size_t>(n_inputs * c.n_vocab));
+    if (c.logit_scale != 1.0f)
+        for (float& v : logits) v /= c.logit_scale;
     if (c.final_logit_softcap > 0)
         for (float& v : logits) v = softcap(v, c.final_logit_softcap);
     return logits;
@@ -235,8 +237,8 @@ void Transformer::forward_rows(std::span<const SequenceInput> inputs) {
             row_pos_[row] = input.pos + t;
         }
     }
-    if (c.traits.scale_embeddings) {
-        const float scale = std::sqrt(static_cast<float>(c.n_embd));
+    if (c.traits.scale_embeddings || c.embedding_scale != 1.0f) {
+        const float scale = c.traits.scale_embeddings ? std::sqrt(static_cast<float>(c.n_embd)) : c.embedding_scale;
         for (int64_t i = 0; i < n * c.n_embd; ++i) x_[i] *= scale;
     }
     for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -318,6 +320,8 @@ void Transformer::add_residual(const std::vector<float>& post_norm, int64_t n) {
     if (!post_norm.empty())
         for (int64_t t = 0; t < n; ++t)
             rms_norm(&proj_[t * c.n_embd], post_norm, c.n_embd, c.rms_norm_eps, &proj_[t * c.n_embd]);
+    if (c.residual_scale != 1.0f)
+        for (int64_t i = 0; i < n * c.n_embd; ++i) proj_[i] *= c.residual_scale;
     for (int64_t i = 0; i < n * c.n_embd; ++i) x_[i] += proj_[i];
 }
 

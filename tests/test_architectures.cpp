@@ -62,9 +62,14 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
     const int64_t dim = meta.get<int64_t>(a + "attention.key_length");
     const double eps = meta.get<float>(a + "attention.layer_norm_rms_epsilon");
     const double base = meta.get<float>(a + "rope.freq_base");
-    const bool neox = arch != "llama";
+    const bool neox = arch != "llama" && !arch.starts_with("granite");
     const bool gemma = arch == "gemma2" || arch == "gemma3";
     const double attn_cap = meta.get_or<float>(a + "attn_logit_softcapping", 0.0f);
+    // Granite's multipliers.
+    const double embedding_scale = meta.get_or<float>(a + "embedding_scale", 1.0f);
+    const double residual_scale = meta.get_or<float>(a + "residual_scale", 1.0f);
+    const double logit_scale = meta.get_or<float>(a + "logit_scale", 1.0f);
+    const double attention_scale = meta.get_or<float>(a + "attention.scale", 0.0f);
     const double final_cap = meta.get_or<float>(a + "final_logit_softcapping", 0.0f);
     const int64_t window = meta.get_or<int64_t>(a + "attention.sliding_window", 0);
     // Which layers use the sliding window: Gemma 2 every other one, Gemma 3 five of six, Phi-3 all.
@@ -81,7 +86,6 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
     // A mixture of experts: the router, and the experts' matrices stacked.
     const int64_t n_expert = meta.get_or<int64_t>(a + "expert_count", 0);
     const int64_t n_used = meta.get_or<int64_t>(a + "expert_used_count", 0);
-    const int64_t ff_expert = meta.get_or<int64_t>(a + "expert_feed_forward_length", 0);
     struct Layer {
         Matrix attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down, bq, bk, bv, q_norm, k_norm, post_attn, post_ffn, router;
     };
@@ -137,6 +141,7 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
         Vec x(embd.row(tokens[pos]), embd.row(tokens[pos]) + embd.cols);
         if (gemma)
             for (double& v : x) v *= std::sqrt(double(embd.cols));
+        for (double& v : x) v *= embedding_scale;
         for (int64_t l = 0; l < n_layer; ++l) {
             const Layer& L = layers[l];
             const Vec h = rmsnorm(x, L.attn_norm.data.data(), eps);
@@ -170,7 +175,7 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
                 for (size_t t = first; t <= pos; ++t) {
                     double s = 0;
                     for (int64_t i = 0; i < dim; ++i) s += q[hd * dim + i] * keys[l][t][kv * dim + i];
-                    s /= std::sqrt(double(dim));
+                    s *= attention_scale != 0 ? attention_scale : 1 / std::sqrt(double(dim));
                     if (attn_cap > 0) s = attn_cap * std::tanh(s / attn_cap);
                     w[t] = s;
                     mx = std::max(mx, w[t]);
@@ -182,7 +187,7 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
             }
             Vec o = matvec(L.wo, attn);
             if (gemma) o = rmsnorm(o, L.post_attn.data.data(), eps);
-            for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
+            for (size_t i = 0; i < x.size(); ++i) x[i] += residual_scale * o[i];
             const Vec h2 = rmsnorm(x, L.ffn_norm.data.data(), eps);
             const auto ffn = [&](const Matrix& gate, const Matrix& up, const Matrix& down) {
                 const Vec g = matvec(gate, h2), u = matvec(up, h2);
@@ -211,6 +216,7 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
                 double picked = 0;
                 for (int64_t k = 0; k < n_used; ++k) picked += prob[order[k]];
                 d.assign(x.size(), 0.0);
+                const int64_t ff_expert = L.gate.rows / n_expert;  // the expert tensors' own width
                 for (int64_t k = 0; k < n_used; ++k) {
                     const int64_t e = order[k];
                     const Vec out = ffn(test::rows_of(L.gate, e * ff_expert, ff_expert), test::rows_of(L.up, e * ff_expert, ff_expert),
@@ -219,11 +225,12 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
                 }
             }
             if (gemma) d = rmsnorm(d, L.post_ffn.data.data(), eps);
-            for (size_t i = 0; i < x.size(); ++i) x[i] += d[i];
+            for (size_t i = 0; i < x.size(); ++i) x[i] += residual_scale * d[i];
         }
         const Vec normed = rmsnorm(x, out_norm.data.data(), eps);
         if (hidden) hidden->push_back(normed);
         Vec logits = matvec(output, normed);
+        for (double& v : logits) v /= logit_scale;
         if (final_cap > 0)
             for (double& v : logits) v = final_cap * std::tanh(v / final_cap);
         all_logits.push_back(std::move(logits));
@@ -292,6 +299,14 @@ TEST_CASE("architecture gemma3: forward pass equals the float64 reference (F32)"
 TEST_CASE("architecture phi3: forward pass equals the float64 reference (F32)") { check_architecture("tiny-phi3", "F32", 1e-3); }
 TEST_CASE("architecture qwen3moe: forward pass with routed experts equals the float64 reference (F32)") {
     check_architecture("tiny-qwen3moe", "F32", 1e-3);
+}
+// Granite's small attention multiplier makes attention nearly uniform, so a wrong RoPE layout
+// moves its logits by only 2e-4: the bound is tighter to catch that.
+TEST_CASE("architecture granite: forward pass with Granite's multipliers equals the float64 reference (F32)") {
+    check_architecture("tiny-granite", "F32", 1e-5);
+}
+TEST_CASE("architecture granitemoe: forward pass with multipliers and experts equals the float64 reference (F32)") {
+    check_architecture("tiny-granitemoe", "F32", 1e-3);
 }
 
 // Quantized weights: the reference uses the same dequantized weights, so the remaining error is the
@@ -373,6 +388,8 @@ TEST_CASE("architectures with quantized weights stay within the 8-bit activation
     check_architecture("tiny-phi3", "Q4_K_M", 5e-2);
     check_architecture("tiny-qwen3moe", "Q8_0", 5e-2);
     check_architecture("tiny-qwen3moe", "Q4_K_M", 5e-2);
+    check_architecture("tiny-granite", "Q4_K_M", 5e-2);
+    check_architecture("tiny-granitemoe", "Q8_0", 5e-2);
 }
 
 TEST_CASE("embeddings: hidden states and mean/last/CLS pooling equal the float64 reference") {
