@@ -27,6 +27,11 @@ constexpr ArchitectureTraits kArchitectures[] = {
     // the logits (ModelConfig); Granite 3 MoE: the same with a mixture of experts.
     {.name = "granite"},
     {.name = "granitemoe", .experts = true, .normalize_expert_weights = true},
+    // OLMo 2: norms only after attention and FFN (on their outputs), RMSNorm over all of q and k.
+    {.name = "olmo2", .rope = RopeStyle::Halves, .qk_norm = true, .qk_norm_full = true, .pre_norms = false, .post_norms = true},
+    // OLMoE: llama's norms, q/k norms over all of q and k, 8 of 64 experts with their router
+    // weights as the softmax gives them (not renormalised).
+    {.name = "olmoe", .rope = RopeStyle::Halves, .qk_norm = true, .qk_norm_full = true, .experts = true},
     // Phi-3 / Phi-3.5 mini: fused QKV and gate/up tensors; a sliding window on every layer when set.
     {.name = "phi3", .rope = RopeStyle::Halves, .fused_qkv = true, .fused_gate_up = true, .swa_pattern = 1},
 };

@@ -13,7 +13,7 @@ std::vector<LayerTensor> layer_tensors(const ModelConfig& c) {
         t.push_back({name, cols, total, nullptr, std::move(parts), std::move(rows), more_bits});
     };
     const ArchitectureTraits& a = c.traits;
-    vector("attn_norm.weight", e, &L::attn_norm);
+    if (a.pre_norms) vector("attn_norm.weight", e, &L::attn_norm);
     if (a.fused_qkv) {
         matrix("attn_qkv.weight", e, {&L::wq, &L::wk, &L::wv}, {q, kv, kv});
     } else {
@@ -28,10 +28,10 @@ std::vector<LayerTensor> layer_tensors(const ModelConfig& c) {
         vector("attn_v.bias", kv, &L::bv);
     }
     if (a.qk_norm) {
-        vector("attn_q_norm.weight", c.head_dim, &L::q_norm);
-        vector("attn_k_norm.weight", c.head_dim, &L::k_norm);
+        vector("attn_q_norm.weight", a.qk_norm_full ? q : c.head_dim, &L::q_norm);
+        vector("attn_k_norm.weight", a.qk_norm_full ? kv : c.head_dim, &L::k_norm);
     }
-    vector("ffn_norm.weight", e, &L::ffn_norm);
+    if (a.pre_norms) vector("ffn_norm.weight", e, &L::ffn_norm);
     if (a.experts) {
         // The router stays F32 in llama.cpp's quantized files; the experts as 3-D tensors.
         matrix("ffn_gate_inp.weight", e, {&L::ffn_router}, {c.n_expert});

@@ -21,7 +21,9 @@ struct ArchitectureTraits {
     RopeStyle rope = RopeStyle::Interleaved;
     Activation activation = Activation::SiLU;
     bool qkv_bias = false;        // attn_q/k/v.bias tensors
-    bool qk_norm = false;         // attn_q_norm / attn_k_norm: RMSNorm over each head of q and k
+    bool qk_norm = false;         // attn_q_norm / attn_k_norm: RMSNorm over each head of q and k,
+    bool qk_norm_full = false;    // or over the whole of q and of k (OLMo 2, OLMoE)
+    bool pre_norms = true;        // attn_norm / ffn_norm before attention and FFN (OLMo 2 has none)
     bool post_norms = false;      // post_attention_norm / post_ffw_norm on each block's output
     bool scale_embeddings = false;  // token embeddings multiplied by sqrt(n_embd)
     bool fused_qkv = false;       // one attn_qkv tensor instead of attn_q/k/v

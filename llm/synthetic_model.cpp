@@ -41,6 +41,9 @@ const std::vector<SyntheticShape>& synthetic_shapes() {
         // Granite 3.x and Granite 3 MoE (whose experts are feed_forward_length wide, with no key of their own).
         {"tiny-granite", "granite", 256, 2, 4, 2, 64, 512, 512, 512, 10000.0f, true},
         {"tiny-granitemoe", "granitemoe", 256, 2, 4, 2, 64, 128, 512, 512, 10000.0f, true, 0, 8, 2, 128},
+        // OLMo 2 and OLMoE.
+        {"tiny-olmo2", "olmo2", 256, 2, 4, 4, 64, 512, 512, 512, 500000.0f, false},
+        {"tiny-olmoe", "olmoe", 256, 2, 4, 4, 64, 512, 512, 512, 10000.0f, false, 0, 8, 2, 128},
     };
     return shapes;
 }

@@ -251,8 +251,7 @@ void Transformer::forward_rows(std::span<const SequenceInput> inputs) {
 
 void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int64_t n) {
     const ModelConfig& c = model_.config;
-    for (int64_t t = 0; t < n; ++t)
-        rms_norm(&x_[t * c.n_embd], layer.attn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
+    normalize_input(layer.attn_norm, n);
     const kernels::MatmulJob qkv[] = {{&layer.wq, q_.data()}, {&layer.wk, k_.data()}, {&layer.wv, v_.data()}};
     backend_->run(qkv, xnorm_.data(), n, *pool_);
     if (!layer.bq.empty()) {
@@ -263,7 +262,10 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
     for (int64_t t = 0; t < n; ++t) {
         float* q = &q_[t * c.q_dim()];
         float* k = &k_[t * c.kv_dim()];
-        if (!layer.q_norm.empty()) {
+        if (c.traits.qk_norm_full) {
+            rms_norm(q, layer.q_norm, c.q_dim(), c.rms_norm_eps, q);
+            rms_norm(k, layer.k_norm, c.kv_dim(), c.rms_norm_eps, k);
+        } else if (!layer.q_norm.empty()) {
             for (int64_t h = 0; h < c.n_head; ++h)
                 rms_norm(q + h * c.head_dim, layer.q_norm, c.head_dim, c.rms_norm_eps, q + h * c.head_dim);
             for (int64_t h = 0; h < c.n_head_kv; ++h)
@@ -325,10 +327,18 @@ void Transformer::add_residual(const std::vector<float>& post_norm, int64_t n) {
     for (int64_t i = 0; i < n * c.n_embd; ++i) x_[i] += proj_[i];
 }
 
+void Transformer::normalize_input(const std::vector<float>& norm, int64_t n) {
+    const ModelConfig& c = model_.config;
+    if (norm.empty()) {  // no norm before the block (OLMo 2): its input as it is
+        std::copy_n(x_.begin(), n * c.n_embd, xnorm_.begin());
+        return;
+    }
+    for (int64_t t = 0; t < n; ++t) rms_norm(&x_[t * c.n_embd], norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
+}
+
 void Transformer::feed_forward(const LayerWeights& layer, int64_t n) {
     const ModelConfig& c = model_.config;
-    for (int64_t t = 0; t < n; ++t)
-        rms_norm(&x_[t * c.n_embd], layer.ffn_norm, c.n_embd, c.rms_norm_eps, &xnorm_[t * c.n_embd]);
+    normalize_input(layer.ffn_norm, n);
     if (c.n_expert > 0) {
         mixture_of_experts(layer, n);
         add_residual(layer.post_ffn_norm, n);

@@ -104,6 +104,8 @@ private:
     void feed_forward(const LayerWeights& layer, int64_t n);
     // A mixture of experts' FFN over xnorm_, into proj_.
     void mixture_of_experts(const LayerWeights& layer, int64_t n);
+    // xnorm_ = the residual stream normalised before a block (or copied, where there is no norm).
+    void normalize_input(const std::vector<float>& norm, int64_t n);
     // x += proj (normalised first when the architecture has a post-norm here).
     void add_residual(const std::vector<float>& post_norm, int64_t n);
 

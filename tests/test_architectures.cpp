@@ -64,6 +64,10 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
     const double base = meta.get<float>(a + "rope.freq_base");
     const bool neox = arch != "llama" && !arch.starts_with("granite");
     const bool gemma = arch == "gemma2" || arch == "gemma3";
+    // OLMo 2: no norms before attention and FFN, norms after them; OLMo 2 and OLMoE normalise all
+    // of q and k at once, and OLMoE keeps its experts' router weights as the softmax gives them.
+    const bool olmo2 = arch == "olmo2", olmo = olmo2 || arch == "olmoe";
+    const bool post_norms = gemma || olmo2;
     const double attn_cap = meta.get_or<float>(a + "attn_logit_softcapping", 0.0f);
     // Granite's multipliers.
     const double embedding_scale = meta.get_or<float>(a + "embedding_scale", 1.0f);
@@ -93,7 +97,7 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
     for (int64_t l = 0; l < n_layer; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         Layer L;
-        L.attn_norm = test::read_matrix64(f, p + "attn_norm.weight");
+        if (!olmo2) L.attn_norm = test::read_matrix64(f, p + "attn_norm.weight");
         if (arch == "phi3") {
             const Matrix qkv = test::read_matrix64(f, p + "attn_qkv.weight");
             L.wq = rows_of(qkv, 0, n_head * dim);
@@ -117,9 +121,9 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
             L.up = test::read_matrix64(f, p + "ffn_up.weight");
         }
         L.wo = test::read_matrix64(f, p + "attn_output.weight");
-        L.ffn_norm = test::read_matrix64(f, p + "ffn_norm.weight");
+        if (!olmo2) L.ffn_norm = test::read_matrix64(f, p + "ffn_norm.weight");
         if (n_expert == 0) L.down = test::read_matrix64(f, p + "ffn_down.weight");
-        if (gemma) {
+        if (post_norms) {
             L.post_attn = test::read_matrix64(f, p + "post_attention_norm.weight");
             L.post_ffn = test::read_matrix64(f, p + "post_ffw_norm.weight");
         }
@@ -128,7 +132,7 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
             L.bk = test::read_matrix64(f, p + "attn_k.bias");
             L.bv = test::read_matrix64(f, p + "attn_v.bias");
         }
-        if (arch == "qwen3" || arch == "qwen3moe" || arch == "gemma3") {
+        if (arch == "qwen3" || arch == "qwen3moe" || arch == "gemma3" || olmo) {
             L.q_norm = test::read_matrix64(f, p + "attn_q_norm.weight");
             L.k_norm = test::read_matrix64(f, p + "attn_k_norm.weight");
         }
@@ -144,13 +148,16 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
         for (double& v : x) v *= embedding_scale;
         for (int64_t l = 0; l < n_layer; ++l) {
             const Layer& L = layers[l];
-            const Vec h = rmsnorm(x, L.attn_norm.data.data(), eps);
+            const Vec h = olmo2 ? x : rmsnorm(x, L.attn_norm.data.data(), eps);
             Vec q = matvec(L.wq, h), k = matvec(L.wk, h), v = matvec(L.wv, h);
             if (!L.bq.data.empty())
                 for (size_t i = 0; i < q.size(); ++i) q[i] += L.bq.data[i];
             if (!L.bk.data.empty())
                 for (size_t i = 0; i < k.size(); ++i) k[i] += L.bk.data[i], v[i] += L.bv.data[i];
-            if (!L.q_norm.data.empty()) {
+            if (olmo) {
+                q = rmsnorm(q, L.q_norm.data.data(), eps);
+                k = rmsnorm(k, L.k_norm.data.data(), eps);
+            } else if (!L.q_norm.data.empty()) {
                 for (int64_t hd = 0; hd < n_head; ++hd) {
                     const Vec part = rmsnorm(Vec(&q[hd * dim], &q[hd * dim] + dim), L.q_norm.data.data(), eps);
                     std::copy(part.begin(), part.end(), &q[hd * dim]);
@@ -186,9 +193,9 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
                     for (int64_t i = 0; i < dim; ++i) attn[hd * dim + i] += w[t] / sum * values[l][t][kv * dim + i];
             }
             Vec o = matvec(L.wo, attn);
-            if (gemma) o = rmsnorm(o, L.post_attn.data.data(), eps);
+            if (post_norms) o = rmsnorm(o, L.post_attn.data.data(), eps);
             for (size_t i = 0; i < x.size(); ++i) x[i] += residual_scale * o[i];
-            const Vec h2 = rmsnorm(x, L.ffn_norm.data.data(), eps);
+            const Vec h2 = olmo2 ? x : rmsnorm(x, L.ffn_norm.data.data(), eps);
             const auto ffn = [&](const Matrix& gate, const Matrix& up, const Matrix& down) {
                 const Vec g = matvec(gate, h2), u = matvec(up, h2);
                 Vec act(g.size());
@@ -215,6 +222,7 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
                 if (router_margin) *router_margin = std::min(*router_margin, std::log(prob[order[n_used - 1]] / prob[order[n_used]]));
                 double picked = 0;
                 for (int64_t k = 0; k < n_used; ++k) picked += prob[order[k]];
+                if (arch == "olmoe") picked = 1;
                 d.assign(x.size(), 0.0);
                 const int64_t ff_expert = L.gate.rows / n_expert;  // the expert tensors' own width
                 for (int64_t k = 0; k < n_used; ++k) {
@@ -224,7 +232,7 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
                     for (size_t i = 0; i < d.size(); ++i) d[i] += prob[e] / picked * out[i];
                 }
             }
-            if (gemma) d = rmsnorm(d, L.post_ffn.data.data(), eps);
+            if (post_norms) d = rmsnorm(d, L.post_ffn.data.data(), eps);
             for (size_t i = 0; i < x.size(); ++i) x[i] += residual_scale * d[i];
         }
         const Vec normed = rmsnorm(x, out_norm.data.data(), eps);
@@ -308,6 +316,12 @@ TEST_CASE("architecture granite: forward pass with Granite's multipliers equals 
 TEST_CASE("architecture granitemoe: forward pass with multipliers and experts equals the float64 reference (F32)") {
     check_architecture("tiny-granitemoe", "F32", 1e-3);
 }
+TEST_CASE("architecture olmo2: forward pass with norms after the blocks equals the float64 reference (F32)") {
+    check_architecture("tiny-olmo2", "F32", 1e-3);
+}
+TEST_CASE("architecture olmoe: forward pass with unnormalised expert weights equals the float64 reference (F32)") {
+    check_architecture("tiny-olmoe", "F32", 1e-3);
+}
 
 // Quantized weights: the reference uses the same dequantized weights, so the remaining error is the
 // engine's 8-bit activations (Q8_0 blocks for Q8_0/Q5_0 weights, Q8_K for the K formats). Measured
@@ -390,6 +404,8 @@ TEST_CASE("architectures with quantized weights stay within the 8-bit activation
     check_architecture("tiny-qwen3moe", "Q4_K_M", 5e-2);
     check_architecture("tiny-granite", "Q4_K_M", 5e-2);
     check_architecture("tiny-granitemoe", "Q8_0", 5e-2);
+    check_architecture("tiny-olmo2", "Q4_K_M", 5e-2);
+    check_architecture("tiny-olmoe", "Q8_0", 5e-2);
 }
 
 TEST_CASE("embeddings: hidden states and mean/last/CLS pooling equal the float64 reference") {
