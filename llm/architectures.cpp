@@ -32,6 +32,11 @@ constexpr ArchitectureTraits kArchitectures[] = {
     // OLMoE: llama's norms, q/k norms over all of q and k, 8 of 64 experts with their router
     // weights as the softmax gives them (not renormalised).
     {.name = "olmoe", .rope = RopeStyle::Halves, .qk_norm = true, .qk_norm_full = true, .experts = true},
+    // EXAONE 3.5: llama's block with NeoX RoPE.
+    {.name = "exaone", .rope = RopeStyle::Halves},
+    // SmolLM3: llama's block, every fourth layer without RoPE (llama.cpp fixes the period at 4 too:
+    // the GGUF has no key for it).
+    {.name = "smollm3", .no_rope_every = 4},
     // Phi-3 / Phi-3.5 mini: fused QKV and gate/up tensors; a sliding window on every layer when set.
     {.name = "phi3", .rope = RopeStyle::Halves, .fused_qkv = true, .fused_gate_up = true, .swa_pattern = 1},
 };

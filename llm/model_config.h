@@ -31,6 +31,7 @@ struct ArchitectureTraits {
     int swa_pattern = 0;          // with a sliding window: layer i is local when i % pattern < pattern - 1
                                   // (1: every layer is local)
     float local_rope_base = 0;    // RoPE base of local layers when it differs (gemma3), else 0
+    int no_rope_every = 0;        // > 0: layer i has no RoPE when (i + 1) % no_rope_every == 0 (SmolLM3's NoPE layers)
     bool experts = false;         // a mixture-of-experts FFN: a router picks expert_used_count of expert_count
     bool normalize_expert_weights = false;  // the picked experts' router weights are scaled to sum to 1
 };
@@ -70,6 +71,10 @@ struct ModelConfig {
 
     int64_t q_dim() const { return n_head * head_dim; }
     int64_t kv_dim() const { return n_head_kv * head_dim; }
+    bool uses_rope(int64_t layer) const {
+        const int every = traits.no_rope_every;
+        return every <= 0 || (layer + 1) % every != 0;
+    }
     bool is_local_layer(int64_t layer) const {
         const int p = traits.swa_pattern;
         return sliding_window > 0 && p > 0 && (p == 1 || layer % p < p - 1);

@@ -44,6 +44,9 @@ const std::vector<SyntheticShape>& synthetic_shapes() {
         // OLMo 2 and OLMoE.
         {"tiny-olmo2", "olmo2", 256, 2, 4, 4, 64, 512, 512, 512, 500000.0f, false},
         {"tiny-olmoe", "olmoe", 256, 2, 4, 4, 64, 512, 512, 512, 10000.0f, false, 0, 8, 2, 128},
+        // EXAONE 3.5, and SmolLM3 (four layers: the fourth has no RoPE).
+        {"tiny-exaone", "exaone", 256, 2, 4, 2, 64, 512, 512, 512, 1000000.0f, false},
+        {"tiny-smollm3", "smollm3", 256, 4, 4, 2, 64, 512, 512, 512, 5000000.0f, true},
     };
     return shapes;
 }

@@ -146,6 +146,7 @@ void Transformer::shift_context(Sequence& sequence, int64_t n_keep, int64_t n_di
     // RoPE rotations compose: rotating a key stored at position p by -n_discard gives position p - n_discard.
     std::vector<float> key(static_cast<size_t>(c.kv_dim()));
     for (int64_t l = 0; l < c.n_layer; ++l) {
+        if (!c.uses_rope(l)) continue;  // a NoPE layer's keys do not depend on their position
         for (int64_t p = n_keep; p < n_past - n_discard; ++p) {
             cache.load_key(l, p, key.data());
             apply_rope(key.data(), c.n_head_kv, c.head_dim, rope_for(l).inv_freq, c.traits.rope, -n_discard);
@@ -273,8 +274,10 @@ void Transformer::attention(const LayerWeights& layer, int64_t layer_index, int6
         }
         const RopeTable& rope = rope_for(layer_index);
         const int64_t pos = row_pos_[t];
-        apply_rope(q, c.n_head, c.head_dim, rope.inv_freq, c.traits.rope, pos, rope.mscale);
-        apply_rope(k, c.n_head_kv, c.head_dim, rope.inv_freq, c.traits.rope, pos, rope.mscale);
+        if (c.uses_rope(layer_index)) {
+            apply_rope(q, c.n_head, c.head_dim, rope.inv_freq, c.traits.rope, pos, rope.mscale);
+            apply_rope(k, c.n_head_kv, c.head_dim, rope.inv_freq, c.traits.rope, pos, rope.mscale);
+        }
         row_cache_[t]->store_key(layer_index, pos, k);
         row_cache_[t]->store_value(layer_index, pos, &v_[t * c.kv_dim()]);
     }

@@ -62,7 +62,9 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
     const int64_t dim = meta.get<int64_t>(a + "attention.key_length");
     const double eps = meta.get<float>(a + "attention.layer_norm_rms_epsilon");
     const double base = meta.get<float>(a + "rope.freq_base");
-    const bool neox = arch != "llama" && !arch.starts_with("granite");
+    const bool neox = arch != "llama" && arch != "smollm3" && !arch.starts_with("granite");
+    // SmolLM3: every fourth layer has no RoPE.
+    const auto rotates = [&](int64_t l) { return arch != "smollm3" || (l + 1) % 4 != 0; };
     const bool gemma = arch == "gemma2" || arch == "gemma3";
     // OLMo 2: no norms before attention and FFN, norms after them; OLMo 2 and OLMoE normalise all
     // of q and k at once, and OLMoE keeps its experts' router weights as the softmax gives them.
@@ -168,8 +170,10 @@ std::vector<Vec> reference_logits(const gguf::File& f, const std::vector<int32_t
                 }
             }
             const double layer_base = arch == "gemma3" && local(l) ? 10000.0 : base;
-            rope(q, n_head, dim, static_cast<int64_t>(pos), layer_base, neox);
-            rope(k, n_kv, dim, static_cast<int64_t>(pos), layer_base, neox);
+            if (rotates(l)) {
+                rope(q, n_head, dim, static_cast<int64_t>(pos), layer_base, neox);
+                rope(k, n_kv, dim, static_cast<int64_t>(pos), layer_base, neox);
+            }
             keys[l].push_back(k);
             values[l].push_back(v);
             Vec attn(static_cast<size_t>(n_head * dim), 0.0);
@@ -322,6 +326,10 @@ TEST_CASE("architecture olmo2: forward pass with norms after the blocks equals t
 TEST_CASE("architecture olmoe: forward pass with unnormalised expert weights equals the float64 reference (F32)") {
     check_architecture("tiny-olmoe", "F32", 1e-3);
 }
+TEST_CASE("architecture exaone: forward pass equals the float64 reference (F32)") { check_architecture("tiny-exaone", "F32", 1e-3); }
+TEST_CASE("architecture smollm3: forward pass with a layer without RoPE equals the float64 reference (F32)") {
+    check_architecture("tiny-smollm3", "F32", 1e-3);
+}
 
 // Quantized weights: the reference uses the same dequantized weights, so the remaining error is the
 // engine's 8-bit activations (Q8_0 blocks for Q8_0/Q5_0 weights, Q8_K for the K formats). Measured
@@ -392,6 +400,36 @@ TEST_CASE("qwen3moe: experts repacked for the CPU kernels give the logits of the
     CHECK(worst / scale < 1e-4);
 }
 
+TEST_CASE("smollm3: a context shift moves the keys of a layer without RoPE as they are, and re-rotates the others") {
+    test::ScratchDir dir;
+    const std::string path = dir.file("smollm3.gguf");
+    write_synthetic_model(find_synthetic_shape("tiny-smollm3"), "F32", 7, path);
+    const Model model = Model::load(std::make_shared<const gguf::File>(gguf::File::open(path)));
+    REQUIRE(!model.config.uses_rope(3));
+    REQUIRE(model.config.uses_rope(0));
+    TransformerOptions options;
+    options.n_ctx = 32;
+    options.n_threads = 1;
+    options.kv_type = GgmlType::F32;
+    Transformer t(model, options);
+    const std::vector<int32_t> tokens = {1, 300, 17, 42, 511, 260, 99, 5, 77, 123, 321, 222};
+    t.forward(tokens, 0);
+    const int64_t kv_dim = model.config.kv_dim();
+    const auto key = [&](int64_t layer, int64_t pos) {
+        std::vector<float> k(static_cast<size_t>(kv_dim));
+        t.kv_cache().load_key(layer, pos, k.data());
+        return k;
+    };
+    std::vector<std::vector<float>> nope_before, rope_before;
+    for (int64_t p = 6; p < 12; ++p) nope_before.push_back(key(3, p)), rope_before.push_back(key(0, p));
+    t.shift_context(2, 4, 12);
+    for (int64_t p = 2; p < 8; ++p) {
+        CAPTURE(p);
+        CHECK(key(3, p) == nope_before[static_cast<size_t>(p - 2)]);
+        CHECK(key(0, p) != rope_before[static_cast<size_t>(p - 2)]);
+    }
+}
+
 TEST_CASE("architectures with quantized weights stay within the 8-bit activation bound") {
     check_architecture("tiny-llama", "F16", 1e-3);
     check_architecture("tiny-llama", "Q8_0", 5e-2);
@@ -406,6 +444,7 @@ TEST_CASE("architectures with quantized weights stay within the 8-bit activation
     check_architecture("tiny-granitemoe", "Q8_0", 5e-2);
     check_architecture("tiny-olmo2", "Q4_K_M", 5e-2);
     check_architecture("tiny-olmoe", "Q8_0", 5e-2);
+    check_architecture("tiny-smollm3", "Q4_K_M", 5e-2);
 }
 
 TEST_CASE("embeddings: hidden states and mean/last/CLS pooling equal the float64 reference") {
