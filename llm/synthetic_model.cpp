@@ -78,11 +78,13 @@ struct Random {
 struct SyntheticTensors {
     gguf::Writer& writer;
     uint64_t seed;
+    std::vector<GgmlType> mix = {};  // MIXED: the quantized tensors take these types in turn
     uint64_t index = 0;
 
     // scale 0 marks a norm's weights: values around 1; else uniform in [-scale, scale). count > 0:
     // a 3-D tensor of count matrices (a mixture's experts).
     void add(const std::string& name, GgmlType wanted, int64_t cols, int64_t rows, float scale, int64_t count = 0) {
+        if (!mix.empty() && wanted != GgmlType::F32) wanted = mix[index % mix.size()];
         const GgmlType type = gguf::fitting_type(wanted, cols);
         const uint64_t tensor_seed = seed * 1000003 + index++;
         std::vector<int64_t> shape = rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{cols, rows};
@@ -226,7 +228,13 @@ GgmlType parse_type(const std::string& name) {
 void write_synthetic_model(const SyntheticShape& s, const std::string& quant_name, uint64_t seed,
                            const std::string& path) {
     GgmlType base, strong;
-    if (quant_name == "Q4_K_M") {
+    std::vector<GgmlType> mix;
+    if (quant_name == "MIXED") {
+        // Every matrix of a layer in another type: the mixed-precision files the loaders, kernels
+        // and the NPU's conversion must all take.
+        mix = {GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q5_0, GgmlType::Q3_K, GgmlType::Q4_1};
+        base = strong = GgmlType::Q8_0;
+    } else if (quant_name == "Q4_K_M") {
         base = GgmlType::Q4_K;
         strong = GgmlType::Q6_K;
     } else if (quant_name == "Q5_K_M") {
@@ -281,7 +289,7 @@ void write_synthetic_model(const SyntheticShape& s, const std::string& quant_nam
         write_spm_vocabulary(w, s.n_vocab);
     }
 
-    SyntheticTensors tensors{w, seed};
+    SyntheticTensors tensors{w, seed, mix};
     if (encoder) add_encoder_tensors(s, tensors, base);
     else add_decoder_tensors(s, tensors, base, strong);
     w.write_file(path);

@@ -26,7 +26,8 @@ const SyntheticShape& find_synthetic_shape(const std::string& name);
 // are those the loaders read (llm/layer_tensors.h, llm/bert_model.h).
 // quant: a tensor type name (F32, F16, Q8_0, Q4_0, Q4_K, Q6_K, ...) used for every matrix, or a
 // llama.cpp file mix: Q4_K_M (Q4_K, with Q6_K for the output and for attn_v/ffn_down in a
-// subset of layers) or Q5_K_M. Norms stay F32.
+// subset of layers) or Q5_K_M, or MIXED (the matrices take eight types in turn, several within each
+// layer). Norms stay F32.
 void write_synthetic_model(const SyntheticShape& shape, const std::string& quant, uint64_t seed,
                            const std::string& path);
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <set>
 
 #include "llm/embedding.h"
 #include "llm/layer_tensors.h"
@@ -445,6 +446,19 @@ TEST_CASE("architectures with quantized weights stay within the 8-bit activation
     check_architecture("tiny-olmo2", "Q4_K_M", 5e-2);
     check_architecture("tiny-olmoe", "Q8_0", 5e-2);
     check_architecture("tiny-smollm3", "Q4_K_M", 5e-2);
+    // Mixed precision: q, k, v, gate, up and down of one layer in different types (8-bit
+    // activations for the quantized ones, float for F16).
+    check_architecture("tiny-llama", "MIXED", 5e-2);
+    check_architecture("tiny-phi3", "MIXED", 5e-2);
+    check_architecture("tiny-granitemoe", "MIXED", 5e-2);
+    // The mix really is mixed: the first layer's matrices come in several types.
+    test::ScratchDir dir;
+    write_synthetic_model(find_synthetic_shape("tiny-llama"), "MIXED", 7, dir.file("mixed.gguf"));
+    const gguf::File mixed = gguf::File::open(dir.file("mixed.gguf"));
+    std::set<GgmlType> types;
+    for (const gguf::TensorInfo& t : mixed.tensors())
+        if (t.name.starts_with("blk.0.") && t.shape.size() == 2) types.insert(t.type);
+    CHECK(types.size() >= 5);
 }
 
 TEST_CASE("embeddings: hidden states and mean/last/CLS pooling equal the float64 reference") {

@@ -230,10 +230,13 @@ TEST_CASE("npu accuracy: per-layer cosine similarity and next-token agreement ag
     test::ScratchDir dir;
     auto cores = simulated_cores();
     ThreadPool pool(1);
-    for (const std::string shape : {"tiny-llama", "tiny-gemma3", "tiny-qwen3moe"}) {
+    // MIXED: a layer's matrices in different types, each converted from its own.
+    for (const auto& [shape, quant] : std::vector<std::pair<std::string, std::string>>{
+             {"tiny-llama", "F32"}, {"tiny-gemma3", "F32"}, {"tiny-qwen3moe", "F32"}, {"tiny-llama", "MIXED"}}) {
         CAPTURE(shape);
-        const std::string path = dir.file(shape + ".gguf");
-        write_synthetic_model(find_synthetic_shape(shape), "F32", 3, path);
+        CAPTURE(quant);
+        const std::string path = dir.file(shape + "-" + quant + ".gguf");
+        write_synthetic_model(find_synthetic_shape(shape), quant, 3, path);
         const Model model = Model::load(std::make_shared<const gguf::File>(gguf::File::open(path)));
         std::vector<int32_t> prompt;
         for (int i = 0; i < 24; ++i) prompt.push_back(3 + (i * 37) % 500);
@@ -246,16 +249,19 @@ TEST_CASE("npu accuracy: per-layer cosine similarity and next-token agreement ag
             Transformer reference(model, options(96)), candidate(model, options(96), npu.make_backend());
             const AccuracyReport r = compare_backends(reference, candidate, prompt, 48);
             REQUIRE(r.layers.size() == static_cast<size_t>(model.config.n_layer));
-            for (const LayerAgreement& l : r.layers) CHECK(l.cosine_min >= (int8 ? 0.995 : 0.99999));
-            CHECK(r.logits_cosine >= (int8 ? 0.998 : 0.99999));
+            // Against a MIXED file the CPU path itself quantizes activations to 8 bits for the
+            // quantized matrices, so fp16 is held to the int8 thresholds there (measured 0.99992).
+            const bool loose = int8 || quant != "F32";
+            for (const LayerAgreement& l : r.layers) CHECK(l.cosine_min >= (loose ? 0.995 : 0.99999));
+            CHECK(r.logits_cosine >= (loose ? 0.998 : 0.99999));
             CHECK(r.positions == 49);
-            CHECK(r.top1_agreements >= (int8 ? 42 : 48));
-            MESSAGE(shape << (int8 ? " int8" : " fp16") << ": last layer cosine min " << r.layers.back().cosine_min << ", logits "
+            CHECK(r.top1_agreements >= (loose ? 42 : 48));
+            MESSAGE(shape << " " << quant << (int8 ? " int8" : " fp16") << ": last layer cosine min " << r.layers.back().cosine_min << ", logits "
                           << r.logits_cosine << ", next token " << r.top1_agreements << "/" << r.positions);
         }
     }
     // The comparison can fail: a candidate computing something else is caught.
-    const std::string path = dir.file("tiny-llama.gguf");
+    const std::string path = dir.file("tiny-llama-F32.gguf");
     const Model model = Model::load(std::make_shared<const gguf::File>(gguf::File::open(path)));
     const std::string other_path = dir.file("other.gguf");
     write_synthetic_model(find_synthetic_shape("tiny-llama"), "F32", 4, other_path);
